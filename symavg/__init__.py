@@ -1,0 +1,45 @@
+"""symavg: averaging and homogenization of multiscale stochastic systems.
+
+Declare a slow-fast system symbolically, derive the reduced model with every
+step checked, then simulate and verify it numerically.
+"""
+
+from ._symbols import epsilon
+from .errors import (
+    CenteringError,
+    CheckFailedError,
+    ModelError,
+    NoInvariantMeasureError,
+    ParseError,
+    ScaleSeparationError,
+    SimulationError,
+    SymavgError,
+    UnsolvedError,
+)
+from .models import SDE, EffectiveModel, Generator
+from .report import Check, Derivation, Step
+
+# --- derive (core) ---
+# --- numeric (issue 3) ---
+# --- spatial homogenization (issue 4) ---
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "SDE",
+    "CenteringError",
+    "Check",
+    "CheckFailedError",
+    "Derivation",
+    "EffectiveModel",
+    "Generator",
+    "ModelError",
+    "NoInvariantMeasureError",
+    "ParseError",
+    "ScaleSeparationError",
+    "SimulationError",
+    "Step",
+    "SymavgError",
+    "UnsolvedError",
+    "epsilon",
+]

@@ -1,0 +1,31 @@
+"""Symbolic square roots of diffusion matrices."""
+
+from __future__ import annotations
+
+import sympy as sp
+
+
+def matrix_sqrt(a: sp.MatrixBase) -> sp.ImmutableMatrix | None:
+    r"""A matrix :math:`\sigma` with :math:`\sigma\sigma^T = a`, or ``None``.
+
+    Diagonal matrices get the entrywise square root; other matrices the
+    Cholesky factor (lower triangular) when SymPy can form it. Entries are
+    simplified where that is cheap. The result is checked by the caller.
+    """
+    a = sp.Matrix(a)
+    n = a.shape[0]
+    if a.is_diagonal():
+        return sp.ImmutableMatrix(sp.diag(*[_sqrt(a[i, i]) for i in range(n)]))
+    try:
+        low = a.cholesky(hermitian=False)
+    except (ValueError, ZeroDivisionError, sp.matrices.exceptions.NonSquareMatrixError):
+        return None
+    low = low.applyfunc(lambda e: sp.factor(sp.simplify(e)) if e.count_ops() < 60 else e)
+    if any(e.has(sp.nan, sp.zoo) for e in low):
+        return None
+    return sp.ImmutableMatrix(low)
+
+
+def _sqrt(e: sp.Expr) -> sp.Expr:
+    e = sp.factor(e) if e.count_ops() < 80 else e
+    return sp.sqrt(e)

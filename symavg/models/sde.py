@@ -1,0 +1,210 @@
+r"""Declaration of an Itô SDE.
+
+.. math::
+
+    dZ_t = b(Z_t)\,dt + \sigma(Z_t)\,dW_t,
+
+with ``drift`` :math:`b`, ``noise`` :math:`\sigma` (an ``n x m`` matrix) and
+``diffusion`` :math:`a = \sigma\sigma^T` (``n x n``). A 1-D model
+:math:`dX = F\,dt + \sqrt{2D}\,dW` has ``diffusion = 2 D``. A Brownian
+motion that appears in several rows (one column of :math:`\sigma` with
+several nonzero entries) drives those equations with the *same* noise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import sympy as sp
+
+from ..errors import ModelError
+from ._linalg import matrix_sqrt
+from .generator import Generator
+
+
+def _check_no_floats(expr: sp.Basic, where: str) -> None:
+    floats = expr.atoms(sp.Float)
+    if floats:
+        raise ModelError(
+            f"{where} contains the floating-point number {sorted(floats, key=str)[0]}: "
+            "declarations are exact. Use sympy.Rational (e.g. Rational(1, 2)) or a parameter "
+            "symbol, and pass numbers later in a params={symbol: value} dict."
+        )
+
+
+def _state_tuple(state: object) -> tuple[sp.Symbol, ...]:
+    if isinstance(state, sp.Symbol):
+        state = [state]
+    try:
+        st = tuple(state)  # type: ignore[arg-type]
+    except TypeError:
+        raise ModelError(f"state must be a list of SymPy symbols; got {state!r}") from None
+    for s in st:
+        if not isinstance(s, sp.Symbol):
+            raise ModelError(f"state variable {s!r} is not a SymPy Symbol; use sympy.symbols(...)")
+    if len(set(st)) != len(st):
+        dup = [s for s in st if st.count(s) > 1][0]
+        raise ModelError(f"state variable {dup} appears twice in state={list(st)}")
+    if not st:
+        raise ModelError("state is empty: declare at least one variable")
+    return st
+
+
+def _noise_matrix(noise: object, n: int) -> sp.ImmutableMatrix:
+    if isinstance(noise, sp.MatrixBase):
+        m = sp.Matrix(noise)
+    else:
+        seq = list(noise)  # type: ignore[call-overload]
+        if seq and all(not isinstance(r, list | tuple | sp.MatrixBase) for r in seq):
+            if len(seq) != n:
+                raise ModelError(
+                    f"a flat noise list means one independent noise per equation and needs "
+                    f"{n} entries; got {len(seq)}. Give an {n} x m matrix for shared noises."
+                )
+            m = sp.diag(*[sp.sympify(s) for s in seq])
+        else:
+            rows = [list(r) for r in seq]
+            widths = {len(r) for r in rows}
+            if len(widths) != 1:
+                raise ModelError(f"noise rows have different lengths {sorted(widths)}")
+            m = sp.Matrix(rows)
+    if m.shape[0] != n:
+        raise ModelError(
+            f"noise must have one row per state variable: expected {n} rows, got shape {m.shape}"
+        )
+    return sp.ImmutableMatrix(m)
+
+
+@dataclass(frozen=True)
+class SDE:
+    r"""An Itô SDE :math:`dZ = b(Z)\,dt + \sigma(Z)\,dW`, immutable and validated.
+
+    Parameters
+    ----------
+    state : list of Symbol
+        The state variables :math:`Z = (z_1, \dots, z_n)`.
+    drift : list of expressions
+        :math:`b`, one entry per state variable.
+    noise : n x m matrix, or flat list of length n, optional
+        :math:`\sigma`. A flat list ``[s1, ..., sn]`` means independent noises
+        (``diag(s1, ..., sn)``). Give either ``noise`` or ``diffusion``.
+    diffusion : n x n symmetric matrix, optional
+        :math:`a = \sigma\sigma^T`.
+    periodic : dict ``{y: L}``, optional
+        Variables on a circle of length ``L``.
+
+    Examples
+    --------
+    >>> import sympy as sp, symavg as sa
+    >>> x, y = sp.symbols("x y", real=True)
+    >>> eps = sa.epsilon
+    >>> m = sa.SDE([x, y], [y / eps, -y / eps**2], noise=[[0], [sp.sqrt(2) / eps]])
+    >>> m.diffusion
+    Matrix([
+    [0,            0],
+    [0, 2/epsilon**2]])
+    """
+
+    state: tuple[sp.Symbol, ...]
+    drift: sp.ImmutableMatrix
+    noise: sp.ImmutableMatrix | None
+    diffusion: sp.ImmutableMatrix
+    periodic: tuple[tuple[sp.Symbol, sp.Expr], ...]
+
+    def __init__(self, state: Sequence[sp.Symbol], drift: object, noise: object = None,
+                 diffusion: object = None, periodic: Mapping | None = None) -> None:
+        st = _state_tuple(state)
+        n = len(st)
+        try:
+            b = sp.Matrix([sp.sympify(e) for e in (drift if not isinstance(drift, sp.Basic)
+                                                  or isinstance(drift, sp.MatrixBase)
+                                                  else [drift])])
+        except (sp.SympifyError, TypeError) as exc:
+            raise ModelError(f"drift could not be read as SymPy expressions: {exc}") from None
+        if b.shape != (n, 1):
+            raise ModelError(
+                f"drift has {b.shape[0]} entries but state has {n} variables {list(st)}: "
+                "give one drift entry per state variable"
+            )
+        if noise is not None and diffusion is not None:
+            raise ModelError("give either noise (sigma) or diffusion (sigma sigma^T), not both")
+        if noise is not None:
+            sig = _noise_matrix(noise, n)
+            a = sp.ImmutableMatrix((sig * sig.T).applyfunc(sp.expand))
+        elif diffusion is not None:
+            a = sp.ImmutableMatrix(sp.Matrix(diffusion))
+            if a.shape[0] != a.shape[1]:
+                raise ModelError(
+                    f"diffusion must be a square n x n matrix (sigma sigma^T); got shape "
+                    f"{a.shape}. To give a non-square sigma, pass it as noise=..."
+                )
+            if a.shape != (n, n):
+                raise ModelError(f"diffusion must be {n} x {n} for state {list(st)}; got {a.shape}")
+            asym = sp.Matrix(a - a.T).applyfunc(sp.simplify)
+            if not asym.is_zero_matrix:
+                i, j = next((i, j) for i in range(n) for j in range(n) if asym[i, j] != 0)
+                raise ModelError(
+                    f"diffusion must be symmetric: entry ({i},{j}) = {a[i, j]} differs from "
+                    f"({j},{i}) = {a[j, i]}"
+                )
+            sig = matrix_sqrt(a)
+        else:
+            sig = sp.ImmutableMatrix.zeros(n, 1)
+            a = sp.ImmutableMatrix.zeros(n, n)
+        per = {}
+        for v, length in dict(periodic or {}).items():
+            if v not in st:
+                raise ModelError(f"periodic variable {v} is not a state variable of {list(st)}")
+            length = sp.sympify(length)
+            if length.is_positive is False or length.is_zero:
+                raise ModelError(f"period of {v} must be positive; got {length}")
+            per[v] = length
+        for k, e in enumerate(b):
+            _check_no_floats(e, f"drift of {st[k]}")
+        for e in a:
+            _check_no_floats(e, "the noise/diffusion matrix")
+        object.__setattr__(self, "state", st)
+        object.__setattr__(self, "drift", sp.ImmutableMatrix(b))
+        object.__setattr__(self, "noise", sig)
+        object.__setattr__(self, "diffusion", a)
+        object.__setattr__(self, "periodic", tuple(per.items()))
+
+    @property
+    def periodic_map(self) -> dict[sp.Symbol, sp.Expr]:
+        """The periodic variables as a dict ``{y: L}``."""
+        return dict(self.periodic)
+
+    @property
+    def dim(self) -> int:
+        return len(self.state)
+
+    @property
+    def parameters(self) -> tuple[sp.Symbol, ...]:
+        """Free symbols of the coefficients that are not state variables, sorted by name."""
+        syms = set().union(*(e.free_symbols for e in self.drift), *(e.free_symbols for e in
+                                                                     self.diffusion))
+        if self.noise is not None:
+            syms |= set().union(*(e.free_symbols for e in self.noise))
+        for length in dict(self.periodic).values():
+            syms |= length.free_symbols
+        return tuple(sorted(syms - set(self.state), key=lambda s: s.name))
+
+    @property
+    def generator(self) -> Generator:
+        r"""The generator :math:`b\cdot\nabla + \frac12 a:\nabla\nabla`."""
+        return Generator(self.state, self.drift, self.diffusion, dict(self.periodic))
+
+    def index(self, variable: sp.Symbol) -> int:
+        return self.state.index(variable)
+
+    def _repr_latex_(self) -> str:
+        rows = []
+        for i, z in enumerate(self.state):
+            terms = [sp.latex(self.drift[i]) + r"\,dt"]
+            if self.noise is not None:
+                for k in range(self.noise.shape[1]):
+                    if self.noise[i, k] != 0:
+                        terms.append(rf"{sp.latex(self.noise[i, k])}\,dW_{{{k + 1}}}")
+            rows.append(rf"d{sp.latex(z)} &= " + " + ".join(terms))
+        return "$\\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}$"
