@@ -20,6 +20,15 @@ from .models import SDE, EffectiveModel, Generator
 from .report import Check, Derivation, Step
 
 # --- derive (core) ---
+from .derive import (
+    InvariantMeasure,
+    PoissonSolution,
+    average,
+    homogenize,
+    invariant_measure,
+    reduce,
+    solve_poisson,
+)
 # --- numeric (issue 3) ---
 # --- spatial homogenization (issue 4) ---
 
@@ -42,4 +51,11 @@ __all__ = [
     "SymavgError",
     "UnsolvedError",
     "epsilon",
+    "InvariantMeasure",
+    "PoissonSolution",
+    "average",
+    "homogenize",
+    "invariant_measure",
+    "reduce",
+    "solve_poisson",
 ]
