@@ -94,7 +94,7 @@ def numeric_zero(expr: sp.Expr, trials: int = 3, tol: float = 1e-9, seed: int = 
         if extra:
             subs.update(extra)
         try:
-            val = complex(sp.N(e.subs(subs), 30))
+            val = complex(sp.N(e.subs(subs), 15))
         except (TypeError, ValueError):
             return False, "could not be evaluated numerically"
         scale = 1.0

@@ -275,7 +275,8 @@ def _product(G: Generator, fast: tuple) -> InvariantMeasure | None:
         groups.append(tuple(sorted(comp)))
     if len(groups) < 2:
         return None
-    factors = [invariant_measure(G, [fast[k] for k in grp]) for grp in groups]
+    factors = [invariant_measure(G.restrict([fast[k] for k in grp], strict=False),
+                                 [fast[k] for k in grp]) for grp in groups]
     density = sp.Mul(*[f.density for f in factors])
     dom = tuple(d for f in factors for d in f.domain)
     checks = tuple(c for f in factors for c in f.checks)
@@ -404,6 +405,13 @@ def _circle(G: Generator, fast: tuple) -> InvariantMeasure | None:
             strat = "circle: constant flux (non-gradient)"
         Z = definite_integral(unnorm, y, 0, L, periodic=True)
         density = sp.powsimp(unnorm / Z.value, combine="exp")
+        if Z.method == "unevaluated":
+            # rho = unnorm / Z with Z its integral: check the y-dependent part only
+            checks = [_adjoint_check(G, unnorm),
+                      Check("integral of rho = 1", True, "symbolic",
+                            "by construction: Z is the integral of the unnormalised density")]
+            return InvariantMeasure(fast, density, strat, ((y, sp.S.Zero, L),),
+                                    checks=tuple(checks), periodic=(y,))
     checks = [_adjoint_check(G, density), _norm_check(density, y, 0, L, True)]
     return InvariantMeasure(fast, density, strat, ((y, sp.S.Zero, L),), checks=tuple(checks),
                             periodic=(y,))

@@ -63,7 +63,7 @@ class Generator:
             a = sp.ImmutableMatrix(sp.Matrix(diffusion))
         if a.shape != (n, n):
             raise ModelError(f"diffusion must be a square {n}x{n} matrix; got shape {a.shape}")
-        per = tuple(dict(periodic or {}).items())
+        per = tuple((v, sp.sympify(L)) for v, L in dict(periodic or {}).items())
         object.__setattr__(self, "state", state)
         object.__setattr__(self, "drift", b)
         object.__setattr__(self, "diffusion", a)
@@ -115,15 +115,16 @@ class Generator:
                 out.append(zi)
         return tuple(out)
 
-    def restrict(self, variables: Sequence[sp.Symbol]) -> Generator:
+    def restrict(self, variables: Sequence[sp.Symbol], strict: bool = True) -> Generator:
         """The operator in ``variables`` only: the other variables become parameters.
 
-        Raises :class:`ModelError` when the operator also differentiates in a
-        variable that is not kept.
+        With ``strict`` (the default), raises :class:`ModelError` when the
+        operator also differentiates in a variable that is not kept; otherwise
+        the block of ``variables`` is taken and the rest dropped.
         """
         idx = [self.state.index(v) for v in variables]
         dropped = [z for z in self.acts_on() if z not in variables]
-        if dropped:
+        if dropped and strict:
             raise ModelError(
                 f"the operator differentiates in {dropped}, which are not among {list(variables)}"
             )

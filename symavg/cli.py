@@ -1,0 +1,370 @@
+"""The ``symavg`` command line.
+
+::
+
+    symavg derive MODEL.toml [--format markdown|latex] [--emit reduced.py]
+    symavg verify MODEL.toml [--eps 0.1 0.05 0.025] [--paths N] [--seed S] [--T T]
+                             [--figure out.png]
+    symavg examples [--run NAME]
+    symavg test
+
+``python -m symavg`` is the same program. Model files are described in
+``docs/cli.md``. Errors that symavg raises on purpose (a malformed model file,
+a model it cannot reduce) print one line to standard error and exit with
+status 2, without a traceback; a failed self-check exits with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from .errors import SymavgError
+
+__all__ = ["build_parser", "examples_dir", "main"]
+
+#: Exit status for errors symavg raises on purpose (bad input, unsupported model).
+EXIT_ERROR = 2
+#: Exit status of a failed self-check.
+EXIT_FAILED = 1
+
+
+class _UserError(Exception):
+    """Bad command-line input that is not a SymavgError (missing file, missing setting)."""
+
+
+class _Unavailable(Exception):
+    """A part of symavg that a command needs is not installed / not built yet."""
+
+
+def examples_dir() -> Path:
+    """The ``worked_examples/`` folder of the source tree the package runs from.
+
+    Returns
+    -------
+    Path
+        ``Path(symavg.__file__).parents[1] / "worked_examples"``; it exists in a
+        source checkout or an editable install, not in a wheel.
+    """
+    import symavg
+
+    return Path(symavg.__file__).resolve().parents[1] / "worked_examples"
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+def _load(path: str) -> Any:
+    from .io.modelfile import load_model
+
+    try:
+        return load_model(path)
+    except OSError as exc:
+        raise _UserError(f"cannot read model file {path}: {exc.strerror or exc}") from None
+
+
+def _reduce(spec: Any) -> Any:
+    try:
+        from .derive import reduce
+    except ImportError as exc:
+        raise _Unavailable(f"symavg.reduce ({exc})") from None
+    return reduce(spec.model, spec.fast, eps=spec.eps)
+
+
+def _verify_function() -> Callable[..., Any]:
+    import symavg
+
+    fn = getattr(symavg, "verify", None)
+    if fn is None:
+        try:
+            from .numeric.verify import verify as fn  # type: ignore[no-redef]
+        except ImportError as exc:
+            raise _Unavailable(f"symavg.verify ({exc})") from None
+    return fn
+
+
+# ---- commands -----------------------------------------------------------------------------
+
+
+def _cmd_derive(args: argparse.Namespace, out: TextIO) -> int:
+    spec = _load(args.model)
+    red = _reduce(spec)
+    text = red.steps.to_latex() if args.format == "latex" else red.steps.to_markdown()
+    if spec.name and args.format == "markdown":
+        out.write(f"<!-- {spec.name} ({spec.source}) -->\n")
+    out.write(text.rstrip("\n") + "\n")
+    if args.emit:
+        try:
+            src = red.to_python()
+        except ImportError as exc:
+            raise _Unavailable(f"code generation, EffectiveModel.to_python ({exc})") from None
+        dest = Path(args.emit)
+        try:
+            dest.write_text(src, encoding="utf-8")
+        except OSError as exc:
+            raise _UserError(f"cannot write {dest}: {exc.strerror or exc}") from None
+        print(f"symavg: wrote the reduced model to {dest}", file=sys.stderr)
+    return 0
+
+
+def _cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
+    spec = _load(args.model)
+    eps_values = args.eps if args.eps else spec.eps_values
+    if not eps_values:
+        raise _UserError("no eps values: pass --eps 0.1 0.05 ... or set eps = [...] under "
+                         f"[simulate] in {spec.source}")
+    if any(e <= 0 for e in eps_values):
+        raise _UserError(f"--eps values must be positive; got {eps_values}")
+    T = args.T if args.T is not None else spec.T
+    if T is None or T <= 0:
+        raise _UserError(f"no final time: pass --T or set T under [simulate] in {spec.source}")
+    missing = [s.name for s in spec.slow if s not in spec.x0]
+    if missing:
+        raise _UserError(f"no initial value for the slow variable {missing[0]}: set x0 = "
+                         f"{{ {missing[0]} = ... }} under [simulate] in {spec.source}")
+    paths = args.paths if args.paths is not None else (spec.paths or 10_000)
+    seed = args.seed if args.seed is not None else (spec.seed if spec.seed is not None else 0)
+    if paths <= 0:
+        raise _UserError(f"--paths must be positive; got {paths}")
+    verify = _verify_function()
+    red = _reduce(spec)
+    rep = verify(spec.model, red, spec.x0, T, eps_values=list(eps_values),
+                 observables=list(spec.observables), params=dict(spec.params), paths=paths,
+                 seed=seed)
+    out.write(str(rep.table()).rstrip("\n") + "\n")
+    if args.figure:
+        fig = rep.plot()
+        try:
+            fig.savefig(args.figure, dpi=120, bbox_inches="tight")
+        except OSError as exc:
+            raise _UserError(f"cannot write {args.figure}: {exc.strerror or exc}") from None
+        finally:
+            try:
+                import matplotlib.pyplot as plt
+
+                plt.close(fig)
+            except Exception:  # pragma: no cover - closing is best effort
+                pass
+        print(f"symavg: saved the figure to {args.figure}", file=sys.stderr)
+    return 0
+
+
+def _example_scripts(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.glob("*.py") if not p.name.startswith("_"))
+
+
+def _summary(path: Path) -> str:
+    """First line of the module docstring or of the leading comments of a script."""
+    import ast
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return ""
+    try:
+        doc = ast.get_docstring(ast.parse(text))
+    except SyntaxError:
+        doc = None
+    if doc:
+        return doc.strip().splitlines()[0]
+    for line in text.splitlines():
+        s = line.strip()
+        if not s or s.startswith("#!") or s.startswith("# %%") or s.startswith("# -*-"):
+            continue
+        return s.lstrip("#").strip() if s.startswith("#") else ""
+    return ""
+
+
+def _cmd_examples(args: argparse.Namespace, out: TextIO) -> int:
+    folder = examples_dir()
+    if not folder.is_dir():
+        raise _UserError(f"worked examples not found: {folder} does not exist (they ship with "
+                         "the source tree, not with an installed wheel; clone the repository)")
+    scripts = _example_scripts(folder)
+    if args.run is None:
+        if not scripts:
+            out.write(f"no worked examples in {folder}\n")
+            return 0
+        out.write(f"worked examples in {folder}:\n")
+        width = max(len(p.stem) for p in scripts)
+        for p in scripts:
+            out.write(f"  {p.stem:<{width}}  {_summary(p)}\n")
+        out.write("run one with: symavg examples --run NAME\n")
+        return 0
+    name = args.run[:-3] if args.run.endswith(".py") else args.run
+    exact = [p for p in scripts if p.stem == name]
+    matches = exact or [p for p in scripts if p.stem.startswith(name)]
+    if len(matches) != 1:
+        known = ", ".join(p.stem for p in scripts) or "none"
+        what = "no worked example" if not matches else "several worked examples match"
+        raise _UserError(f"{what} {args.run!r}; available: {known}")
+    script = matches[0]
+    print(f"symavg: running {script}", file=sys.stderr)
+    out.flush()
+    proc = subprocess.run([sys.executable, str(script)], cwd=str(script.parent), check=False)
+    return proc.returncode
+
+
+_SELF_CHECK_MODEL = """
+name = "self-check: fast OU driving a slow variable"
+[state]
+slow = ["x"]
+fast = ["y"]
+[sde]
+drift = ["y/eps", "-y/eps^2"]
+noise = [["0"], ["sqrt(2)/eps"]]
+"""
+
+
+def _cmd_test(args: argparse.Namespace, out: TextIO) -> int:
+    import importlib
+
+    failures = 0
+
+    def report(name: str, ok: bool, detail: str = "") -> None:
+        nonlocal failures
+        failures += not ok
+        out.write(f"  [{'ok' if ok else 'FAIL'}] {name}{': ' + detail if detail else ''}\n")
+
+    import symavg
+
+    out.write(f"symavg {getattr(symavg, '__version__', '?')} from "
+              f"{Path(symavg.__file__).parent}, Python {sys.version.split()[0]}\n")
+    for mod in ("sympy", "numpy", "scipy", "symavg.models", "symavg.io"):
+        try:
+            m = importlib.import_module(mod)
+            report(f"import {mod}", True, getattr(m, "__version__", ""))
+        except Exception as exc:  # noqa: BLE001 - a self-check reports every failure
+            report(f"import {mod}", False, _one_line(exc))
+    try:
+        import numba
+
+        out.write(f"  [ok] numba {numba.__version__} (fast kernels available)\n")
+    except ImportError:
+        out.write("  [--] numba not installed (optional: pip install symavg[fast])\n")
+
+    from .io.modelfile import loads_model
+
+    try:
+        spec = loads_model(_SELF_CHECK_MODEL, source="<self-check>")
+        report("read a model file", True)
+    except Exception as exc:  # noqa: BLE001
+        report("read a model file", False, _one_line(exc))
+        return EXIT_FAILED
+    try:
+        from .derive import reduce
+    except ImportError as exc:
+        out.write(f"  [--] symavg.reduce not available ({_one_line(exc)}); derivation skipped\n")
+    else:
+        t0 = time.perf_counter()
+        try:
+            red = reduce(spec.model, spec.fast, eps=spec.eps)
+            ok = (red.regime == "homogenization" and red.drift[0] == 0
+                  and red.diffusion[0, 0] == 2)
+            report("derive the reduced OU model (drift 0, diffusion 2)", ok,
+                   f"{time.perf_counter() - t0:.2f} s" if ok else
+                   f"got regime {red.regime}, drift {red.drift[0]}, diffusion "
+                   f"{red.diffusion[0, 0]}")
+        except Exception as exc:  # noqa: BLE001
+            report("derive the reduced OU model", False, _one_line(exc))
+    out.write("all checks passed\n" if not failures else f"{failures} check(s) FAILED\n")
+    return EXIT_FAILED if failures else 0
+
+
+# ---- parser and entry point -----------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``symavg`` program.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+    """
+    from . import __version__
+
+    p = argparse.ArgumentParser(
+        prog="symavg",
+        description="Derive reduced models of multiscale stochastic systems and check them "
+                    "by Monte Carlo. Model files are TOML; see docs/cli.md.",
+    )
+    p.add_argument("--version", action="version", version=f"symavg {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    d = sub.add_parser("derive", help="derive the reduced model of a model file",
+                       description="Print the derivation of the reduced model, step by step.")
+    d.add_argument("model", metavar="MODEL.toml", help="the model file")
+    d.add_argument("--format", choices=("markdown", "latex"), default="markdown",
+                   help="how to print the derivation (default: markdown)")
+    d.add_argument("--emit", metavar="PATH",
+                   help="also write a standalone Python module of the reduced model to PATH")
+    d.set_defaults(func=_cmd_derive)
+
+    v = sub.add_parser("verify", help="Monte Carlo check of the reduced model",
+                       description="Simulate the full model at several eps and the reduced "
+                                   "model, and print the weak errors of the observables.")
+    v.add_argument("model", metavar="MODEL.toml", help="the model file")
+    v.add_argument("--eps", type=float, nargs="+", metavar="EPS",
+                   help="values of eps (default: [simulate] eps of the file)")
+    v.add_argument("--paths", type=int, help="Monte Carlo paths (default: the file's, or 10000)")
+    v.add_argument("--seed", type=int, help="random seed (default: the file's, or 0)")
+    v.add_argument("--T", type=float, help="final time (default: [simulate] T of the file)")
+    v.add_argument("--figure", metavar="PNG", help="save the error-vs-eps plot to this file")
+    v.set_defaults(func=_cmd_verify)
+
+    e = sub.add_parser("examples", help="list or run the worked examples",
+                       description="List the scripts in worked_examples/, or run one.")
+    e.add_argument("--run", metavar="NAME", help="run the example NAME (file name or prefix)")
+    e.set_defaults(func=_cmd_examples)
+
+    t = sub.add_parser("test", help="quick self-check of the installation",
+                       description="Import the parts of symavg and derive a small model.")
+    t.set_defaults(func=_cmd_test)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``symavg`` program.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments without the program name (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status: 0 on success, 1 when the self-check fails, 2 on an
+        error symavg raises on purpose or on bad command-line input (one line
+        on standard error, no traceback).
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(None if argv is None else list(argv))
+    except SystemExit as exc:  # --help, --version, usage errors
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    out = sys.stdout
+    try:
+        return int(args.func(args, out))
+    except (SymavgError, _UserError) as exc:
+        print(f"symavg {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+    except _Unavailable as exc:
+        print(f"symavg {args.command}: error: this installation lacks {_one_line(exc)}",
+              file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("symavg: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""Invariant measures: every registered strategy on its own class of operators.
+
+Each measure must satisfy L0* rho = 0 and integrate to one; the property tests
+draw random parameters (Hypothesis) and check the equation, not a stored value.
+"""
+
+import pytest
+import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import symavg as sa
+from symavg.derive.invariant import STRATEGIES, gaussian_expectation
+
+x, y, z = sp.symbols("x y z", real=True)
+
+
+def _check_measure(L, fast, rho):
+    assert sp.simplify(L.adjoint(rho)) == 0
+    total = rho
+    for v in fast:
+        total = sp.integrate(total, (v, -sp.oo, sp.oo))
+    assert sp.simplify(total - 1) == 0
+
+
+def test_registry_lists_the_documented_strategies():
+    names = [n for n, _ in STRATEGIES]
+    assert names == ["product", "gaussian", "circle", "gibbs", "speed measure"]
+
+
+def test_ou_with_x_dependent_coefficients():
+    """OU dy = -g(x) y dt + s(x) dW has N(0, s^2/(2g)) (Pavliotis & Stuart 2008, Example 6.19)."""
+    g, s = sp.Function("g")(x), sp.Function("s")(x)
+    m = sa.invariant_measure(sa.Generator([y], [-g * y], [[s**2]]), [y])
+    assert m.strategy.startswith("gaussian")
+    assert sp.simplify(m.covariance[0, 0] - s**2 / (2 * g)) == 0
+    assert m.expect(y**4) == sp.simplify(3 * (s**2 / (2 * g)) ** 2)
+    assert all(c.passed for c in m.checks)
+
+
+def test_non_symmetric_linear_drift_lyapunov():
+    """Lyapunov equation B S + S B^T + a = 0 (Pavliotis 2014, Stochastic Processes and
+    Applications, eq. (3.105)) for a non-normal drift matrix."""
+    L = sa.Generator([y, z], [-y + 2 * z, -3 * z], [[1, 0], [0, 2]])
+    m = sa.invariant_measure(L, [y, z])
+    B = sp.Matrix([[-1, 2], [0, -3]])
+    S = m.covariance
+    assert sp.simplify(B * S + S * B.T + sp.diag(1, 2)) == sp.zeros(2, 2)
+    _check_measure(L, [y, z], m.density)
+
+
+def test_gaussian_mean_shift():
+    L = sa.Generator([y], [x - y], [[2]])
+    m = sa.invariant_measure(L, [y])
+    assert m.mean[0] == x and m.expect(y) == x
+    assert sp.simplify(m.expect(y**2) - (x**2 + 1)) == 0
+
+
+def test_gaussian_expectation_of_trig_and_exponential():
+    """E cos(k Y) = exp(-k^2 s/2) and E exp(l Y) = exp(l^2 s/2) for Y ~ N(0, s)."""
+    k, s, lam = sp.symbols("k s lam", positive=True)
+    assert sp.simplify(gaussian_expectation(sp.cos(k * y), [y], sp.Matrix([0]), sp.Matrix([s]))
+                       - sp.exp(-k**2 * s / 2)) == 0
+    assert sp.simplify(gaussian_expectation(y * sp.exp(lam * y), [y], sp.Matrix([0]),
+                                            sp.Matrix([s])) - lam * s * sp.exp(lam**2 * s / 2)) == 0
+
+
+def test_speed_measure_quartic():
+    """dy = -y^3 dt + sqrt(2) dW: rho ~ exp(-y^4/4) (Gardiner, Stochastic Methods, Sec. 5.2.2)."""
+    L = sa.Generator([y], [-(y**3)], [[2]])
+    m = sa.invariant_measure(L, [y])
+    assert m.strategy == "speed measure (1-D)"
+    _check_measure(L, [y], m.density)
+    assert sp.simplify(m.expect(y**2) - 2 * sp.gamma(sp.Rational(3, 4)) / sp.gamma(sp.Rational(1, 4))) == 0
+
+
+def test_no_invariant_measure_is_a_named_error():
+    with pytest.raises(sa.NoInvariantMeasureError, match="no invariant probability"):
+        sa.invariant_measure(sa.Generator([y], [-y / (1 + y**2)], [[2]]), [y])
+    with pytest.raises(sa.NoInvariantMeasureError, match="not mean-reverting"):
+        sa.invariant_measure(sa.Generator([y], [y], [[2]]), [y])
+    with pytest.raises(sa.NoInvariantMeasureError):
+        sa.invariant_measure(sa.Generator([y, z], [y, -z], [[1, 0], [0, 1]]), [y, z])
+
+
+def test_no_invariant_measure_is_value_error():
+    with pytest.raises(ValueError):
+        sa.invariant_measure(sa.Generator([y], [y], [[2]]), [y])
+
+
+def test_circle_gibbs_periodic_potential():
+    """rho = exp(-V/D)/Z with Z = 2 pi I0(V0/D) for V = V0 cos y (Abramowitz & Stegun 9.6.19)."""
+    D, V0 = sp.symbols("D V0", positive=True)
+    L = sa.Generator([y], [V0 * sp.sin(y)], [[2 * D]], {y: 2 * sp.pi})
+    m = sa.invariant_measure(L, [y])
+    assert "gradient" in m.strategy
+    expected = sp.exp(-V0 * sp.cos(y) / D) / (2 * sp.pi * sp.besseli(0, V0 / D))
+    assert sp.simplify(m.density - expected) == 0
+    assert all(c.passed for c in m.checks)
+
+
+def test_circle_uniform_for_constant_coefficients():
+    c = sp.Symbol("c", positive=True)
+    m = sa.invariant_measure(sa.Generator([y], [c], [[2]], {y: 1}), [y])
+    assert m.density == 1
+    assert m.expect(sp.sin(2 * sp.pi * y) ** 2) == sp.Rational(1, 2)
+
+
+def test_circle_non_gradient_constant_flux():
+    """Tilted periodic potential b = F + sin(y): the stationary density carries a
+    constant probability flux (Risken, The Fokker-Planck Equation, Sec. 11.3)."""
+    F = sp.Symbol("F", positive=True)
+    L = sa.Generator([y], [F + sp.sin(y)], [[2]], {y: 2 * sp.pi})
+    m = sa.invariant_measure(L, [y])
+    assert "constant flux" in m.strategy
+    assert all(c.passed for c in m.checks), m.checks
+
+
+def test_product_of_independent_fast_variables():
+    D = sp.Symbol("D", positive=True)
+    L = sa.Generator([y, z], [-y, sp.sin(z)], [[2, 0], [0, 2 * D]], {z: 2 * sp.pi})
+    m = sa.invariant_measure(L, [y, z])
+    assert m.strategy.startswith("product")
+    assert len(m.factors) == 2
+    val = m.expect(y**2 * sp.exp(sp.cos(z) / D))
+    assert sp.simplify(val - 1 / sp.besseli(0, 1 / D)) == 0
+
+
+def test_gibbs_two_dimensional():
+    L = sa.Generator([y, z], [-y - z, -y - 2 * z], [[2, 0], [0, 2]])
+    m = sa.invariant_measure(L, [y, z])  # linear: gaussian wins, and must agree with Gibbs
+    V = y**2 / 2 + y * z + z**2
+    Z = sp.integrate(sp.exp(-V), (y, -sp.oo, sp.oo), (z, -sp.oo, sp.oo))
+    assert sp.simplify(m.density - sp.exp(-V) / Z) == 0
+
+
+def test_gibbs_strategy_on_a_torus_nonlinear():
+    """Gradient drift -grad V, V = cos(y) + cos(z) + cos(y) cos(z)/2 on the 2-torus."""
+    V = sp.cos(y) + sp.cos(z)
+    L = sa.Generator([y, z], [-sp.diff(V, y), -sp.diff(V, z)], [[2, 0], [0, 2]],
+                     {y: 2 * sp.pi, z: 2 * sp.pi})
+    m = sa.invariant_measure(L, [y, z])
+    assert sp.simplify(L.adjoint(m.density)) == 0
+
+
+@settings(max_examples=8, deadline=None)
+@given(b11=st.integers(-5, -1), b12=st.integers(-3, 3), b22=st.integers(-5, -1),
+       d1=st.integers(1, 4), d2=st.integers(1, 4))
+def test_property_linear_sde_measure_solves_fokker_planck(b11, b12, b22, d1, d2):
+    L = sa.Generator([y, z], [b11 * y + b12 * z, b22 * z], [[d1, 0], [0, d2]])
+    m = sa.invariant_measure(L, [y, z])
+    assert sp.simplify(L.adjoint(m.density)) == 0
+    assert m.expect(sp.S.One) == 1
