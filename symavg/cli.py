@@ -97,8 +97,9 @@ def _cmd_derive(args: argparse.Namespace, out: TextIO) -> int:
     spec = _load(args.model)
     red = _reduce(spec)
     text = red.steps.to_latex() if args.format == "latex" else red.steps.to_markdown()
-    if spec.name and args.format == "markdown":
-        out.write(f"<!-- {spec.name} ({spec.source}) -->\n")
+    if spec.name:
+        lead = "% " if args.format == "latex" else ""
+        out.write(f"{lead}Model: {spec.name} ({spec.source})\n\n")
     out.write(text.rstrip("\n") + "\n")
     if args.emit:
         try:
@@ -237,7 +238,7 @@ def _cmd_test(args: argparse.Namespace, out: TextIO) -> int:
 
     out.write(f"symavg {getattr(symavg, '__version__', '?')} from "
               f"{Path(symavg.__file__).parent}, Python {sys.version.split()[0]}\n")
-    for mod in ("sympy", "numpy", "scipy", "symavg.models", "symavg.io"):
+    for mod in ("sympy", "numpy", "scipy", "symavg.models", "symavg.derive", "symavg.io"):
         try:
             m = importlib.import_module(mod)
             report(f"import {mod}", True, getattr(m, "__version__", ""))

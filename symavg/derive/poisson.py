@@ -206,14 +206,20 @@ def _fourier(G: Generator, rhs: sp.Expr, fast: tuple,
         return None
     h = sp.expand(sp.sympify(rhs).rewrite(sp.exp))
     h = sp.expand(sp.powsimp(h, combine="exp"))
-    phi = sp.S.Zero
+    modes: list[tuple[sp.Expr, sp.Expr]] = []
     for term in sp.Add.make_args(h):
         coeff, rest = term.as_independent(*fast, as_Add=False)
         if rest == 1:
             return None  # a constant mode: centering should have caught it
-        if not (isinstance(rest, sp.exp) or rest.as_base_exp()[0] == sp.E):
-            return None
-        arg = sp.expand(rest.args[0] if isinstance(rest, sp.exp) else rest.as_base_exp()[1])
+        arg = sp.S.Zero
+        for fac in sp.Mul.make_args(rest):
+            if isinstance(fac, sp.exp):
+                arg += fac.args[0]
+            elif fac.as_base_exp()[0] == sp.E:
+                arg += fac.as_base_exp()[1]
+            else:
+                return None
+        arg = sp.expand(arg)
         k = [sp.simplify(arg.coeff(y) / sp.I) for y in fast]
         if sp.expand(arg - sum(sp.I * kk * y for kk, y in zip(k, fast))).has(*fast):
             return None
@@ -221,10 +227,9 @@ def _fourier(G: Generator, rhs: sp.Expr, fast: tuple,
         lam = sp.I * (kv.T * G.drift)[0] - sp.Rational(1, 2) * (kv.T * G.diffusion * kv)[0]
         if sp.simplify(lam) == 0:
             return None
-        phi += -coeff / lam * rest
-    phi = sp.expand_complex(sp.expand(phi)) if phi.has(sp.I) else phi
-    phi = with_budget(sp.simplify, (phi,), 4.0) or phi
-    if phi.has(sp.I):
+        modes.append((-coeff / lam, sp.expand(arg / sp.I)))
+    phi = _real_form(modes)
+    if phi is None:
         return None
     grad = tuple(sp.diff(phi, y) for y in fast)
     return _accept(G, rhs, phi, grad, fast, "fourier")
@@ -280,3 +285,15 @@ def _worth_integrating(expr: sp.Expr, y: sp.Symbol) -> bool:
         if e.args[0].has(sp.sin, sp.cos, sp.tan) and e.args[0].has(y):
             return False
     return True
+
+
+def _real_form(modes: list[tuple[sp.Expr, sp.Expr]]) -> sp.Expr | None:
+    r"""The real function :math:`\sum_k \phi_k e^{i\theta_k}` (real because the
+    right-hand side is real): :math:`\sum_k \mathrm{Re}\,\phi_k\cos\theta_k -
+    \mathrm{Im}\,\phi_k\sin\theta_k`."""
+    total = sp.S.Zero
+    for phi_k, theta in modes:
+        re, im = sp.expand_complex(phi_k).as_real_imag()
+        total += re * sp.cos(theta) - im * sp.sin(theta)
+    total = with_budget(sp.simplify, (total,), 4.0) or total
+    return None if total.has(sp.I) else total

@@ -49,8 +49,12 @@ MAX_LENGTH = 10_000
 MAX_DEPTH = 100
 #: Largest absolute value of a numeric exponent (``x**1001`` is rejected).
 MAX_EXPONENT = 1000
-#: Largest size, in bits, of a number built from literals (``(10**999)**999`` is rejected).
-MAX_NUMBER_BITS = 100_000
+#: Largest size, in bits, of a number built from literals (``(10**999)**999`` is rejected);
+#: about 4200 decimal digits, below Python's limit on converting integers to text.
+MAX_NUMBER_BITS = 14_000
+#: Largest size, in bits, of a number whose root is taken (roots of bigger numbers make
+#: SymPy search for factors, which can take seconds).
+MAX_ROOT_BITS = 512
 #: Largest decimal exponent of a number literal (``1e5000`` is rejected).
 MAX_LITERAL_EXPONENT = 1000
 
@@ -106,6 +110,10 @@ _NODE_WORDS = {
     ast.YieldFrom: "yield",
     ast.Slice: "a slice",
 }
+
+
+def _bits(q: sp.Rational) -> int:
+    return max(abs(int(q.p)).bit_length(), abs(int(q.q)).bit_length())
 
 
 def _where(file: str | None, key: str | None) -> str:
@@ -205,6 +213,8 @@ class _Builder:
         if isinstance(v, bool) or v is None or v is Ellipsis:
             raise self.fail(node, f"the constant {v!r} is not allowed")
         if isinstance(v, int):
+            if v.bit_length() > MAX_NUMBER_BITS:
+                raise self.fail(node, "number literal too large")
             return sp.Integer(v)
         if isinstance(v, float):
             seg = ast.get_source_segment(self.src, node) or repr(v)
@@ -215,6 +225,8 @@ class _Builder:
             if not d.is_finite() or abs(d.adjusted()) > MAX_LITERAL_EXPONENT:
                 raise self.fail(node, "number literal too large or too small")
             num, den = d.as_integer_ratio()
+            if max(num.bit_length(), den.bit_length()) > MAX_NUMBER_BITS:
+                raise self.fail(node, "number literal has too many digits")
             return sp.Rational(num, den)
         if isinstance(v, str | bytes):
             raise self.fail(node, "a string is not allowed (write the expression without quotes)")
@@ -244,7 +256,9 @@ class _Builder:
             base = self.build(node.left, depth + 1)
             expo = self.build(node.right, depth + 1)
             self._check_power(node, base, expo)
-            return base**expo
+            result = base**expo
+            self._check_size(node, result)
+            return result
         if type(node.op) not in _BINOPS:
             raise self.fail(node, f"operator {type(node.op).__name__!r} is not allowed "
                                   "(only + - * / ** ^)")
@@ -264,7 +278,14 @@ class _Builder:
             elif isinstance(op, ast.Div):
                 term = 1 / term
             items.append(term)
-        return sp.Add(*items) if family is _ADDITIVE else sp.Mul(*items)
+        result = sp.Add(*items) if family is _ADDITIVE else sp.Mul(*items)
+        self._check_size(node, result)
+        return result
+
+    def _check_size(self, node: ast.AST, expr: sp.Expr) -> None:
+        numbers = [expr] if expr.is_Rational else [a for a in expr.args if a.is_Rational]
+        if any(_bits(a) > MAX_NUMBER_BITS for a in numbers):
+            raise self.fail(node, f"a number with more than {MAX_NUMBER_BITS} bits is too large")
 
     def _check_power(self, node: ast.BinOp, base: sp.Expr, expo: sp.Expr) -> None:
         if expo.is_Number and expo.is_finite:
@@ -272,9 +293,12 @@ class _Builder:
                 raise self.fail(node, f"exponent {expo} is too large (|exponent| <= "
                                       f"{MAX_EXPONENT} allowed)")
             if base.is_Rational and base != 0:
-                bits = max(abs(base.p).bit_length(), abs(base.q).bit_length())
+                bits = _bits(base)
                 if bits * abs(expo) > MAX_NUMBER_BITS:
                     raise self.fail(node, "power of a number is too large")
+                if not expo.is_Integer and bits > MAX_ROOT_BITS:
+                    raise self.fail(node, f"root of a number with more than {MAX_ROOT_BITS} "
+                                          "bits is not allowed")
 
     def _call(self, node: ast.Call, depth: int) -> sp.Expr:
         if not isinstance(node.func, ast.Name):
@@ -301,6 +325,10 @@ class _Builder:
             if isinstance(a, ast.Starred):
                 raise self.fail(a, "star-unpacking is not allowed")
             args.append(self.build(a, depth + 1))
+        if name == "sqrt" and len(args) == 1 and args[0].is_Rational and _bits(args[0]) > \
+                MAX_ROOT_BITS:
+            raise self.fail(node, f"root of a number with more than {MAX_ROOT_BITS} bits is "
+                                  "not allowed")
         try:
             return func(*args)
         except (TypeError, ValueError) as exc:

@@ -353,10 +353,11 @@ class CellProblem:
             return self._closed_form(dep, params, budget)
         missing = [s for s in self.parameters if s not in params]
         if missing:
+            hint = ", ".join(f"{s}: ..." for s in missing)
             raise UnsolvedError(
                 f"A depends on {list(dep)}: no closed form is known for a field that varies "
                 f"in more than one direction, and the numeric solve needs values for "
-                f"{missing}. Call effective_tensor(params={{{', '.join(f'{s}: ...' for s in missing)}}})."
+                f"{missing}. Call effective_tensor(params={{{hint}}})."
             )
         return self._numeric(params, n, scheme, tol)
 
@@ -470,7 +471,8 @@ class CellProblem:
             for j in range(i, d):
                 if i == k or j == k:
                     continue
-                Astar[i, j] = avg(A[i, j] - A[i, k] * A[k, j] / Akk) + ratio[i] * ratio[j] * Astar_kk
+                Astar[i, j] = (avg(A[i, j] - A[i, k] * A[k, j] / Akk)
+                               + ratio[i] * ratio[j] * Astar_kk)
                 Astar[j, i] = Astar[i, j]
         # correctors: grad chi_j = chi_j' e_k with chi_j' = (c_j - A_kj)/A_kk
         dchi = [(c[j] - A[k, j]) / Akk for j in range(d)]
@@ -689,8 +691,8 @@ def _spot_check(val: sp.Expr, f: sp.Expr, y: sp.Symbol, L: sp.Expr,
             exact = complex(sp.N(val.subs(p), 20))
             fn = sp.lambdify(y, f.subs(p), "numpy")
             Ln = float(L.subs(p))
-            num, _ = si.quad(lambda t: float(fn(t)), 0.0, Ln, limit=400, epsabs=1e-13,
-                             epsrel=1e-12)
+            num, _ = si.quad(lambda t, fn=fn: float(fn(t)), 0.0, Ln, limit=400,
+                             epsabs=1e-13, epsrel=1e-12)
             num /= Ln
         except (TypeError, ValueError, ZeroDivisionError, OverflowError):
             return Check(name, False, "numeric", f"{how}: could not be evaluated")

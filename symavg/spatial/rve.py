@@ -191,8 +191,10 @@ class RVEStudy:
         lines.append("ordering Reuss <= N <= P <= D <= Voigt: "
                      + ("held in every sample" if self.ordering_ok else "VIOLATED"))
         if self.tol is not None:
-            lines.append(f"RVE size for tol={self.tol:g}: tested {self.rve_size}, predicted "
-                         f"{'-' if self.rve_size_predicted is None else f'{self.rve_size_predicted:.1f}'}")
+            pred = ("-" if self.rve_size_predicted is None
+                    else f"{self.rve_size_predicted:.1f}")
+            lines.append(f"RVE size for tol={self.tol:g}: tested {self.rve_size}, "
+                         f"predicted {pred}")
         if self.failures:
             lines.append(f"{len(self.failures)} sample(s) failed: {self.failures[0][2]}")
         return "\n".join(lines)
