@@ -5,6 +5,17 @@ step checked, then simulate and verify it numerically.
 """
 
 from ._symbols import epsilon
+
+# --- derive (core) ---
+from .derive import (
+    InvariantMeasure,
+    PoissonSolution,
+    average,
+    homogenize,
+    invariant_measure,
+    reduce,
+    solve_poisson,
+)
 from .errors import (
     CenteringError,
     CheckFailedError,
@@ -19,16 +30,8 @@ from .errors import (
 from .models import SDE, EffectiveModel, Generator
 from .report import Check, Derivation, Step
 
-# --- derive (core) ---
-from .derive import (
-    InvariantMeasure,
-    PoissonSolution,
-    average,
-    homogenize,
-    invariant_measure,
-    reduce,
-    solve_poisson,
-)
+from .io import ModelSpec, load_model, loads_model, parse_expr
+
 # --- numeric (issue 3) ---
 # --- spatial homogenization (issue 4) ---
 
@@ -58,4 +61,8 @@ __all__ = [
     "invariant_measure",
     "reduce",
     "solve_poisson",
+    "ModelSpec",
+    "load_model",
+    "loads_model",
+    "parse_expr",
 ]

@@ -321,7 +321,7 @@ def _average(c: sp.Expr, measure: InvariantMeasure, phis: dict, fast: tuple,
     """
     c = sp.sympify(c)
     pending: list[tuple[sp.Expr, sp.Expr]] = []
-    for x, (ph, sol) in phis.items():
+    for ph, sol in phis.values():
         if not c.has(ph.func):
             continue
         if sol.phi is not None:

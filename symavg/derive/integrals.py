@@ -177,7 +177,7 @@ def _fourier_route(coeff: sp.Expr, exp_arg: sp.Expr, trig: list[sp.Expr], y: sp.
             if freq == 0:
                 total += c * L
             else:
-                # a nonzero mode integrates to zero over a full period if L*freq/(2 pi) is an integer
+                # a nonzero mode integrates to zero over whole periods (L*freq/(2 pi) integer)
                 cycles = sp.simplify(freq * L / (2 * sp.pi))
                 if not cycles.is_integer:
                     return None

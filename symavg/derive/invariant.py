@@ -218,7 +218,7 @@ def invariant_measure(L0: Generator, fast: Sequence[sp.Symbol]) -> InvariantMeas
     """
     fast = tuple(fast)
     G = L0.restrict(fast)
-    for name, fn in STRATEGIES:
+    for _name, fn in STRATEGIES:
         res = fn(G, fast)
         if res is not None:
             return res

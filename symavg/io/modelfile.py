@@ -51,6 +51,7 @@ import sympy as sp
 
 from .._symbols import epsilon
 from ..errors import ModelError, ParseError
+from ..models.sde import SDE
 from .parse import CONSTANTS, check_name, parse_expr
 
 if sys.version_info >= (3, 11):
@@ -105,7 +106,7 @@ class ModelSpec:
         The file the spec was read from (``"<string>"`` for :func:`loads_model`).
     """
 
-    model: Any
+    model: SDE
     slow: list[sp.Symbol]
     fast: list[sp.Symbol]
     eps: sp.Symbol = epsilon
@@ -373,8 +374,6 @@ def _build(doc: dict, r: _Reader) -> ModelSpec:
     for k, v in per.items():
         var = _state_var(r, k, "sde.periodic", state)
         periodic[var] = r.expr(v, f"sde.periodic.{k}", {**eps_names, **const_names})
-
-    from ..models.sde import SDE
 
     try:
         model = SDE(state, drift, noise=noise, diffusion=diffusion, periodic=periodic or None)

@@ -30,7 +30,9 @@ def _as_column(values: object, n: int, what: str) -> sp.ImmutableMatrix:
     if m.shape == (1, n) and n != 1:
         m = m.T
     if m.shape != (n, 1):
-        raise ModelError(f"{what} must have one entry per state variable ({n}); got shape {m.shape}")
+        raise ModelError(
+            f"{what} must have one entry per state variable ({n}); got shape {m.shape}"
+        )
     return sp.ImmutableMatrix(m)
 
 
@@ -71,7 +73,10 @@ class Generator:
 
     # ------------------------------------------------------------------ action
     def apply(self, f: sp.Expr) -> sp.Expr:
-        r""":math:`\mathcal L f = \sum_i b_i\partial_i f + \frac12\sum_{ij} a_{ij}\partial_{ij} f`."""
+        r"""Apply the operator.
+
+        .. math:: \mathcal L f = \sum_i b_i\partial_i f + \frac12\sum_{ij} a_{ij}\partial_{ij} f
+        """
         out = sp.S.Zero
         for i, zi in enumerate(self.state):
             bi = self.drift[i]
@@ -85,7 +90,12 @@ class Generator:
         return out
 
     def adjoint(self, rho: sp.Expr) -> sp.Expr:
-        r""":math:`\mathcal L^*\rho = -\sum_i\partial_i(b_i\rho) + \frac12\sum_{ij}\partial_{ij}(a_{ij}\rho)`."""
+        r"""Apply the formal adjoint (Fokker-Planck operator).
+
+        .. math::
+            \mathcal L^*\rho = -\sum_i\partial_i(b_i\rho)
+            + \frac12\sum_{ij}\partial_{ij}(a_{ij}\rho)
+        """
         out = sp.S.Zero
         for i, zi in enumerate(self.state):
             if self.drift[i] != 0:
