@@ -27,10 +27,9 @@ from .errors import (
     SymavgError,
     UnsolvedError,
 )
+from .io import ModelSpec, load_model, loads_model, parse_expr
 from .models import SDE, EffectiveModel, Generator
 from .report import Check, Derivation, Step
-
-from .io import ModelSpec, load_model, loads_model, parse_expr
 
 # --- numeric (issue 3) ---
 # --- spatial homogenization (issue 4) ---

@@ -25,7 +25,8 @@ def _check_measure(L, fast, rho):
 
 def test_registry_lists_the_documented_strategies():
     names = [n for n, _ in STRATEGIES]
-    assert names == ["product", "gaussian", "circle", "gibbs", "speed measure"]
+    assert names == ["product", "gaussian", "circle", "torus: divergence-free", "gibbs",
+                     "speed measure"]
 
 
 def test_ou_with_x_dependent_coefficients():

@@ -33,13 +33,13 @@ Stratonovich-type corrections come out without special cases.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import sympy as sp
 
 from .._symbols import epsilon
 from .._sympy_util import with_budget, zero_check
-from ..errors import ModelError, ScaleSeparationError
+from ..errors import ModelError, ScaleSeparationError, UnsolvedError
 from ..models._linalg import matrix_sqrt
 from ..models.effective import EffectiveModel
 from ..models.generator import Generator
@@ -53,7 +53,8 @@ REGIMES = ("averaging", "homogenization")
 
 
 def reduce(model: SDE, fast: Sequence[sp.Symbol] | sp.Symbol, eps: sp.Symbol = epsilon,
-           regime: str | None = None) -> EffectiveModel:
+           regime: str | None = None, *, params: Mapping | None = None, n: int = 64,
+           method: str = "auto") -> EffectiveModel:
     r"""Eliminate the fast variables of ``model``; detect the regime.
 
     Parameters
@@ -66,6 +67,17 @@ def reduce(model: SDE, fast: Sequence[sp.Symbol] | sp.Symbol, eps: sp.Symbol = e
         The scale parameter (default :data:`symavg.epsilon`).
     regime : {"averaging", "homogenization"}, optional
         Force a regime; by default it is read off the powers of ``eps``.
+    params : dict {Symbol: number}, optional
+        Parameter values for the numeric fallback: when no closed form is found
+        and every fast variable is periodic, the invariant density and the
+        cell problems are solved spectrally on an ``n``-point grid per fast
+        dimension (:mod:`symavg.derive.numeric_cell`) and the effective
+        coefficients are numbers.
+    n : int
+        Grid points per fast dimension for the numeric fallback.
+    method : {"auto", "symbolic", "numeric"}
+        ``"auto"`` tries the closed forms first and falls back to numbers when
+        ``params`` is given.
 
     Returns
     -------
@@ -98,7 +110,33 @@ def reduce(model: SDE, fast: Sequence[sp.Symbol] | sp.Symbol, eps: sp.Symbol = e
     L0 = orders[L0_order]
     L1 = orders.get(mid) if mid is not None else None
     L2 = orders.get(sp.S.Zero, Generator(model.state, [0] * len(model.state)))
+    if method not in ("auto", "symbolic", "numeric"):
+        raise ModelError(f"method must be 'auto', 'symbolic' or 'numeric'; got {method!r}")
+    if method == "numeric" or method == "auto" and params is not None:
+        try:
+            if method == "numeric":
+                raise UnsolvedError("numeric route requested")
+            return _reduce_symbolic(deriv, L0, L1, L2, mid, fast, slow, eps, per)
+        except UnsolvedError as exc:
+            if params is None:
+                raise ModelError("method='numeric' needs params={symbol: value}") from None
+            from .numeric_reduce import reduce_numeric
 
+            return reduce_numeric(deriv, L0, L1, L2, fast, slow, eps, per, params, n,
+                                  reason=str(exc))
+    try:
+        return _reduce_symbolic(deriv, L0, L1, L2, mid, fast, slow, eps, per)
+    except UnsolvedError as exc:
+        raise UnsolvedError(
+            f"{exc} With every fast variable periodic, pass params={{symbol: value}} to "
+            "sa.reduce to use the numeric (spectral) cell solver."
+        ) from None
+
+
+def _reduce_symbolic(deriv: Derivation, L0: Generator, L1: Generator | None, L2: Generator,
+                     mid: sp.Rational | None, fast: tuple, slow: tuple, eps: sp.Symbol,
+                     per: dict) -> EffectiveModel:
+    """The closed-form route of :func:`reduce` (see the module docstring)."""
     measure = invariant_measure(L0, fast)
     deriv = deriv.then(measure.step())
 
@@ -160,6 +198,14 @@ def reduce(model: SDE, fast: Sequence[sp.Symbol] | sp.Symbol, eps: sp.Symbol = e
          r"Solvability at order one: $\partial_t v_0 = \langle \mathcal{L}_1 v_0\rangle_\rho$."),
         ((r"\partial_t v_0", _effective_operator(drift, diff, v0, slow)),),
         _dedupe(avg_checks)))
+    regime = "homogenization" if L1 is not None else "averaging"
+    return effective_model(deriv, drift, diff, regime, fast, slow, eps, per)
+
+
+def effective_model(deriv: Derivation, drift: list, diff: sp.Matrix, regime: str, fast: tuple,
+                    slow: tuple, eps: sp.Symbol, per: dict) -> EffectiveModel:
+    """Form the noise (a checked square root), record the last step, build the result."""
+    n = len(slow)
     noise = matrix_sqrt(diff) if not diff.is_zero_matrix else sp.ImmutableMatrix.zeros(n, 1)
     noise_checks = []
     if noise is not None and not diff.is_zero_matrix:
@@ -167,17 +213,16 @@ def reduce(model: SDE, fast: Sequence[sp.Symbol] | sp.Symbol, eps: sp.Symbol = e
         noise_checks.append(chk)
         if not chk.passed:
             noise = None
-    found_regime = "homogenization" if L1 is not None else "averaging"
     exprs: list[tuple[str, sp.Basic]] = [("F", sp.Matrix(drift)), (r"A A^T", diff)]
     if noise is not None:
         exprs.append(("A", noise))
     deriv = deriv.then(Step(
         "effective coefficients",
-        f"The {found_regime} limit: $dX = F(X)\\,dt + A(X)\\,dW$ for the slow variables "
+        f"The {regime} limit: $dX = F(X)\\,dt + A(X)\\,dW$ for the slow variables "
         f"{', '.join(map(str, slow))}.", tuple(exprs), tuple(noise_checks)))
     return EffectiveModel(
         state=slow, drift=sp.ImmutableMatrix(drift), diffusion=sp.ImmutableMatrix(diff),
-        noise=noise, regime=found_regime, steps=deriv, fast=fast, eps=eps,
+        noise=noise, regime=regime, steps=deriv, fast=fast, eps=eps,
         periodic=tuple((x, per[x]) for x in slow if x in per))
 
 

@@ -18,6 +18,9 @@ Strategies, tried in order; each returns a checked measure or declines:
     :math:`\rho \propto \frac{e^{\Psi(y)}}{a(y)}\int_y^{y+L} e^{-\Psi(s)}\,ds`,
     which reduces to the Gibbs form :math:`e^{\Psi}/a` when :math:`\Psi(L)=0`
     (gradient case) and to the uniform law for constant coefficients.
+``torus: divergence-free``
+    every fast variable periodic, constant diffusion and
+    :math:`\nabla\cdot b = 0`: the uniform law.
 ``gibbs``
     gradient drift with isotropic constant noise, :math:`b = -\nabla V`,
     :math:`a = 2D\,I`: :math:`\rho \propto e^{-V/D}` (on the line or a torus).
@@ -425,6 +428,27 @@ def _norm_check(density: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr, per: b
         ok, detail = numeric_zero(res.value - 1, tol=1e-8)
         return Check("integral of rho = 1", ok, "numeric", detail)
     return zero_check("integral of rho = 1", res.value - 1)
+
+
+@strategy("torus: divergence-free")
+def _divergence_free(G: Generator, fast: tuple) -> InvariantMeasure | None:
+    r"""All fast variables periodic, constant diffusion, :math:`\nabla\cdot b = 0`:
+    :math:`\mathcal L_0^* 1 = -\nabla\cdot b = 0`, so the uniform law is invariant
+    (cellular and shear flows)."""
+    per = G.periodic_map
+    if len(fast) < 2 or not all(y in per for y in fast):
+        return None
+    if any(e.has(*fast) for e in G.diffusion):
+        return None
+    div = sum((sp.diff(G.drift[i], y) for i, y in enumerate(fast)), sp.S.Zero)
+    if not zero_check("div b = 0", div).passed:
+        return None
+    volume = sp.Mul(*[per[y] for y in fast])
+    density = 1 / volume
+    checks = (_adjoint_check(G, density),
+              Check("integral of rho = 1", True, "symbolic", "uniform on the torus"))
+    return InvariantMeasure(fast, density, "torus: divergence-free drift (uniform)",
+                            _domain(G, fast), checks=checks, periodic=tuple(fast))
 
 
 @strategy("gibbs")
