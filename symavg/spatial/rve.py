@@ -213,11 +213,11 @@ class RVEStudy:
             ax1.errorbar(L, m, yerr=err, marker="o", capsize=3, label=bc)
             v = np.array([s.var for s in rows])
             keep = v > 0
-            ax2.loglog(L[keep], v[keep], "o", label=bc)
+            (pts,) = ax2.loglog(L[keep], v[keep], "o", label=bc)
             if bc in self.variance_exponent and keep.sum() >= 2:
                 g, _ = self.variance_exponent[bc]
                 c = np.exp(np.mean(np.log(v[keep]) - g * np.log(L[keep])))
-                ax2.loglog(L[keep], c * L[keep] ** g, "-", lw=1,
+                ax2.loglog(L[keep], c * L[keep] ** g, "-", lw=1, color=pts.get_color(),
                            label=f"{bc}: slope {g:.2f}")
         lo, hi = self.hashin_shtrikman
         ax1.axhline(lo, color="grey", ls=":", label="Hashin-Shtrikman")
