@@ -31,8 +31,46 @@ from .io import ModelSpec, load_model, loads_model, parse_expr
 from .models import SDE, EffectiveModel, Generator
 from .report import Check, Derivation, Step
 
-# --- numeric (issue 3) ---
-# --- spatial homogenization (issue 4) ---
+# --- numeric layer and spatial homogenization: imported on first use (PEP 562),
+# so that ``import symavg`` stays fast (scipy.sparse, numba load only when needed).
+_LAZY = {
+    # numeric layer
+    "simulate": "symavg.numeric.simulate",
+    "Ensemble": "symavg.numeric.simulate",
+    "verify": "symavg.numeric.verify",
+    "VerifyReport": "symavg.numeric.verify",
+    "lambdify_model": "symavg.numeric.codegen",
+    # spatial homogenization
+    "CellProblem": "symavg.spatial",
+    "EffectiveTensor": "symavg.spatial",
+    "RandomCheckerboard": "symavg.spatial",
+    "BooleanModel": "symavg.spatial",
+    "ThresholdedGaussian": "symavg.spatial",
+    "rve_study": "symavg.spatial",
+    "RVEStudy": "symavg.spatial",
+    "effective_reflection": "symavg.spatial",
+    "simulate_oblique_reflection": "symavg.spatial",
+    "effective_diffusivity_periodic_flow": "symavg.spatial",
+    "hashin_shtrikman": "symavg.spatial",
+    "voigt_reuss": "symavg.spatial",
+}
+
+
+def __getattr__(name: str) -> object:
+    """Import the numeric and spatial parts of the public API on first use."""
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'symavg' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(mod), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __version__ = "0.1.0"
 
@@ -64,4 +102,5 @@ __all__ = [
     "load_model",
     "loads_model",
     "parse_expr",
+    *_LAZY,
 ]
