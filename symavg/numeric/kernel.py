@@ -1,0 +1,336 @@
+r"""Generated time-stepping kernels for ensembles of an Itô SDE.
+
+One module of Python source is generated per model and scheme and imported
+from the cache folder (:func:`symavg.numeric.codegen.load_source`). It holds
+
+* ``update(z..., xi..., dt, sqdt, a..., p...)``: one step for one path
+  (scalars, inside numba) or for all paths of a chunk (arrays, NumPy): the
+  same straight-line text serves both;
+* ``run(Z, p, dt, nsteps, save_steps, out, rng, active, check_every)``: the
+  loop over steps and paths, saving the state at ``save_steps`` into ``out``
+  and returning ``(step, paths)`` of the first blow-up, or ``(-1, 0)``;
+* ``rates(z..., p...)``: per-variable rates used to choose the step.
+
+Schemes, per variable :math:`z_i` with :math:`dz_i = b_i\,dt + \sum_k
+\sigma_{ik}\,dW_k`:
+
+* Euler-Maruyama: :math:`z_i + b_i\,\Delta t + \sum_k\sigma_{ik}\Delta W_k`.
+* Exponential (exact Ornstein-Uhlenbeck) step for a fast variable whose drift
+  is linear in itself, :math:`b_i = c - \lambda z_i` with :math:`\lambda`,
+  :math:`c`, :math:`\sigma_{ik}` free of :math:`z_i` (frozen over the step):
+
+  .. math::
+
+      z_i \mapsto z_i e^{-\lambda\Delta t} + c\,\frac{1-e^{-\lambda\Delta t}}{\lambda}
+        + \sum_k \sigma_{ik} I_k, \qquad
+      I_k = \int_t^{t+\Delta t} e^{-\lambda(t+\Delta t-s)}\,dW_k(s).
+
+  When the Brownian motion :math:`W_k` also drives another equation,
+  :math:`(\Delta W_k, I_k)` is drawn jointly:
+  :math:`\operatorname{cov}(I_k,\Delta W_k) = (1-e^{-\lambda\Delta t})/\lambda`,
+  :math:`\operatorname{var} I_k = (1-e^{-2\lambda\Delta t})/(2\lambda)`. Exact for
+  OU processes with any step, so stiff linear fast processes need not be
+  resolved with tiny steps.
+* Milstein for diagonal noise (each :math:`W_k` drives one equation):
+  :math:`+\frac12\sigma_{ik}\,\partial_{z_i}\sigma_{ik}\,(\Delta W_k^2-\Delta t)`.
+
+Periodic variables are wrapped to :math:`[0, L)` after each step. The normals
+of one step are drawn path by path in a fixed order, so the numba and the
+NumPy kernels consume the same random stream and agree to rounding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+from sympy.codegen.cfunctions import expm1
+
+from ..errors import ModelError
+from .codegen import check_printable, hoist_parameter_functions, straight_line
+from .plan import ModelCoefficients
+
+SCHEMES = ("auto", "euler", "exact-ou", "milstein")
+
+
+@dataclass(frozen=True)
+class KernelSource:
+    """Generated source of a stepping kernel and what it expects.
+
+    Attributes
+    ----------
+    source : str
+        The module text.
+    nrand : int
+        Standard normals drawn per path and step.
+    derived : tuple of (Symbol, Expr)
+        Parameter-only expressions computed before a run (appended to ``p``).
+    schemes : dict {Symbol: str}
+        The scheme used for each variable.
+    """
+
+    source: str
+    nrand: int
+    derived: tuple[tuple[sp.Symbol, sp.Expr], ...]
+    schemes: dict[sp.Symbol, str]
+
+
+def _linear_rate(b: sp.Expr, z: sp.Symbol, sig: list[sp.Expr]) -> tuple[sp.Expr, sp.Expr] | None:
+    """``(lam, c)`` with ``b = c - lam z`` when ``b`` is linear in ``z`` and the noise is
+    free of ``z``; otherwise ``None``."""
+    if any(s.has(z) for s in sig):
+        return None
+    lam = -sp.diff(b, z)
+    if lam == 0 or lam.has(z):
+        return None
+    c = sp.expand(b + lam * z)
+    if c.has(z):
+        c = sp.simplify(c)
+        if c.has(z):
+            return None
+    return lam, c
+
+
+def build_kernel(co: ModelCoefficients, scheme: str = "auto", backend: str = "numpy",
+                 ) -> KernelSource:
+    """Generate the stepping kernel of ``co`` for ``scheme`` and ``backend``."""
+    if scheme not in SCHEMES:
+        raise ModelError(f"scheme must be one of {SCHEMES}; got {scheme!r}")
+    n, m = len(co.state), co.m
+    zs = [sp.Symbol(f"z{i}", real=True) for i in range(n)]
+    ps = [sp.Symbol(f"p{i}", real=True) for i in range(len(co.parameters))]
+    a = [sp.Symbol(f"a{i}", real=True) for i in range(n)]
+    dt, sqdt = sp.Symbol("dt", positive=True), sp.Symbol("sqdt", positive=True)
+    sub = dict(zip(co.state, zs)) | dict(zip(co.parameters, ps))
+    b = [e.xreplace(sub) for e in co.drift]
+    S = [[co.noise_entry(i, k).xreplace(sub) for k in range(m)] for i in range(n)]
+    users = {k: [i for i in range(n) if S[i][k] != 0] for k in range(m)}
+
+    # which variables take the exponential step
+    expo: dict[int, tuple[sp.Expr, sp.Expr]] = {}
+    if scheme in ("auto", "exact-ou"):
+        taken: set[int] = set()
+        for i, zv in enumerate(co.state):
+            if zv not in co.fast and scheme == "auto":
+                continue
+            cols = [k for k in range(m) if S[i][k] != 0]
+            if any(k in taken for k in cols):
+                continue
+            lin = _linear_rate(b[i], zs[i], [S[i][k] for k in cols])
+            if lin is not None:
+                expo[i] = lin
+                taken |= set(cols)
+        if scheme == "exact-ou" and not expo:
+            raise ModelError(
+                "scheme='exact-ou': no variable has a drift linear in itself with noise free of "
+                "it; use scheme='euler'"
+            )
+    if scheme == "milstein":
+        bad = [k for k in range(m) if len(users[k]) > 1]
+        multi = [i for i in range(n) if sum(S[i][k] != 0 for k in range(m)) > 1]
+        if bad or multi:
+            raise ModelError(
+                "scheme='milstein' needs diagonal noise (each Brownian motion drives one "
+                f"equation, each equation one Brownian motion); here W{(bad or [0])[0] + 1} or "
+                f"the equation of {co.state[(multi or [0])[0]]} breaks that. Use "
+                "scheme='euler'."
+            )
+
+    xi = [sp.Symbol(f"xi{k}", real=True) for k in range(m)]
+    extra: list[sp.Symbol] = []
+    new: list[sp.Expr] = []
+    schemes: dict[sp.Symbol, str] = {}
+    for i in range(n):
+        cols = [k for k in range(m) if S[i][k] != 0]
+        if i in expo:
+            lam, c = expo[i]
+            e1 = -expm1(-lam * dt) / lam          # (1 - e^{-lam dt}) / lam
+            var = -expm1(-2 * lam * dt) / (2 * lam)
+            inc = zs[i] * expm1(-lam * dt) + c * e1
+            for k in cols:
+                if len(users[k]) == 1:
+                    inc += S[i][k] * sp.sqrt(var) * xi[k]
+                else:
+                    x2 = sp.Symbol(f"xi{m + len(extra)}", real=True)
+                    extra.append(x2)
+                    inc += S[i][k] * ((e1 / dt) * sqdt * xi[k]
+                                      + sp.sqrt(sp.Abs(var - e1**2 / dt)) * x2)
+            schemes[co.state[i]] = "exact-ou"
+        else:
+            inc = b[i] * dt + sum((S[i][k] * sqdt * xi[k] for k in cols), sp.S.Zero)
+            if scheme == "milstein":
+                for k in cols:
+                    inc += sp.Rational(1, 2) * S[i][k] * sp.diff(S[i][k], zs[i]) * dt * (
+                        xi[k] ** 2 - 1)
+                schemes[co.state[i]] = "milstein"
+            else:
+                schemes[co.state[i]] = "euler"
+        new_i = zs[i] + a[i] * inc
+        new.append(new_i)
+    nrand = m + len(extra)
+
+    rate_exprs = []
+    for i in range(n):
+        r = sp.Abs(sp.diff(b[i], zs[i]))
+        if i in co.periodic:
+            L = co.periodic[i].xreplace(sub)
+            aii = sum((S[i][k] ** 2 for k in range(m)), sp.S.Zero)
+            r = r + aii * (2 * sp.pi / L) ** 2
+        rate_exprs.append(r)
+    wrap = {i: co.periodic[i].xreplace(sub) for i in co.periodic}
+
+    exprs = new + rate_exprs + list(wrap.values())
+    state_like = zs + a + xi + extra + [dt, sqdt]
+    hoisted, derived = hoist_parameter_functions(exprs, state_like)
+    hs = [s for s, _ in derived]
+    new_h = hoisted[:n]
+    rate_h = hoisted[n:2 * n]
+    wrap_h = dict(zip(wrap, hoisted[2 * n:]))
+
+    invariant = set(ps) | set(hs) | set(a) | {dt, sqdt}
+    pre_lines, pre_names, upd_lines = _split_invariant(new_h, [f"n{i}" for i in range(n)],
+                                                        invariant)
+    for i, L in wrap_h.items():
+        upd_lines.append(f"    n{i} = n{i} - ({_print(L)}) * numpy.floor(n{i} / ({_print(L)}))")
+    rate_lines = straight_line(rate_h, [f"r{i}" for i in range(n)])
+    check_printable(pre_lines + upd_lines + rate_lines, co.name)
+
+    pargs = [str(p) for p in ps] + [str(h) for h in hs]
+    zargs = [str(z) for z in zs]
+    xargs = [f"xi{k}" for k in range(nrand)]
+    aargs = [f"a{i}" for i in range(n)]
+    pre_sig = ", ".join(["dt", "sqdt"] + aargs + pargs)
+    upd_sig = ", ".join(zargs + xargs + ["dt", "sqdt"] + aargs + pargs + pre_names)
+    rate_sig = ", ".join(zargs + pargs)
+    ret = ", ".join(f"n{i}" for i in range(n)) + ","
+    rret = ", ".join(f"r{i}" for i in range(n)) + ","
+    pret = ", ".join(pre_names + ["0.0"]) + ","
+    numba = backend == "numba"
+    deco = "@njit(cache=True, nogil=True, inline='always')\n" if numba else ""
+    parts = [
+        f'"""Generated by symavg.numeric.kernel for {co.name}.\n\n'
+        f"state: {list(co.state)}\nparameters: {list(co.parameters)} + derived {hs}\n"
+        f"schemes: { {str(k): v for k, v in schemes.items()} }\n\"\"\"\n",
+        "import math\nimport numpy\n",
+        "from numba import njit\n" if numba else "",
+        f"\nN = {n}\nNRAND = {nrand}\nNPRE = {len(pre_names)}\n\n\n",
+        f"{deco}def prepare({pre_sig}):\n    \"\"\"Loop invariants: computed once per run.\"\"\"\n"
+        + "\n".join(pre_lines) + f"\n    return ({pret})\n\n\n",
+        f"{deco}def update({upd_sig}):\n    \"\"\"One step of one path (scalars) or of all paths "
+        "(arrays).\"\"\"\n" + "\n".join(upd_lines) + f"\n    return ({ret})\n\n\n",
+        f"def rates({rate_sig}):\n" + "\n".join(rate_lines) + f"\n    return ({rret})\n\n\n",
+        _run_numba(n, nrand, len(pargs), len(pre_names)) if numba
+        else _run_numpy(n, nrand, len(pargs), len(pre_names)),
+    ]
+    return KernelSource("".join(parts), nrand, tuple(derived), schemes)
+
+
+def _split_invariant(exprs: list[sp.Expr], names: list[str], invariant: set[sp.Symbol]
+                     ) -> tuple[list[str], list[str], list[str]]:
+    """Common sub-expressions split into loop invariants and per-path lines.
+
+    Returns ``(invariant lines, invariant names, per-path lines)``; a
+    sub-expression is invariant when it depends only on ``invariant`` symbols
+    (parameters, the step, the active mask) and earlier invariants.
+    """
+    from .codegen import _Printer
+
+    printer = _Printer()
+    reps, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("_t"), order="none")
+    inv = set(invariant)
+    pre, pre_names, path = [], [], []
+    for sym, e in reps:
+        text = f"    {sym} = {printer.doprint(e)}"
+        if e.free_symbols <= inv:
+            inv.add(sym)
+            pre.append(text)
+            pre_names.append(str(sym))
+        else:
+            path.append(text)
+    for name, e in zip(names, reduced):
+        text = printer.doprint(e)
+        if not e.free_symbols:
+            text = f"float({text})"
+        path.append(f"    {name} = {text}")
+    return pre, pre_names, path
+
+
+def _print(e: sp.Expr) -> str:
+    from .codegen import _Printer
+
+    return _Printer().doprint(e)
+
+
+def _run_numba(n: int, nrand: int, npar: int, npre: int) -> str:
+    z_load = "".join(f"            z{i} = Z[{i}, j]\n" for i in range(n))
+    x_draw = "".join(f"            x{k} = rng.standard_normal()\n" for k in range(nrand))
+    z_args = ", ".join(f"z{i}" for i in range(n))
+    x_args = ", ".join(f"x{k}" for k in range(nrand))
+    a_args = ", ".join(f"a{i}" for i in range(n))
+    p_args = ", ".join(f"p{i}" for i in range(npar))
+    c_args = ", ".join(f"c{i}" for i in range(npre))
+    call = ", ".join(s for s in (z_args, x_args, "dt, sqdt", a_args, p_args, c_args) if s)
+    pre_call = ", ".join(s for s in ("dt, sqdt", a_args, p_args) if s)
+    unpack_p = "".join(f"    p{i} = p[{i}]\n" for i in range(npar))
+    unpack_a = "".join(f"    a{i} = active[{i}]\n" for i in range(n))
+    unpack_c = f"    c = prepare({pre_call})\n" + "".join(f"    c{i} = c[{i}]\n"
+                                                             for i in range(npre))
+    store = "".join(f"            Z[{i}, j] = w[{i}]\n" for i in range(n))
+    return f'''@njit(cache=True, nogil=True)
+def run(Z, p, dt, nsteps, save_steps, out, rng, active, check_every):
+    P = Z.shape[1]
+    sqdt = math.sqrt(dt)
+{unpack_p}{unpack_a}{unpack_c}    k = 0
+    nsave = save_steps.shape[0]
+    while k < nsave and save_steps[k] == 0:
+        out[k, :, :] = Z
+        k += 1
+    for step in range(1, nsteps + 1):
+        for j in range(P):
+{z_load}{x_draw}            w = update({call})
+{store}        if step % check_every == 0 or (k < nsave and step == save_steps[k]):
+            bad = 0
+            for j in range(P):
+                for i in range(N):
+                    if not math.isfinite(Z[i, j]):
+                        bad += 1
+                        break
+            if bad > 0:
+                return step, bad
+        if k < nsave and step == save_steps[k]:
+            out[k, :, :] = Z
+            k += 1
+    return -1, 0
+'''
+
+
+def _run_numpy(n: int, nrand: int, npar: int, npre: int) -> str:
+    z_args = ", ".join(f"Z[{i}]" for i in range(n))
+    x_args = ", ".join(f"xi[:, {k}]" for k in range(nrand))
+    a_args = ", ".join(f"active[{i}]" for i in range(n))
+    p_args = ", ".join(f"p[{i}]" for i in range(npar))
+    c_args = ", ".join(f"c[{i}]" for i in range(npre))
+    call = ", ".join(s for s in (z_args, x_args, "dt, sqdt", a_args, p_args, c_args) if s)
+    pre_call = ", ".join(s for s in ("dt, sqdt", a_args, p_args) if s)
+    store = "".join(f"        Z[{i}] = w[{i}]\n" for i in range(n))
+    return f'''def run(Z, p, dt, nsteps, save_steps, out, rng, active, check_every):
+    P = Z.shape[1]
+    sqdt = math.sqrt(dt)
+    c = prepare({pre_call})
+    k = 0
+    nsave = save_steps.shape[0]
+    while k < nsave and save_steps[k] == 0:
+        out[k] = Z
+        k += 1
+    for step in range(1, nsteps + 1):
+        xi = rng.standard_normal((P, NRAND)) if NRAND else numpy.zeros((P, 0))
+        w = update({call})
+{store}        if step % check_every == 0 or (k < nsave and step == save_steps[k]):
+            bad = int((~numpy.isfinite(Z)).any(axis=0).sum())
+            if bad > 0:
+                return step, bad
+        if k < nsave and step == save_steps[k]:
+            out[k] = Z
+            k += 1
+    return -1, 0
+'''

@@ -1,0 +1,488 @@
+r"""Ensemble simulation of full and reduced models.
+
+:func:`simulate` runs ``paths`` independent copies of an Itô SDE
+
+.. math:: dZ = b(Z)\,dt + \sigma(Z)\,dW
+
+with a generated, compiled kernel (:mod:`symavg.numeric.kernel`): numba when it
+is installed, vectorised NumPy otherwise. Paths are split into chunks of fixed
+size, each with its own seeded generator (``SeedSequence(seed).spawn``), so
+the result depends on ``seed`` and ``chunk_size`` but not on how many workers
+run the chunks; chunks go to an executor (threads by default; any object with
+``submit``, e.g. a ``concurrent.futures`` executor or a
+``dask.distributed.Client``). Only the saved times are kept: memory is
+``O(paths x len(saveat))``, never ``O(paths x steps)``.
+
+**Step size.** With no ``dt``, the step resolves the fastest scale:
+:math:`\Delta t = f / R` with ``f = dt_factor`` (default 0.05) and :math:`R`
+the largest rate among :math:`|\partial b_i/\partial z_i|`,
+:math:`a_{ii}(2\pi/L_i)^2` for a variable on a circle of length :math:`L_i`,
+and, for a full model with leading power :math:`\epsilon^{p_0}`,
+:math:`\epsilon^{p_0}` itself (so :math:`\Delta t \le 0.05\,\epsilon^2` in the
+homogenization regime and :math:`\le 0.05\,\epsilon` in the averaging
+regime). A user ``dt`` above :math:`0.5/R` draws a warning.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from .._symbols import epsilon
+from ..errors import ModelError, SimulationError
+from .codegen import evaluate_derived, have_numba, load_source
+from .initial import FastSampler, sampler_from_measure
+from .kernel import build_kernel
+from .plan import ModelCoefficients, model_coefficients
+
+
+class CoarseStepWarning(UserWarning):
+    """The step ``dt`` does not resolve the fastest time scale of the model."""
+
+
+@dataclass
+class Ensemble:
+    """Paths of a simulation at the saved times.
+
+    Attributes
+    ----------
+    t : ndarray, shape (k,)
+        Saved times (default ``[0, T]``).
+    state : tuple of Symbol
+        The variables, in the order of the rows of :attr:`values`.
+    values : ndarray, shape (k, n, paths)
+    dt : float
+        The step used.
+    schemes : dict {Symbol: str}
+        The scheme used for each variable (``"euler"``, ``"exact-ou"``, ``"milstein"``).
+    params : dict {Symbol: float}
+        The parameter values (the scale parameter included for a full model).
+    info : dict
+        How fast variables were initialised, the backend, the number of chunks.
+
+    ``ens[x]`` is the array of shape ``(len(t), paths)`` of the variable ``x``.
+    """
+
+    t: np.ndarray
+    state: tuple[sp.Symbol, ...]
+    values: np.ndarray
+    dt: float
+    schemes: dict[sp.Symbol, str]
+    params: dict[sp.Symbol, float]
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, var: sp.Symbol) -> np.ndarray:
+        if var not in self.state:
+            raise KeyError(f"{var} is not a variable of this ensemble {list(self.state)}")
+        return self.values[:, self.state.index(var), :]
+
+    @property
+    def paths(self) -> int:
+        return int(self.values.shape[2])
+
+    def evaluate(self, expr: sp.Expr) -> np.ndarray:
+        """An expression of the state and parameters on every path, shape ``(len(t), paths)``."""
+        expr = sp.sympify(expr).xreplace({k: sp.Float(v) for k, v in self.params.items()})
+        extra = expr.free_symbols - set(self.state)
+        if extra:
+            raise ModelError(f"observable {expr} has symbols {sorted(extra, key=str)} that are "
+                             f"neither variables {list(self.state)} nor parameters")
+        f = sp.lambdify(self.state, expr, "numpy")
+        out = f(*[self.values[:, i, :] for i in range(len(self.state))])
+        return np.broadcast_to(np.asarray(out, dtype=float), self.values[:, 0, :].shape)
+
+    def mean(self, expr: sp.Expr) -> tuple[np.ndarray, np.ndarray]:
+        """Monte Carlo mean of ``expr`` at each saved time and its standard error."""
+        v = self.evaluate(expr)
+        return v.mean(axis=1), v.std(axis=1, ddof=1) / math.sqrt(v.shape[1])
+
+
+# ------------------------------------------------------------------ caches
+_COEFFS: dict[Any, ModelCoefficients] = {}
+_MEASURES: dict[Any, Any] = {}
+
+
+def _key(model: Any, functions: Mapping | None, extra: Any = None) -> Any:
+    try:
+        fk = tuple(sorted(((str(k), v) for k, v in (functions or {}).items()), key=str))
+        key = (model, fk, extra)
+        hash(key)
+        return key
+    except TypeError:
+        return None
+
+
+def _coefficients(model: Any, functions: Mapping | None, eps_symbol: sp.Symbol
+                  ) -> ModelCoefficients:
+    key = _key(model, functions, eps_symbol)
+    if key is not None and key in _COEFFS:
+        return _COEFFS[key]
+    co = model_coefficients(model, functions, eps_symbol)
+    if key is not None:
+        _COEFFS[key] = co
+    return co
+
+
+def _leading_measure(model: Any, co: ModelCoefficients, functions: Mapping | None) -> Any:
+    """The invariant measure of L0 (symbolic, cached), or None when no strategy applies."""
+    key = _key(model, functions, ("measure", co.eps_symbol))
+    if key is not None and key in _MEASURES:
+        return _MEASURES[key]
+    from ..derive.invariant import invariant_measure
+    from ..errors import SymavgError
+    from ..models.generator import Generator
+
+    gen = Generator(co.state, list(co.drift),
+                    (sp.Matrix(co.noise).reshape(len(co.state), co.m)
+                     * sp.Matrix(co.noise).reshape(len(co.state), co.m).T),
+                    {co.state[i]: L for i, L in co.periodic.items()})
+    try:
+        L0 = gen.expand(co.eps_symbol)[co.leading_power]
+        measure = invariant_measure(L0, co.fast)
+    except SymavgError:
+        measure = None
+    if key is not None:
+        _MEASURES[key] = measure
+    return measure
+
+
+# ------------------------------------------------------------------ tasks
+@dataclass(frozen=True)
+class _Task:
+    source: str
+    backend: str
+    p: np.ndarray
+    dt: float
+    nsteps: int
+    save_steps: np.ndarray
+    z0: np.ndarray            # (n,) values; NaN where the sampler fills in
+    z0_paths: np.ndarray | None   # (n, size) when x0 gave per-path arrays
+    sampler: FastSampler
+    burn_steps: int
+    fast_rows: tuple[int, ...]
+    seed: np.random.SeedSequence
+    start: int
+    size: int
+    check_every: int
+
+
+def _run_chunk(task: _Task) -> tuple[np.ndarray, int, int]:
+    """Run one chunk of paths; returns ``(out, blow-up step or -1, bad paths)``."""
+    mod = load_source(task.source, "sim")
+    rng = np.random.default_rng(task.seed)
+    n = task.z0.shape[0]
+    Z = np.empty((n, task.size))
+    Z[:] = task.z0[:, None]
+    if task.z0_paths is not None:
+        Z[:] = task.z0_paths
+    task.sampler.draw(Z, rng)
+    if task.sampler.kind == "burn-in":
+        Z[list(task.fast_rows)] = np.where(np.isnan(Z[list(task.fast_rows)]), 0.0,
+                                           Z[list(task.fast_rows)])
+        active = np.zeros(n)
+        active[list(task.fast_rows)] = 1.0
+        scratch = np.empty((0, n, task.size))
+        step, bad = mod.run(Z, task.p, task.dt, task.burn_steps, np.zeros(0, dtype=np.int64),
+                            scratch, rng, active, task.check_every)
+        if step >= 0:
+            return np.empty((0,)), -step, bad
+    out = np.empty((len(task.save_steps), n, task.size))
+    step, bad = mod.run(Z, task.p, task.dt, task.nsteps, task.save_steps, out, rng,
+                        np.ones(n), task.check_every)
+    return out, int(step), int(bad)
+
+
+class _SerialExecutor:
+    """Runs tasks at once in the calling thread (``submit`` returns a done future)."""
+
+    class _Done:
+        def __init__(self, value: Any) -> None:
+            self._v = value
+
+        def result(self) -> Any:
+            return self._v
+
+    def submit(self, fn: Any, *args: Any) -> Any:
+        return self._Done(fn(*args))
+
+
+# ------------------------------------------------------------------ main
+def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
+             params: Mapping | None = None, paths: int = 10_000, dt: float | None = None,
+             seed: int | None = None, saveat: Sequence[float] | None = None,
+             backend: str = "auto", executor: Any = None, scheme: str = "auto",
+             functions: Mapping | None = None, eps_symbol: sp.Symbol = epsilon,
+             chunk_size: int = 4096, dt_factor: float = 0.05, progress: bool | None = None,
+             max_steps: int = 50_000_000) -> Ensemble:
+    r"""Simulate ``paths`` copies of a full (``SDE``) or reduced (``EffectiveModel``) model.
+
+    Parameters
+    ----------
+    model : SDE or EffectiveModel
+    x0 : dict {Symbol: float or array of shape (paths,)}
+        Initial values. Fast variables of a full model that are left out start
+        from a draw of their invariant law (Gaussian, inverse CDF on a circle,
+        or a burn-in run with the slow variables frozen).
+    T : float
+        Final time.
+    eps : float, optional
+        Value of the scale parameter ``eps_symbol`` (full models).
+    params : dict {Symbol: float}
+        Values of the other parameters.
+    paths : int
+    dt : float, optional
+        Time step; by default chosen from the fastest scale (see the module docstring).
+    seed : int, optional
+        Makes the run reproducible (for a given ``chunk_size``).
+    saveat : sequence of float, optional
+        Times to save (rounded to the step grid); default ``[0, T]``.
+    backend : {"auto", "numba", "numpy"}
+    executor : object with ``submit``, optional
+        Runs the chunks (default: a thread per core for numba, serial for NumPy).
+    scheme : {"auto", "euler", "exact-ou", "milstein"}
+        ``"auto"``: exact OU steps for fast variables with drift linear in
+        themselves, Euler-Maruyama otherwise.
+    functions : dict, optional
+        Definitions of undefined functions, e.g. ``{c: sp.Lambda(x, x)}``.
+    chunk_size : int
+        Paths per chunk (per seeded generator).
+    dt_factor : float
+        The fraction of the fastest time scale used as default step.
+    progress : bool, optional
+        Show a progress bar (default: when the run is long and stderr is a terminal).
+
+    Returns
+    -------
+    Ensemble
+
+    Raises
+    ------
+    SimulationError
+        Missing parameters or undefined functions, or a blow-up (NaN or
+        overflow): the message names the model, the time and the fraction of
+        paths.
+    """
+    co = _coefficients(model, functions, eps_symbol)
+    values = _parameter_values(co, params, eps, eps_symbol)
+    if T <= 0 or not math.isfinite(T):
+        raise ModelError(f"T must be a positive number; got {T}")
+    if paths <= 0:
+        raise ModelError(f"paths must be positive; got {paths}")
+    backend = _backend(backend)
+    ks = build_kernel(co, scheme, backend)
+    derived = evaluate_derived(ks.derived, values)
+    p = np.array([values[s] for s in co.parameters] + [derived[s] for s, _ in ks.derived],
+                 dtype=float)
+    mod = load_source(ks.source, "sim")
+
+    z0, z0_paths, missing = _initial(co, x0, paths)
+    sampler, fast_rows = _sampler(model, co, functions, z0, missing, values)
+    R, why = _fastest_rate(co, mod, p, z0, z0_paths, sampler, values, seed)
+    if dt is None:
+        dt_used = min(dt_factor / R, T / 100)
+    else:
+        dt_used = float(dt)
+        if not dt_used > 0:
+            raise ModelError(f"dt must be positive; got {dt}")
+        if dt_used * R > 0.5:
+            warnings.warn(
+                f"dt = {dt_used:.3g} is too coarse for {co.name}: the fastest time scale is "
+                f"1/R = {1 / R:.3g} ({why}); the step should be at most {0.5 / R:.3g} "
+                f"(default {dt_factor / R:.3g}). Results will be biased or blow up.",
+                CoarseStepWarning, stacklevel=2)
+    nsteps = max(int(math.ceil(T / dt_used - 1e-9)), 1)
+    if nsteps > max_steps:
+        raise SimulationError(
+            f"{co.name}: {nsteps} steps of {T / nsteps:.3g} would be needed to reach T = {T} "
+            f"(fastest rate {R:.3g}: {why}); raise max_steps, shorten T or use a larger eps"
+        )
+    dt_used = T / nsteps
+    times = np.array([0.0, T] if saveat is None else sorted(float(s) for s in saveat))
+    if times.min() < 0 or times.max() > T * (1 + 1e-12):
+        raise ModelError(f"saveat times must lie in [0, T] = [0, {T}]")
+    save_steps = np.unique(np.rint(times / dt_used).astype(np.int64))
+    burn = 0
+    if sampler.kind == "burn-in":
+        burn = int(math.ceil(20.0 / (R * dt_used)))
+
+    nchunks = max(1, math.ceil(paths / chunk_size))
+    seeds = np.random.SeedSequence(seed).spawn(nchunks)
+    tasks = []
+    for c in range(nchunks):
+        start = c * chunk_size
+        size = min(chunk_size, paths - start)
+        zp = None if z0_paths is None else z0_paths[:, start:start + size]
+        tasks.append(_Task(ks.source, backend, p, dt_used, nsteps, save_steps, z0, zp, sampler,
+                           burn, fast_rows, seeds[c], start, size,
+                           check_every=max(1, min(1000, nsteps // 10 or 1))))
+    own = None
+    if executor is None:
+        if nchunks > 1 and backend == "numba":
+            own = ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, nchunks))
+            executor = own
+        else:
+            executor = _SerialExecutor()
+    work = float(paths) * (nsteps + burn)
+    show = progress if progress is not None else (work > 5e8 and nchunks > 1)
+    try:
+        futures = [executor.submit(_run_chunk, t) for t in tasks]
+        results = _gather(futures, show, co.name)
+    finally:
+        if own is not None:
+            own.shutdown()
+    out = np.empty((len(save_steps), len(co.state), paths))
+    blown = []
+    for t, (arr, step, bad) in zip(tasks, results):
+        if step != -1:
+            blown.append((abs(step), bad, t.size, step < 0))
+            continue
+        out[:, :, t.start:t.start + t.size] = arr
+    if blown:
+        step, bad, size, in_burn = min(blown)
+        total_bad = sum(b for _, b, _, _ in blown)
+        phase = "burn-in of the fast variables, " if in_burn else ""
+        raise SimulationError(
+            f"{co.name} blew up (NaN or overflow) during the {phase}run at t = "
+            f"{step * dt_used:.4g} (step {step} of {nsteps}, dt = {dt_used:.3g}): "
+            f"{bad} of {size} paths in the first chunk that failed ({total_bad} paths in "
+            f"{len(blown)} of {nchunks} chunks, {total_bad / paths:.2%} of all paths). Use a "
+            "smaller dt, check the signs of the drift, or use scheme='exact-ou' for stiff "
+            "linear fast variables."
+        )
+    info = {"backend": backend, "chunks": nchunks, "fast initial law": sampler.note,
+            "fastest rate": R, "rate from": why, "steps": nsteps, "burn-in steps": burn,
+            "model": co.name}
+    return Ensemble(save_steps * dt_used, co.state, out, dt_used, ks.schemes, values, info)
+
+
+def _gather(futures: list, show: bool, name: str) -> list:
+    if not show:
+        return [f.result() for f in futures]
+    from tqdm.auto import tqdm
+
+    out = []
+    for f in tqdm(futures, desc=f"simulating {name}", unit="chunk", leave=False):
+        out.append(f.result())
+    return out
+
+
+def _backend(backend: str) -> str:
+    if backend == "auto":
+        return "numba" if have_numba() else "numpy"
+    if backend not in ("numba", "numpy"):
+        raise ModelError(f"backend must be 'auto', 'numba' or 'numpy'; got {backend!r}")
+    if backend == "numba" and not have_numba():
+        raise SimulationError("backend='numba' needs numba: pip install symavg[fast]")
+    return backend
+
+
+def _parameter_values(co: ModelCoefficients, params: Mapping | None, eps: float | None,
+                      eps_symbol: sp.Symbol) -> dict[sp.Symbol, float]:
+    values: dict[sp.Symbol, float] = {}
+    for k, v in dict(params or {}).items():
+        if not isinstance(k, sp.Symbol):
+            raise ModelError(f"params keys must be SymPy symbols; got {k!r}. Numbers enter "
+                             "as {symbol: value}.")
+        try:
+            values[k] = float(v)
+        except (TypeError, ValueError):
+            raise ModelError(f"params[{k}] must be a number; got {v!r}") from None
+    if eps is not None:
+        values[eps_symbol] = float(eps)
+    if co.eps_symbol is not None and co.eps_symbol in values and values[co.eps_symbol] <= 0:
+        raise ModelError(f"{co.eps_symbol} must be positive; got {values[co.eps_symbol]}")
+    missing = [s for s in co.parameters if s not in values]
+    if missing:
+        hint = (f"pass eps=... for {eps_symbol}" if missing == [eps_symbol]
+                else f"pass params={{{missing[0]}: ...}}")
+        raise SimulationError(f"{co.name}: no value for the parameter(s) "
+                              f"{[str(s) for s in missing]}: {hint}")
+    return values
+
+
+def _initial(co: ModelCoefficients, x0: Mapping, paths: int
+             ) -> tuple[np.ndarray, np.ndarray | None, list[int]]:
+    n = len(co.state)
+    z0 = np.full(n, np.nan)
+    per_path = None
+    for k, v in dict(x0).items():
+        if k not in co.state:
+            raise ModelError(f"x0 names {k}, which is not a variable of {co.name}")
+        i = co.state.index(k)
+        arr = np.asarray(v, dtype=float)
+        if arr.ndim == 0:
+            z0[i] = float(arr)
+        elif arr.shape == (paths,):
+            if per_path is None:
+                per_path = np.full((n, paths), np.nan)
+            per_path[i] = arr
+            z0[i] = float(arr.mean())
+        else:
+            raise ModelError(f"x0[{k}] must be a number or an array of shape ({paths},); got "
+                             f"shape {arr.shape}")
+    if per_path is not None:
+        for i in range(n):
+            if np.isnan(per_path[i]).all():
+                per_path[i] = z0[i]
+    missing = [i for i in range(n) if np.isnan(z0[i])]
+    not_fast = [co.state[i] for i in missing if co.state[i] not in co.fast]
+    if not_fast:
+        raise ModelError(
+            f"x0 has no value for {not_fast[0]}: give every slow variable a start value "
+            f"(only fast variables {list(co.fast)} may be left out; they are then drawn from "
+            "their invariant law)"
+        )
+    return z0, per_path, missing
+
+
+def _sampler(model: Any, co: ModelCoefficients, functions: Mapping | None, z0: np.ndarray,
+             missing: list[int], values: dict) -> tuple[FastSampler, tuple[int, ...]]:
+    if not missing:
+        return FastSampler("none"), ()
+    rows = tuple(missing)
+    measure = _leading_measure(model, co, functions)
+    if measure is not None and set(measure.fast) == {co.state[i] for i in missing}:
+        frozen = {co.state[i]: float(z0[i]) for i in range(len(co.state)) if i not in missing}
+        try:
+            s = sampler_from_measure(measure, co.state, {**values, **frozen})
+        except (TypeError, ValueError, ArithmeticError):
+            s = None
+        if s is not None:
+            return s, rows
+    return FastSampler("burn-in", rows, note="burn-in run with the slow variables frozen"), rows
+
+
+def _fastest_rate(co: ModelCoefficients, mod: Any, p: np.ndarray, z0: np.ndarray,
+                  z0_paths: np.ndarray | None, sampler: FastSampler, values: dict,
+                  seed: int | None) -> tuple[float, str]:
+    """Largest rate of the model at the start (see the module docstring) and its origin."""
+    probe = 512
+    Z = np.empty((len(co.state), probe))
+    Z[:] = np.where(np.isnan(z0), 0.0, z0)[:, None]
+    if z0_paths is not None:
+        Z[:] = np.where(np.isnan(z0_paths[:, :probe].mean(axis=1)), 0.0,
+                        z0_paths[:, :probe].mean(axis=1))[:, None]
+    sampler.draw(Z, np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0]))
+    with np.errstate(all="ignore"):
+        r = np.array([np.broadcast_to(np.asarray(v, dtype=float), (probe,))
+                      for v in mod.rates(*Z, *p)])
+    r = np.where(np.isfinite(r), r, 0.0)
+    per_var = np.quantile(r, 0.99, axis=1)
+    i = int(np.argmax(per_var))
+    R, why = float(per_var[i]), f"rate of {co.state[i]}"
+    if co.leading_power is not None and co.eps_symbol is not None:
+        e = values[co.eps_symbol]
+        Re = float(e ** float(co.leading_power))
+        if Re > R:
+            R, why = Re, f"{co.eps_symbol}**({co.leading_power})"
+    if R <= 0:
+        R, why = 1.0, "unit time scale (no rate found)"
+    return R, why
