@@ -98,11 +98,11 @@ class EffectiveModel:
                 f"drift={list(self.drift)}, diffusion={self.diffusion.tolist()})")
 
     # numeric side, implemented in symavg.numeric
-    def lambdify(self, backend: str = "numpy", params: dict | None = None) -> Any:
-        """Compiled drift and noise functions; see :func:`symavg.numeric.lambdify_model`."""
+    def lambdify(self, backend: str = "numpy", **kwargs: Any) -> Any:
+        """Numeric drift, noise and diffusion; see :func:`symavg.numeric.codegen.lambdify_model`."""
         from ..numeric.codegen import lambdify_model
 
-        return lambdify_model(self, backend=backend, params=params)
+        return lambdify_model(self, backend=backend, **kwargs)
 
     def simulate(self, x0: dict, T: float, **kwargs: Any) -> Any:
         """Simulate the reduced model; see :func:`symavg.simulate`."""
@@ -111,7 +111,7 @@ class EffectiveModel:
         return simulate(self, x0, T, **kwargs)
 
     def to_python(self, **kwargs: Any) -> str:
-        """Source of a standalone module for the reduced model; see
+        """Source of a standalone module (NumPy only) for the reduced model; see
         :func:`symavg.numeric.pycode.effective_to_python`."""
         from ..numeric.pycode import effective_to_python
 

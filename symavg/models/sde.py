@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sympy as sp
 
@@ -197,6 +198,19 @@ class SDE:
 
     def index(self, variable: sp.Symbol) -> int:
         return self.state.index(variable)
+
+    # numeric side, implemented in symavg.numeric
+    def lambdify(self, backend: str = "numpy", **kwargs: Any) -> Any:
+        """Numeric drift, noise and diffusion; see :func:`symavg.numeric.codegen.lambdify_model`."""
+        from ..numeric.codegen import lambdify_model
+
+        return lambdify_model(self, backend=backend, **kwargs)
+
+    def simulate(self, x0: Mapping, T: float, **kwargs: Any) -> Any:
+        """Simulate an ensemble; see :func:`symavg.simulate`."""
+        from ..numeric.simulate import simulate
+
+        return simulate(self, x0, T, **kwargs)
 
     def _repr_latex_(self) -> str:
         rows = []

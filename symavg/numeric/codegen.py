@@ -29,7 +29,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -245,9 +245,10 @@ class CompiledModel:
     source: str
     backend: str
     module: Any
+    defaults: dict[sp.Symbol, float] = field(default_factory=dict)
 
     def _p(self, params: Mapping | None) -> np.ndarray:
-        values = dict(params or {})
+        values = {**self.defaults, **dict(params or {})}
         missing = [s for s in self.parameters if s not in values]
         if missing:
             raise SimulationError(
@@ -283,7 +284,7 @@ class CompiledModel:
 
 
 def lambdify_model(model: Any, backend: str = "numpy", params: Mapping | None = None,
-                   functions: Mapping | None = None, eps: float | None = None,
+                   functions: Mapping | None = None,
                    eps_symbol: sp.Symbol = epsilon) -> CompiledModel:
     """Compile the drift and noise of an ``SDE`` or ``EffectiveModel``.
 
@@ -292,13 +293,21 @@ def lambdify_model(model: Any, backend: str = "numpy", params: Mapping | None = 
     model : SDE or EffectiveModel
     backend : {"numpy", "numba"}
         ``"numba"`` compiles the functions with ``numba.njit`` (scalar inputs).
-    params : dict, optional
-        Not used to build the code (parameters stay arguments); accepted for
-        symmetry with :func:`symavg.simulate`.
+    params : dict {Symbol: float}, optional
+        Default parameter values, used where a call gives none (parameters
+        stay arguments of the generated code, so one compilation serves all values).
     functions : dict, optional
         Definitions of undefined functions, see :func:`substitute_functions`.
-    eps : float, optional
-        A value for the scale parameter, which then is not a parameter.
+    eps_symbol : Symbol
+        The scale parameter (a parameter like the others).
+
+    Examples
+    --------
+    >>> import sympy as sp, symavg as sa
+    >>> x = sp.Symbol("x", real=True); k = sp.Symbol("k", positive=True)
+    >>> f = sa.SDE([x], [-k * x], noise=[1]).lambdify()
+    >>> f.drift([2.0], {k: 3.0})
+    array([-6.])
     """
     from .plan import model_coefficients
 
@@ -333,4 +342,4 @@ def lambdify_model(model: Any, backend: str = "numpy", params: Mapping | None = 
         raise SimulationError("backend='numba' needs numba: pip install symavg[fast]")
     mod = load_source(src, "lam")
     return CompiledModel(coeffs.state, coeffs.parameters, tuple(derived), coeffs.m, src,
-                         backend, mod)
+                         backend, mod, dict(params or {}))

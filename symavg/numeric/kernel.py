@@ -182,7 +182,9 @@ def build_kernel(co: ModelCoefficients, scheme: str = "auto", backend: str = "nu
     exprs = new + rate_exprs + list(wrap.values())
     state_like = zs + a + xi + extra + [dt, sqdt]
     hoisted, derived = hoist_parameter_functions(exprs, state_like)
-    hs = [s for s, _ in derived]
+    back = {v: k for k, v in sub.items()}
+    derived = [(h, e.xreplace(back)) for h, e in derived]
+    hs = [h for h, _ in derived]
     new_h = hoisted[:n]
     rate_h = hoisted[n:2 * n]
     wrap_h = dict(zip(wrap, hoisted[2 * n:]))
