@@ -131,6 +131,21 @@ def _coefficients(model: Any, functions: Mapping | None, eps_symbol: sp.Symbol
     return co
 
 
+_KERNELS: dict[Any, Any] = {}
+
+
+def _kernel(model: Any, functions: Mapping | None, eps_symbol: sp.Symbol,
+            co: ModelCoefficients, scheme: str, backend: str) -> Any:
+    """The generated kernel source for ``model`` (built once per model, scheme and backend)."""
+    key = _key(model, functions, (eps_symbol, scheme, backend))
+    if key is not None and key in _KERNELS:
+        return _KERNELS[key]
+    ks = build_kernel(co, scheme, backend)
+    if key is not None:
+        _KERNELS[key] = ks
+    return ks
+
+
 def _leading_measure(model: Any, co: ModelCoefficients, functions: Mapping | None) -> Any:
     """The invariant measure of L0 (symbolic, cached), or None when no strategy applies."""
     key = _key(model, functions, ("measure", co.eps_symbol))
@@ -167,6 +182,7 @@ class _Task:
     z0_paths: np.ndarray | None   # (n, size) when x0 gave per-path arrays
     sampler: FastSampler
     burn_steps: int
+    burn_dt: float
     fast_rows: tuple[int, ...]
     seed: np.random.SeedSequence
     start: int
@@ -178,6 +194,12 @@ def _run_chunk(task: _Task) -> tuple[np.ndarray, int, int]:
     """Run one chunk of paths; returns ``(out, blow-up step or -1, bad paths)``."""
     mod = load_source(task.source, "sim")
     rng = np.random.default_rng(task.seed)
+    with np.errstate(over="ignore", invalid="ignore"):   # blow-ups are detected and reported
+        return _run_chunk_body(task, mod, rng)
+
+
+def _run_chunk_body(task: _Task, mod: Any, rng: np.random.Generator
+                    ) -> tuple[np.ndarray, int, int]:
     n = task.z0.shape[0]
     Z = np.empty((n, task.size))
     Z[:] = task.z0[:, None]
@@ -190,8 +212,8 @@ def _run_chunk(task: _Task) -> tuple[np.ndarray, int, int]:
         active = np.zeros(n)
         active[list(task.fast_rows)] = 1.0
         scratch = np.empty((0, n, task.size))
-        step, bad = mod.run(Z, task.p, task.dt, task.burn_steps, np.zeros(0, dtype=np.int64),
-                            scratch, rng, active, task.check_every)
+        step, bad = mod.run(Z, task.p, task.burn_dt, task.burn_steps,
+                            np.zeros(0, dtype=np.int64), scratch, rng, active, task.check_every)
         if step >= 0:
             return np.empty((0,)), -step, bad
     out = np.empty((len(task.save_steps), n, task.size))
@@ -277,7 +299,7 @@ def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
     if paths <= 0:
         raise ModelError(f"paths must be positive; got {paths}")
     backend = _backend(backend)
-    ks = build_kernel(co, scheme, backend)
+    ks = _kernel(model, functions, eps_symbol, co, scheme, backend)
     derived = evaluate_derived(ks.derived, values)
     p = np.array([values[s] for s in co.parameters] + [derived[s] for s, _ in ks.derived],
                  dtype=float)
@@ -309,9 +331,9 @@ def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
     if times.min() < 0 or times.max() > T * (1 + 1e-12):
         raise ModelError(f"saveat times must lie in [0, T] = [0, {T}]")
     save_steps = np.unique(np.rint(times / dt_used).astype(np.int64))
-    burn = 0
-    if sampler.kind == "burn-in":
-        burn = int(math.ceil(20.0 / (R * dt_used)))
+    burn, burn_dt = 0, dt_factor / R
+    if sampler.kind == "burn-in":      # 20 relaxation times of the fastest scale
+        burn = int(math.ceil(20.0 / dt_factor))
 
     nchunks = max(1, math.ceil(paths / chunk_size))
     seeds = np.random.SeedSequence(seed).spawn(nchunks)
@@ -321,7 +343,7 @@ def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
         size = min(chunk_size, paths - start)
         zp = None if z0_paths is None else z0_paths[:, start:start + size]
         tasks.append(_Task(ks.source, backend, p, dt_used, nsteps, save_steps, z0, zp, sampler,
-                           burn, fast_rows, seeds[c], start, size,
+                           burn, burn_dt, fast_rows, seeds[c], start, size,
                            check_every=max(1, min(1000, nsteps // 10 or 1))))
     own = None
     if executor is None:
@@ -471,10 +493,21 @@ def _fastest_rate(co: ModelCoefficients, mod: Any, p: np.ndarray, z0: np.ndarray
         Z[:] = np.where(np.isnan(z0_paths[:, :probe].mean(axis=1)), 0.0,
                         z0_paths[:, :probe].mean(axis=1))[:, None]
     sampler.draw(Z, np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0]))
+    n = len(co.state)
+
+    def coeffs(Zs: np.ndarray) -> np.ndarray:
+        vals = mod.rates(*Zs, *p)
+        return np.array([np.broadcast_to(np.asarray(v, dtype=float), (probe,)) for v in vals])
+
     with np.errstate(all="ignore"):
-        r = np.array([np.broadcast_to(np.asarray(v, dtype=float), (probe,))
-                      for v in mod.rates(*Z, *p)])
-    r = np.where(np.isfinite(r), r, 0.0)
+        base = coeffs(Z)
+        r = np.empty((n, probe))
+        for i in range(n):       # |d b_i / d z_i| by central differences
+            h = 1e-6 * np.maximum(1.0, np.abs(Z[i]))
+            Zp, Zm = Z.copy(), Z.copy()
+            Zp[i] += h
+            Zm[i] -= h
+            r[i] = np.abs(coeffs(Zp)[i] - coeffs(Zm)[i]) / (2 * h) + base[n + i]
     per_var = np.quantile(r, 0.99, axis=1)
     i = int(np.argmax(per_var))
     R, why = float(per_var[i]), f"rate of {co.state[i]}"
