@@ -8,7 +8,7 @@ import matplotlib
 import numpy as np
 import pytest
 
-from symavg.errors import ModelError
+from symavg.errors import ModelError, SymavgError
 from symavg.spatial import (
     BooleanModel,
     FVProblem,
@@ -52,6 +52,19 @@ def test_ordering_and_bc_bias(checkerboard_study):
     assert gaps[-1] < gaps[0]
 
 
+def test_bc_gap_shrinks_like_one_over_L(checkerboard_study):
+    """The gap between the affine-Dirichlet and uniform-flux apparent tensors is a
+    boundary-layer effect of relative width O(1/L) (Yue & E, J. Comput. Phys. 222 (2007)
+    556, Sec. 4; Bourgeat & Piatnitski, Ann. IHP Probab. Stat. 40 (2004) 153). Measured
+    here: D - N = 6.4e-2, 4.7e-2, 2.8e-2, 1.5e-2 at L = 2, 4, 8, 16, local slope -0.91
+    over the larger sizes (-0.93 at L = 32 for this medium)."""
+    r = checkerboard_study
+    beta, _ = r.bc_gap_exponent
+    assert -1.25 < beta < -0.75
+    # D above P above N in the mean at every size (paired, same samples)
+    assert all(dn > 0 and dp > 0 and pn > 0 for _, dn, dp, pn in r.bc_bias)
+
+
 def test_variance_exponent_near_minus_d(checkerboard_study):
     """Var A_L ~ L^-d for short-range correlated media (Gloria & Otto, Ann. Probab. 39
     (2011) 779): in 2-D the fitted exponent is close to -2 already at small sizes."""
@@ -64,7 +77,8 @@ def test_table_plot_rve_size(checkerboard_study):
     text = r.table()
     assert "variance exponent" in text and "Hashin-Shtrikman" in text
     fig = r.plot()
-    assert len(fig.axes) == 2
+    assert len(fig.axes) == 3  # means, variance decay, BC gap
+    assert "BC gap" in text
     assert r.rve_size_predicted is not None and r.rve_size_predicted > 16
     assert r.rve_size is None  # no tested size is that large
     assert r.complete
@@ -112,11 +126,42 @@ def test_failing_executor_keeps_finished_samples():
 
 
 def test_dask_executor():
+    """A dask.distributed client (optional extra ``symavg[distributed]``) runs the
+    samples; the results are those of the serial study (same seeds)."""
     distributed = pytest.importorskip("distributed")
-    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2) as client:
-        r = rve_study(RandomCheckerboard(1.0, 3.0, resolution=2), [2, 4], samples=3, seed=5,
-                      executor=client, progress=False, resolution_check=False)
+    m = RandomCheckerboard(1.0, 3.0, resolution=2)
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2,
+                            dashboard_address=None) as client:
+        r = rve_study(m, [2, 4], samples=3, seed=5, executor=client, progress=False,
+                      resolution_check=False)
     assert r.complete and len(r.samples) == 6
+    serial = rve_study(m, [2, 4], samples=3, seed=5, progress=False, resolution_check=False)
+    for s1, s2 in zip(serial.samples, r.samples):
+        assert all(np.array_equal(s1.tensors[bc], s2.tensors[bc]) for bc in s1.tensors)
+
+
+def test_dask_worker_processes_and_cleanup():
+    """Samples pickled to a separate worker process; when the cluster closes, no worker
+    process is left behind (only multiprocessing's resource tracker, which exits with
+    the interpreter)."""
+    distributed = pytest.importorskip("distributed")
+    psutil = pytest.importorskip("psutil")
+
+    def workers() -> list:
+        return [p for p in psutil.Process().children(recursive=True)
+                if "resource_tracker" not in " ".join(p.cmdline())]
+
+    before = {p.pid for p in workers()}
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        assert {p.pid for p in workers()} - before  # a worker process exists
+        r = rve_study(RandomCheckerboard(1.0, 3.0, resolution=2), [2, 4], samples=2, seed=5,
+                      executor=client, progress=False, resolution_check=False)
+    assert r.complete and len(r.samples) == 4
+    left = [p for p in workers() if p.pid not in before]
+    gone, alive = psutil.wait_procs(left, timeout=10)
+    assert not alive, f"worker processes left behind: {alive}"
 
 
 def test_boolean_and_gaussian_media():
@@ -158,6 +203,66 @@ def test_laminate_sample_exact_bounds():
     assert np.allclose(T, np.diag([harm, arith]))
     assert FVProblem(a, "neumann").apparent_tensor().tensor[0, 0] == pytest.approx(harm)
     assert FVProblem(a, "dirichlet").apparent_tensor().tensor[1, 1] == pytest.approx(arith)
+
+
+def test_fft_preconditioned_cg_equals_sparse_direct_solve():
+    """The FFT-preconditioned CG solves the same linear system as a sparse LU (the
+    benchmark's reference), to solver tolerance, on a random 2-D and 3-D sample."""
+    from symavg.spatial.fv import periodic_direct
+
+    rng = np.random.default_rng(4)
+    for shape in [(24, 20), (8, 6, 7)]:
+        a = rng.choice([1.0, 10.0], size=shape) * rng.uniform(0.5, 1.5, size=shape)
+        cg = FVProblem(a, "periodic").apparent_tensor(tol=1e-12).tensor
+        assert np.allclose(cg, periodic_direct(a), rtol=0, atol=1e-10)
+
+
+def test_three_dimensional_study_ordering():
+    """3-D: the variational ordering holds per sample for all three BCs, and the
+    estimate lies between the Reuss and Voigt averages of the phase values."""
+    m = RandomCheckerboard(1.0, 4.0, dim=3, resolution=2)
+    r = rve_study(m, [2, 3], samples=3, seed=2, progress=False, resolution_check=False)
+    assert r.ordering_ok and r.complete
+    assert 1 / (0.5 / 1.0 + 0.5 / 4.0) < r.estimate < 2.5
+
+
+class _NeverSample(RandomCheckerboard):
+    def sample(self, L, rng):  # a study that samples before validating is wrong
+        raise AssertionError("sampled before the input was validated")
+
+
+@pytest.mark.parametrize("bc", ["periodic", "dirichlet", "neumann"])
+def test_sample_too_small_for_boundary_condition(bc):
+    """One pixel across makes each apparent tensor degenerate: the affine-Dirichlet one
+    is the column's Voigt average, the uniform-flux one its Reuss average, and a periodic
+    bond joins a cell to itself. The error names the size, the BC and the fix, and is
+    raised before any sample is drawn."""
+    a = np.random.default_rng(0).uniform(1.0, 3.0, size=(1, 4))
+    with pytest.raises(ModelError, match=rf"1 cell\(s\) in direction 0.*too small for the {bc}"
+                                         r".*at least 2 cells"):
+        FVProblem(a, bc)
+    with pytest.raises(ModelError, match=rf"size L=1 .* 1 pixel\(s\).*{bc} boundary condition"
+                                         r".*L >= 2.*finer resolution") as info:
+        rve_study(_NeverSample(1.0, 2.0, resolution=1), [1, 2], samples=2, bc=bc,
+                  progress=False)
+    assert isinstance(info.value, SymavgError) and isinstance(info.value, ValueError)
+    # two pixels across are enough, for every BC
+    assert FVProblem(np.array([[1.0, 2.0], [3.0, 4.0]]), bc).apparent_tensor().tensor.shape \
+        == (2, 2)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"sizes": [2.5]}, "whole numbers"),
+    ({"sizes": []}, "whole numbers"),
+    ({"sizes": [2, 2]}, "repeat"),
+    ({"samples": 1}, "samples must be an integer >= 2"),
+    ({"tol": 1.5}, r"tol .* \(0, 1\)"),
+    ({"executor": object()}, "no submit"),
+])
+def test_rve_study_bad_arguments(kwargs, match):
+    args = {"sizes": [2], "samples": 2, **kwargs}
+    with pytest.raises(ModelError, match=match):
+        rve_study(_NeverSample(1.0, 2.0), args.pop("sizes"), progress=False, **args)
 
 
 def test_bad_media_inputs():

@@ -90,8 +90,38 @@ def _as_fields(a: np.ndarray, d: int | None = None) -> tuple[np.ndarray, int]:
     return fields, d
 
 
+#: why each boundary condition needs at least two cells in every direction
+SMALL_SAMPLE_REASON = {
+    "periodic": "a periodic bond would join a cell to itself, and the apparent tensor "
+                "across would be just the arithmetic (Voigt) average of the column",
+    "dirichlet": "with one cell across, the affine boundary data fix the potential drop "
+                 "of every cell and the apparent tensor is just the arithmetic (Voigt) "
+                 "average of the column",
+    "neumann": "with one cell across, the uniform boundary flux fixes the current of "
+               "every cell and the apparent tensor is just the harmonic (Reuss) "
+               "average of the column",
+}
+
+
+def check_sample_size(shape: tuple[int, ...], bc: str) -> None:
+    """Raise :class:`~symavg.errors.ModelError` when a sample of ``shape`` cells is
+    too small for the boundary condition ``bc`` (fewer than 2 cells in some
+    direction), naming the direction and the fix."""
+    for j, n in enumerate(shape):
+        if n < 2:
+            raise ModelError(
+                f"the sample has {n} cell(s) in direction {j} (shape {tuple(shape)}), too "
+                f"small for the {bc} boundary condition: {SMALL_SAMPLE_REASON[bc]}. Use at "
+                "least 2 cells in every direction: a larger sample, or a finer resolution of the "
+                "medium (pixels per unit length)."
+            )
+
+
 def _harm(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return 2.0 * x * y / (x + y)
+    out = np.multiply(x, y)
+    out *= 2.0
+    out /= x + y
+    return out
 
 
 def _dot(x: np.ndarray, y: np.ndarray) -> float:
@@ -103,8 +133,10 @@ def pcg(apply_k: Callable[[np.ndarray], np.ndarray], b: np.ndarray,
         precond: Callable[[np.ndarray], np.ndarray], tol: float = 1e-10,
         maxiter: int = 5000) -> tuple[np.ndarray, int, float]:
     """Preconditioned conjugate gradients for ``K x = b`` (``K`` symmetric
-    positive semidefinite, ``b`` in its range). Returns ``(x, iterations,
-    relative residual)``; raises :class:`SolverError` if ``maxiter`` is hit."""
+    positive semidefinite, ``b`` in its range). ``apply_k`` may return a work
+    buffer that its next call overwrites (``K p`` is used once per iteration).
+    Returns ``(x, iterations, relative residual)``; raises :class:`SolverError`
+    if ``maxiter`` is hit."""
     x = np.zeros_like(b)
     bnorm = float(np.sqrt(_dot(b, b)))
     if bnorm == 0.0:
@@ -112,12 +144,15 @@ def pcg(apply_k: Callable[[np.ndarray], np.ndarray], b: np.ndarray,
     r = b.copy()
     z = precond(r)
     p = z.copy()
+    tmp = np.empty_like(b)  # reused: fresh large temporaries cost page faults
     rz = _dot(r, z)
     for it in range(1, maxiter + 1):
         q = apply_k(p)
         alpha = rz / _dot(p, q)
-        x += alpha * p
-        r -= alpha * q
+        np.multiply(p, alpha, out=tmp)
+        x += tmp
+        np.multiply(q, alpha, out=tmp)
+        r -= tmp
         res = float(np.sqrt(_dot(r, r))) / bnorm
         if res < tol:
             return x, it, res
@@ -156,6 +191,7 @@ class FVProblem:
             raise ModelError(f"unknown boundary condition {bc!r}; use one of {BCS}")
         self.fields, self.d = _as_fields(a, d)
         self.shape = self.fields.shape[1:]
+        check_sample_size(self.shape, bc)
         self.n_cells = int(np.prod(self.shape))
         self.bc = bc
         if lengths is None:
@@ -176,6 +212,8 @@ class FVProblem:
         self.c_hi = [2.0 * np.take(self.fields[j], [self.shape[j] - 1], axis=j) / self.h[j] ** 2
                      for j in range(self.d)]
         self.workers = workers
+        self._out = np.empty(self.shape)
+        self._flux = [np.empty(c.shape) for c in self.c_int]
         self._eig = self._precond_eigenvalues()
         self._eig_r = self._eig[..., : self.shape[-1] // 2 + 1]
 
@@ -183,32 +221,47 @@ class FVProblem:
     def apply(self, u: np.ndarray) -> np.ndarray:
         """``K u``: minus the discrete divergence of the bond currents
         (homogeneous boundary data)."""
-        out = np.zeros_like(u)
+        return self._apply_into(u).copy()
+
+    def _sl(self, j: int, start: int | None, stop: int | None) -> tuple:
+        s = [slice(None)] * self.d
+        s[j] = slice(start, stop)
+        return tuple(s)
+
+    def _apply_into(self, u: np.ndarray) -> np.ndarray:
+        """``K u`` into a work buffer owned by the problem (overwritten by the next
+        call). Large temporaries cost page faults that dominate the arithmetic, so
+        every operation here is in place."""
+        out = self._out
+        out.fill(0.0)
         for j in range(self.d):
-            c = self.c_int[j]
+            c, f = self.c_int[j], self._flux[j]
+            hi, lo = self._sl(j, 1, None), self._sl(j, 0, -1)
             if self.bc == "periodic":
-                f = c * (np.roll(u, -1, axis=j) - u)
-                out -= f - np.roll(f, 1, axis=j)
+                # f_i = c_i (u_{i+1} - u_i) with wrap-around; out_i -= f_i - f_{i-1}
+                np.subtract(u[hi], u[lo], out=f[lo])
+                np.subtract(u[self._sl(j, 0, 1)], u[self._sl(j, -1, None)],
+                            out=f[self._sl(j, -1, None)])
+                f *= c
+                out -= f
+                out[hi] += f[lo]
+                out[self._sl(j, 0, 1)] += f[self._sl(j, -1, None)]
             else:
-                n = self.shape[j]
-                f = c * np.diff(u, axis=j)
-                sl_lo = [slice(None)] * self.d
-                sl_hi = [slice(None)] * self.d
-                sl_lo[j] = slice(0, n - 1)
-                sl_hi[j] = slice(1, n)
-                out[tuple(sl_lo)] -= f
-                out[tuple(sl_hi)] += f
+                np.subtract(u[hi], u[lo], out=f)
+                f *= c
+                out[lo] -= f
+                out[hi] += f
                 if self.bc == "dirichlet":
-                    s0 = [slice(None)] * self.d
-                    s1 = [slice(None)] * self.d
-                    s0[j] = slice(0, 1)
-                    s1[j] = slice(n - 1, n)
-                    out[tuple(s0)] += self.c_lo[j] * u[tuple(s0)]
-                    out[tuple(s1)] += self.c_hi[j] * u[tuple(s1)]
+                    s0, s1 = self._sl(j, 0, 1), self._sl(j, -1, None)
+                    out[s0] += self.c_lo[j] * u[s0]
+                    out[s1] += self.c_hi[j] * u[s1]
         return out
 
     def _precond_eigenvalues(self) -> np.ndarray:
-        a0 = float(np.exp(np.mean(np.log(self.fields))))
+        f = self.fields
+        if f.strides[0] == 0:  # one isotropic field broadcast over the directions
+            f = f[0]
+        a0 = float(np.exp(np.mean(np.log(f))))
         lam = np.zeros(self.shape)
         for j, n in enumerate(self.shape):
             k = np.arange(n)
@@ -220,17 +273,18 @@ class FVProblem:
                 ev = 4.0 * np.sin(np.pi * k / (2 * n)) ** 2
             shp = [1] * self.d
             shp[j] = n
-            lam = lam + (a0 / self.h[j] ** 2) * ev.reshape(shp)
-        with np.errstate(divide="ignore"):
-            inv = np.where(lam > 1e-300, 1.0 / np.where(lam > 1e-300, lam, 1.0), 0.0)
+            lam += (a0 / self.h[j] ** 2) * ev.reshape(shp)
+        inv = np.zeros(self.shape)
+        np.divide(1.0, lam, out=inv, where=lam > 1e-300)
         return inv
 
     def precondition(self, r: np.ndarray) -> np.ndarray:
         """Apply the inverse of the constant-coefficient operator (zero mean
         for the periodic and Neumann problems)."""
         if self.bc == "periodic":
-            return sfft.irfftn(sfft.rfftn(r, workers=self.workers) * self._eig_r, s=self.shape,
-                               workers=self.workers)
+            rh = sfft.rfftn(r, workers=self.workers)
+            rh *= self._eig_r
+            return sfft.irfftn(rh, s=self.shape, workers=self.workers)
         if self.bc == "dirichlet":
             return sfft.idstn(sfft.dstn(r, type=2, norm="ortho", workers=self.workers) * self._eig,
                               type=2, norm="ortho", workers=self.workers)
@@ -301,7 +355,8 @@ class FVProblem:
         if self.bc in ("periodic", "dirichlet"):
             diffs = []
             for k in range(d):
-                w, it, res = pcg(self.apply, self._rhs_affine(k), self.precondition, tol, maxiter)
+                w, it, res = pcg(self._apply_into, self._rhs_affine(k), self.precondition,
+                                 tol, maxiter)
                 its.append(it)
                 worst = max(worst, res)
                 diffs.append(self._bond_differences(w, k))
@@ -318,7 +373,7 @@ class FVProblem:
             currents = []
             for k in range(d):
                 b = self._rhs_flux(k)
-                u, it, res = pcg(self.apply, b, self.precondition, tol, maxiter)
+                u, it, res = pcg(self._apply_into, b, self.precondition, tol, maxiter)
                 its.append(it)
                 worst = max(worst, res)
                 cur = []

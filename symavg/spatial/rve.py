@@ -30,7 +30,7 @@ from scipy import stats
 
 from ..errors import ModelError
 from .bounds import hashin_shtrikman
-from .fv import BCS, FVProblem
+from .fv import BCS, SMALL_SAMPLE_REASON, FVProblem
 
 ORDER = ("neumann", "periodic", "dirichlet")
 
@@ -125,7 +125,13 @@ class RVEStudy:
     variance_exponent : dict bc -> (gamma, standard error)
         Fit of :math:`\\operatorname{Var} \\sim C L^{\\gamma}` (theory :math:`\\gamma=-d`).
     bc_bias : tuple of (size, D - N, D - P, P - N)
-        Differences of the means between boundary conditions.
+        Differences of the means between boundary conditions (the same samples are
+        solved under every boundary condition, so these are paired differences).
+    bc_gap_exponent : (beta, standard error) or None
+        Fit of the gap :math:`D - N \\sim C L^{\\beta}` over the larger half of the
+        sizes (at least the two largest), where the boundary layers are thin compared
+        with the sample; theory :math:`\\beta = -1` (Yue & E 2007; Bourgeat &
+        Piatnitski 2004). ``None`` without both ``"dirichlet"`` and ``"neumann"``.
     ordering_ok : bool
         Whether :math:`\\text{Reuss}\\le N\\le P\\le D\\le\\text{Voigt}` held in every sample.
     hashin_shtrikman : (lower, upper)
@@ -149,6 +155,7 @@ class RVEStudy:
     stats: tuple[SizeStats, ...]
     variance_exponent: dict[str, tuple[float, float]]
     bc_bias: tuple[tuple[int, float, float, float], ...]
+    bc_gap_exponent: tuple[float, float] | None
     ordering_ok: bool
     hashin_shtrikman: tuple[float, float]
     estimate: float
@@ -183,6 +190,11 @@ class RVEStudy:
                          f"[{s.ci[0]:>9.5f}, {s.ci[1]:>9.5f}]")
         for bc, (g, se) in self.variance_exponent.items():
             lines.append(f"variance exponent ({bc}): {g:.3f} +- {se:.3f}")
+        if self.bc_gap_exponent is not None:
+            beta, se = self.bc_gap_exponent
+            sizes = ", ".join(f"{L}: {g:.2e}" for L, g, _, _ in self.bc_bias)
+            lines.append(f"BC gap D - N by size ({sizes}); exponent {beta:.3f} +- {se:.3f} "
+                         "(theory -1)")
         lo, hi = self.hashin_shtrikman
         lines.append(f"estimate {self.estimate:.5f}, 95% CI [{self.estimate_ci[0]:.5f}, "
                      f"{self.estimate_ci[1]:.5f}]; Hashin-Shtrikman [{lo:.5f}, {hi:.5f}]")
@@ -200,11 +212,14 @@ class RVEStudy:
         return "\n".join(lines)
 
     def plot(self) -> Any:
-        """Figure: mean +- CI against L per BC with the HS bounds, and the variance
-        against L (log-log) with the fitted power law."""
+        """Figure: mean +- CI against L per BC with the HS bounds; the variance
+        against L (log-log) with the fitted power law and the slope ``-d``; and, when
+        both are present, the Dirichlet - Neumann gap against L with the slope -1."""
         import matplotlib.pyplot as plt
 
-        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+        gap = self.bc_gap_exponent is not None
+        fig, axes = plt.subplots(1, 3 if gap else 2, figsize=(15 if gap else 10, 4))
+        ax1, ax2 = axes[0], axes[1]
         for bc in self.bcs:
             rows = [s for s in self.stats if s.bc == bc]
             L = np.array([s.size for s in rows], dtype=float)
@@ -226,9 +241,27 @@ class RVEStudy:
         ax1.set_xlabel("sample size L")
         ax1.set_ylabel("tr A_L / d")
         ax1.legend(fontsize=8)
+        rows = [s for s in self.stats if s.bc == ("periodic" if "periodic" in self.bcs
+                                                   else self.bcs[0]) and s.var > 0]
+        if len(rows) >= 2:
+            L = np.array([s.size for s in rows], dtype=float)
+            d = self.medium.dim
+            ax2.loglog(L, rows[0].var * (L / L[0]) ** (-d), "k:", lw=1,
+                       label=f"slope -{d} (theory)")
         ax2.set_xlabel("sample size L")
         ax2.set_ylabel("Var tr A_L / d")
         ax2.legend(fontsize=8)
+        if gap:
+            ax3 = axes[2]
+            L = np.array([b[0] for b in self.bc_bias], dtype=float)
+            g = np.array([b[1] for b in self.bc_bias])
+            ax3.loglog(L, g, "o-", label="D - N (mean)")
+            beta, _ = self.bc_gap_exponent
+            ax3.loglog(L, g[-1] * (L / L[-1]) ** -1.0, "k:", lw=1, label="slope -1 (theory)")
+            ax3.set_title(f"fitted slope {beta:.2f}", fontsize=9)
+            ax3.set_xlabel("sample size L")
+            ax3.set_ylabel("BC gap")
+            ax3.legend(fontsize=8)
         fig.tight_layout()
         return fig
 
@@ -285,11 +318,36 @@ def rve_study(medium: Medium, sizes: Sequence[int], samples: int = 20,
     for b in bcs:
         if b not in BCS:
             raise ModelError(f"unknown boundary condition {b!r}; use any of {BCS}.")
-    sizes = tuple(int(L) for L in sizes)
-    if not sizes or any(L < 1 for L in sizes):
-        raise ModelError(f"sizes must be positive integers; got {sizes}.")
-    if samples < 2:
-        raise ModelError("samples must be at least 2 to estimate variances.")
+    try:
+        sizes_in = tuple(sizes)
+    except TypeError as exc:
+        raise ModelError(f"sizes must be a sequence of positive integers; got {sizes!r}.") \
+            from exc
+    if not sizes_in or any(isinstance(L, bool) or not float(L).is_integer() or L < 1
+                           for L in sizes_in):
+        raise ModelError(f"sizes must be positive whole numbers of the medium's unit length "
+                         f"(e.g. [2, 4, 8, 16]); got {sizes_in}.")
+    sizes = tuple(int(L) for L in sizes_in)
+    if len(set(sizes)) != len(sizes):
+        raise ModelError(f"sizes {sizes} repeat a size; give each size once.")
+    if int(samples) != samples or samples < 2:
+        raise ModelError(f"samples must be an integer >= 2 to estimate variances; got "
+                         f"{samples!r}.")
+    samples = int(samples)
+    if tol is not None and not 0 < tol < 1:
+        raise ModelError(f"tol is a relative tolerance and must lie in (0, 1); got {tol!r}.")
+    if executor is not None and not callable(getattr(executor, "submit", None)):
+        raise ModelError(f"executor {executor!r} has no submit(fn, *args) method; pass a "
+                         "concurrent.futures executor or a dask.distributed Client.")
+    res = int(medium.resolution)
+    for L in sizes:  # before any sample is drawn
+        for b in bcs:
+            if L * res < 2:
+                raise ModelError(
+                    f"size L={L} of {medium!r} gives a sample of {L * res} pixel(s) per "
+                    f"direction, too small for the {b} boundary condition: "
+                    f"{SMALL_SAMPLE_REASON[b]}. Use sizes with L * resolution >= 2 "
+                    f"(here L >= {math.ceil(2 / res)}) or a finer resolution of the medium.")
     jobs = [(si, L, i) for si, L in enumerate(sizes) for i in range(samples)]
     done: list[SampleResult] = []
     failures: list[tuple[int, int, str]] = []
@@ -352,6 +410,18 @@ def _summarise(medium: Medium, sizes: tuple[int, ...], bcs: tuple[str, ...],
         bias.append((L, means.get("dirichlet", nan) - means.get("neumann", nan),
                      means.get("dirichlet", nan) - means.get("periodic", nan),
                      means.get("periodic", nan) - means.get("neumann", nan)))
+    gap_expo = None
+    gaps = [(L, g) for L, g, _, _ in bias if np.isfinite(g) and g > 0]
+    if len(gaps) >= 2:
+        tail = gaps[len(gaps) // 2:]  # the larger half of the sizes, at least two
+        tail = tail if len(tail) >= 2 else gaps[-2:]
+        lx = np.log([L for L, _ in tail])
+        ly = np.log([g for _, g in tail])
+        if len(tail) > 2:
+            fit = stats.linregress(lx, ly)
+            gap_expo = (float(fit.slope), float(fit.stderr))
+        else:
+            gap_expo = (float((ly[1] - ly[0]) / (lx[1] - lx[0])), float("nan"))
     main = "periodic" if "periodic" in bcs else bcs[0]
     largest = max((s.size for s in st if s.bc == main), default=sizes[-1])
     try:
@@ -401,5 +471,5 @@ def _summarise(medium: Medium, sizes: tuple[int, ...], bcs: tuple[str, ...],
             if g < 0:
                 predicted = float(((tol * estimate / 1.96) ** 2 / c) ** (1.0 / g))
     return RVEStudy(medium, sizes, bcs, tuple(done), tuple(failures), tuple(st), expo,
-                    tuple(bias), all(s.ordering for s in done), hs, estimate, est_ci, disc, tol,
-                    rve_size, predicted, tuple(notes))
+                    tuple(bias), gap_expo, all(s.ordering for s in done), hs, estimate, est_ci,
+                    disc, tol, rve_size, predicted, tuple(notes))
