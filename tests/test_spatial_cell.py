@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from symavg.errors import ModelError, UnsolvedError
+from symavg.errors import ModelError, SymavgError, UnsolvedError
 from symavg.spatial import CellProblem
 
 y = sp.Symbol("y", real=True)
@@ -83,6 +83,37 @@ def test_laminate_off_diagonal_entries_match_numeric_solve():
     assert np.allclose(num.tensor, T, atol=1e-8)
 
 
+def test_separable_diagonal_closed_form():
+    """A = diag(A11(y1), A22(y2), A33(y3)): each load case reduces to the 1-D problem in
+    its own variable, so A*_ii = <1/A_ii>^-1 (harmonic mean; Bensoussan, Lions &
+    Papanicolaou 1978, ch. 1 sec. 2, applied direction by direction; the correctors are
+    substituted back in the derivation). With <1/(2 + sin)> = 1/sqrt(3),
+    <1/(3 + cos)> = 1/sqrt(8) (Gradshteyn & Ryzhik 3.661.4) and <2 + sin> = 2:
+    A* = diag(sqrt(3), 2 sqrt(2), 1/2)."""
+    A = sp.diag(2 + sp.sin(y1), 3 + sp.cos(y2), 1 / (2 + sp.sin(y3)))
+    cp = CellProblem(A, {y1: 2 * sp.pi, y2: 2 * sp.pi, y3: 2 * sp.pi})
+    res = cp.effective_tensor()
+    assert res.method == "closed form"
+    assert res.tensor == sp.ImmutableMatrix(sp.diag(sp.sqrt(3), 2 * sp.sqrt(2), sp.Rational(1, 2)))
+    assert res.steps.passed
+    assert "separable diagonal" in res.steps.find("corrector")[0].strategy
+    assert any(c.name == "closed form vs spectral solve" and c.passed for c in res.steps.checks)
+    # independent: the FFT route on the same field
+    num = cp.effective_tensor(numeric=True, n=16)
+    assert np.allclose(num.tensor, res.numeric(), atol=1e-10)
+    # with a parameter: A*_11 = sqrt(a^2 - 1)
+    res2 = CellProblem(sp.diag(a + sp.cos(y1), 2), {y1: 2 * sp.pi, y2: 1}).effective_tensor()
+    assert sp.simplify(res2.tensor[0, 0] - sp.sqrt(a**2 - 1)) == 0
+
+
+def test_non_separable_fields_go_numeric():
+    """A diagonal entry depending on the other coordinate is not separable: no closed
+    form, and without parameter values the error says which values are needed."""
+    A = sp.diag(a + sp.sin(y2), 2 + sp.cos(y2) * sp.cos(y1))
+    with pytest.raises(UnsolvedError, match=r"not diagonal with each A_ii.*values for \[a\]"):
+        CellProblem(A, {y1: 2 * sp.pi, y2: 2 * sp.pi}).effective_tensor()
+
+
 def test_constant_coefficients():
     A = sp.Matrix([[a, 1], [1, 2]])
     res = CellProblem(A, {y1: 1, y2: 1}).effective_tensor()
@@ -138,18 +169,34 @@ def test_numeric_3d():
 
 
 def test_not_positive_definite_names_the_point():
-    with pytest.raises(ModelError, match=r"not positive definite at y="):
+    """Bad input: A not positive definite. The error (a SymavgError and a ValueError)
+    names the point, the smallest eigenvalue and what to change."""
+    with pytest.raises(ModelError, match=r"not positive definite at y=.*uniformly positive "
+                                         r"definite") as info:
         CellProblem(sp.sin(y), {y: 2 * sp.pi})
+    assert isinstance(info.value, SymavgError) and isinstance(info.value, ValueError)
     cp = CellProblem(a + sp.sin(y1) * sp.sin(y2), {y1: 2 * sp.pi, y2: 2 * sp.pi})
-    with pytest.raises(ModelError, match=r"not positive definite at y1="):
+    with pytest.raises(ModelError, match=r"not positive definite at y1=.*choose parameter"):
         cp.effective_tensor({a: 0.5})
+    # a symmetric matrix field with a negative eigenvalue near y1 = 0 (2 - 3 = -1 there)
+    off = sp.Rational(3, 2) * (1 + sp.cos(y1))
+    M = sp.Matrix([[2, off], [off, 2]])
+    with pytest.raises(ModelError, match=r"not positive definite at y1=.*smallest eigenvalue"):
+        CellProblem(M, {y1: 2 * sp.pi, y2: 1})
+    # a laminate with a parameter: the closed form is symbolic, the numeric value at a
+    # non-admissible point is refused by the numeric route
+    lam = CellProblem(a + sp.cos(y1), {y1: 2 * sp.pi, y2: 1})
+    with pytest.raises(ModelError, match="not positive definite"):
+        lam.effective_tensor({a: 0.5}, numeric=True)
 
 
 @pytest.mark.parametrize("cell", [[y1, y2], {y1, y2}, "unit square", [(y1, -1)],
                                   {y1: 1, y2: 1, y3: 1, y: 1}, [(y1, 1), (y1, 2)]])
 def test_non_box_cell_rejected(cell):
-    with pytest.raises(ModelError, match="box|period|directions|repeats"):
+    """Bad input: a cell that is not a box. The message says how to declare one."""
+    with pytest.raises(ModelError, match="box|period|directions|repeats") as info:
         CellProblem(1 + y1**0, cell)
+    assert "{y1: L1, y2: L2}" in str(info.value)
 
 
 def test_bad_matrices_rejected():

@@ -31,7 +31,11 @@ recorded as a :class:`~symavg.report.derivation.Check`):
                + \Big\langle\frac{A_{ik}}{A_{kk}}\Big\rangle
                  \Big\langle\frac{A_{kj}}{A_{kk}}\Big\rangle A^*_{kk}
 
-  (:math:`i, j \ne k`).
+  (:math:`i, j \ne k`);
+* separable diagonal fields, :math:`A = \operatorname{diag}(A_{11}(y_1), \dots,
+  A_{dd}(y_d))`: each load case is one-dimensional, :math:`\chi_i = \chi_i(y_i)`,
+  and :math:`A^*_{ii} = \langle A_{ii}^{-1}\rangle^{-1}` (the flux
+  :math:`A^*_{ii}e_i` is constant, so divergence-free; checked by substitution).
 
 Period averages go through exact Fourier rules, then ``sympy.integrate``
 inside a time budget; every closed-form average is spot-checked against
@@ -315,8 +319,8 @@ class CellProblem:
                          budget: float = INTEGRATE_BUDGET) -> EffectiveTensor:
         r"""The effective tensor :math:`A^*`.
 
-        Closed form for constant, one-dimensional and laminated fields;
-        otherwise (or with ``numeric=True``) a numeric solve at the
+        Closed form for constant, one-dimensional, laminated and separable
+        diagonal fields (:math:`A_{ii}` a function of :math:`y_i` only); otherwise (or with ``numeric=True``) a numeric solve at the
         parameter values ``params`` on grids ``n/4, n/2, n`` (default
         ``n = 128`` in 2-D, ``32`` in 3-D, ``256`` in 1-D).
 
@@ -351,12 +355,15 @@ class CellProblem:
         dep = self.depends_on()
         if not numeric and len(dep) <= 1:
             return self._closed_form(dep, params, budget)
+        if not numeric and self._separable_diagonal():
+            return self._closed_form_separable(params, budget)
         missing = [s for s in self.parameters if s not in params]
         if missing:
             hint = ", ".join(f"{s}: ..." for s in missing)
             raise UnsolvedError(
-                f"A depends on {list(dep)}: no closed form is known for a field that varies "
-                f"in more than one direction, and the numeric solve needs values for "
+                f"A depends on {list(dep)}: no closed form applies (the field varies in more "
+                f"than one direction and is not diagonal with each A_ii a function of y_i "
+                f"alone), and the numeric solve needs values for "
                 f"{missing}. Call effective_tensor(params={{{hint}}})."
             )
         return self._numeric(params, n, scheme, tol)
@@ -511,6 +518,85 @@ class CellProblem:
             failed = [ch.name for ch in steps.checks if not ch.passed]
             raise CheckFailedError(f"the closed-form effective tensor failed {failed}: "
                                    f"{steps.to_markdown()}")
+        T = Astar.subs(params) if params else Astar
+        return EffectiveTensor(sp.ImmutableMatrix(T), steps,
+                               "semi-analytic" if semi else "closed form", params=params)
+
+    def _separable_diagonal(self) -> bool:
+        """``A`` diagonal with each :math:`A_{ii}` a function of :math:`y_i` alone."""
+        d = self.dim
+        if self.scalar:
+            return False  # an isotropic a(y) is separable only if it is a laminate
+        ys = set(self.variables)
+        for i in range(d):
+            for j in range(d):
+                if i != j and sp.simplify(self.A[i, j]) != 0:
+                    return False
+            if (self.A[i, i].free_symbols & ys) - {self.variables[i]}:
+                return False
+        return True
+
+    def _closed_form_separable(self, params: dict[sp.Symbol, float],
+                               budget: float) -> EffectiveTensor:
+        r"""Diagonal ``A`` with :math:`A_{ii} = A_{ii}(y_i)`: the load case ``e_i`` is a
+        one-dimensional problem in :math:`y_i`, :math:`\chi_i = \chi_i(y_i)`,
+        :math:`\chi_i' = A^*_{ii}/A_{ii} - 1`, :math:`A^*_{ii} = \langle A_{ii}^{-1}\rangle^{-1}`
+        (the flux :math:`A(e_i + \nabla\chi_i) = A^*_{ii} e_i` is constant, hence
+        divergence-free), and :math:`A^*` is diagonal."""
+        d = self.dim
+        ys = self.variables
+        A = sp.Matrix(self.A)
+        points = self._admissible_points(params)
+        values: dict[sp.Symbol, sp.Expr] = {}
+        avg_checks: list[Check] = []
+        Astar = sp.zeros(d, d)
+        for i in range(d):
+            if not A[i, i].has(ys[i]):
+                Astar[i, i] = A[i, i]
+                continue
+            v, c = self._period_average(sp.simplify(1 / A[i, i]), ys[i], self.lengths[i],
+                                        points, budget)
+            avg_checks.append(c)
+            m = sp.Symbol(f"M_{i + 1}")
+            values[m] = v
+            Astar[i, i] = 1 / m
+        dchi = [Astar[i, i] / A[i, i] - 1 for i in range(d)]
+        checks: list[Check] = []
+        for i in range(d):
+            grad = sp.zeros(d, 1)
+            grad[i] = dchi[i]
+            e = sp.zeros(d, 1)
+            e[i] = 1
+            flux = A * (e + grad)
+            residual = -sum(sp.diff(flux[k], ys[k]) for k in range(d))
+            checks.append(zero_check(f"-div(A(e_{i + 1} + grad chi_{i + 1})) = 0", residual))
+            checks.append(avg_periodicity(Astar[i, i], sp.S.One, Astar[i, i], True))
+        Astar = Astar.subs(values)
+        dchi = [sp.sympify(e).subs(values) for e in dchi]
+        tail = list(avg_checks)
+        if points:
+            tail.append(self._compare_numeric(Astar, points[0]))
+        kind = "separable diagonal (A_ii depends on y_i only)"
+        steps = Derivation("Effective tensor of a periodic cell problem", (
+            Step("cell problem",
+                 r"Find periodic $\chi_k$ with $-\nabla_y\cdot(A(y)(e_k+\nabla_y\chi_k)) = 0$; "
+                 r"then $A^*_{ik} = \langle (A(e_k+\nabla_y\chi_k))_i\rangle$.",
+                 (("A(y)", A), ("Y", sp.Matrix([[y, 0, L] for y, L in self.cell])))),
+            Step("corrector",
+                 r"$A$ is diagonal and $A_{ii}$ depends on $y_i$ only, so the load case $e_i$ "
+                 r"is one-dimensional: $\chi_i = \chi_i(y_i)$, "
+                 r"$\chi_i' = A^*_{ii}/A_{ii} - 1$, and the flux $A^*_{ii} e_i$ is constant.",
+                 tuple((rf"\partial_{{{sp.latex(ys[i])}}}\chi_{i + 1}", dchi[i])
+                       for i in range(d)), tuple(checks), kind),
+            Step("effective tensor",
+                 r"$A^*_{ii} = \langle A_{ii}^{-1}\rangle^{-1}$ (harmonic mean in $y_i$), "
+                 r"$A^*_{ij} = 0$ for $i \ne j$.", (("A^*", Astar),), tuple(tail), kind),
+        ))
+        if not steps.passed:
+            failed = [ch.name for ch in steps.checks if not ch.passed]
+            raise CheckFailedError(f"the closed-form effective tensor failed {failed}: "
+                                   f"{steps.to_markdown()}")
+        semi = any(e.has(sp.Integral) for e in Astar)
         T = Astar.subs(params) if params else Astar
         return EffectiveTensor(sp.ImmutableMatrix(T), steps,
                                "semi-analytic" if semi else "closed form", params=params)
