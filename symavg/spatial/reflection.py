@@ -266,7 +266,12 @@ def effective_reflection(g: Any, y: sp.Symbol | None = None, period: float = 2 *
 
 @dataclass(frozen=True)
 class ReflectionMC:
-    """Monte Carlo estimate of :math:`\\bar g` from the full reflected diffusion."""
+    """Monte Carlo estimate of :math:`\\bar g` from the full reflected diffusion.
+
+    ``gbar`` is :math:`\\sum\\int g\\,d\\ell / \\sum\\ell` over the paths (local time
+    after the burn-in), ``stderr`` its delta-method standard error,
+    ``mean_local_time`` the mean of the counted local time per path.
+    """
 
     gbar: float
     stderr: float
@@ -275,6 +280,8 @@ class ReflectionMC:
     T: float
     paths: int
     mean_local_time: float
+    scheme: str = "bridge"
+    push: str = "flow"
 
 
 def simulate_oblique_reflection(g: Any, y: sp.Symbol | None = None,
@@ -282,33 +289,60 @@ def simulate_oblique_reflection(g: Any, y: sp.Symbol | None = None,
                                 T: float = 1.0, dt: float = 1e-4, paths: int = 2000,
                                 seed: int = 0,
                                 params: Mapping[sp.Symbol, float] | None = None,
-                                scheme: str = "bridge", burn_in: float = 3.0) -> ReflectionMC:
+                                scheme: str = "bridge", burn_in: float = 3.0,
+                                push: str = "flow") -> ReflectionMC:
     r"""Simulate :math:`dX = dW + (g(X_1/\varepsilon), 1)\,d\ell` from :math:`X_0 = 0`
     and estimate :math:`\bar g`.
 
-    Schemes: ``"projection"`` (Euler step, then push back to :math:`x_2 = 0`
-    along :math:`(g, 1)`: :math:`\Delta\ell = \max(0, -x_2)`), and ``"bridge"``
-    (default), which draws the local-time increment exactly from the minimum of
-    the Brownian bridge over the step,
+    Normal component. ``"bridge"`` (default) draws the local-time increment of a step
+    exactly from the minimum of the Brownian bridge over the step,
     :math:`m = \tfrac12(\Delta W_2 - \sqrt{\Delta W_2^2 - 2\,dt\log U})`,
-    :math:`\Delta\ell = \max(0, -(x_2 + m))`, so the normal component is exact in
-    law and only the tangential push :math:`g(X_1/\varepsilon)\Delta\ell`, frozen
-    over the step, is approximated. The estimator is
+    :math:`\Delta\ell = \max(0, -(x_2 + m))`, so :math:`(X_2, \ell)` is exact in law
+    at the grid times; ``"projection"`` is the Euler step pushed back to
+    :math:`x_2 = 0` (:math:`\Delta\ell = \max(0, -x_2)`, error :math:`O(\sqrt{dt})`).
 
-    .. math:: \bar g \approx \frac{\sum_{\rm paths}\int_0^T g(X_1/\varepsilon)\,d\ell}
-                                  {\sum_{\rm paths}\ell_T}
+    Tangential push. During the push :math:`dX_1 = g(X_1/\varepsilon)\,d\ell`;
+    ``push="flow"`` (default) integrates this ODE over :math:`\Delta\ell` with one
+    RK4 step (error :math:`O((\Delta\ell/\varepsilon)^5)`, and
+    :math:`\Delta\ell/\varepsilon = O(\sqrt{dt}/\varepsilon)`), ``push="euler"``
+    freezes :math:`g` at the start of the push. What remains approximate is the
+    ordering inside a step: the whole tangential Brownian increment is applied
+    before the push, whereas the local time accrues at the bridge's minimum.
 
-    (a ratio estimator whose standard error comes from the delta method over
-    paths), counting only local time accrued after each path's
-    :math:`\ell/\varepsilon` exceeds ``burn_in`` (the trace process starts at
-    :math:`y = 0`, not in equilibrium, and :math:`\ell_t\sim\sqrt t` accrues much of
-    its total early). Both schemes have a bias that depends on :math:`\sqrt{dt}/\varepsilon`
-    (the problem is invariant under :math:`x\to x/\varepsilon`,
-    :math:`t\to t/\varepsilon^2`), the bridge scheme a much smaller one.
+    The estimator is
+
+    .. math:: \bar g \approx \frac{\sum_{\rm paths}\int g(X_1/\varepsilon)\,d\ell}
+                                  {\sum_{\rm paths}\ell}
+
+    (the push displacement is exactly :math:`\int g\,d\ell` over the push), a ratio
+    estimator whose standard error comes from the delta method over paths, counting only
+    local time accrued after each path's :math:`\ell/\varepsilon` exceeds ``burn_in``
+    (the trace process starts at :math:`y = 0`, not in equilibrium). The problem is
+    invariant under :math:`x\to x/\varepsilon`, :math:`t\to t/\varepsilon^2`, so the
+    discretisation error depends on :math:`dt/\varepsilon^2` only, and the remaining
+    homogenization error is :math:`O(\varepsilon/\sqrt T)` (boundary terms of an ergodic
+    average over :math:`\ell_T/\varepsilon\sim\sqrt T/\varepsilon` units of trace time).
+
+    Measured for :math:`g = 1 + 0.8\cos y` (:math:`\bar g = 0.854373`), 8000 paths,
+    standard error 0.0012: at :math:`T/\varepsilon^2 = 1600`, ``push="flow"`` gives
+    errors -0.008, -0.006, -0.006 at :math:`dt/\varepsilon^2 = 0.64, 0.32, 0.16`
+    (``push="euler"``: +0.031, +0.013, +0.002); at :math:`dt/\varepsilon^2 = 0.32` the
+    error is -0.005 at :math:`T/\varepsilon^2 = 1600` and -0.002 at 6400 (the
+    :math:`O(\varepsilon)` homogenization error).
     """
     if scheme not in ("bridge", "projection"):
         raise ModelError(f"unknown scheme {scheme!r}; use 'bridge' or 'projection'.")
+    if push not in ("flow", "euler"):
+        raise ModelError(f"unknown push {push!r}; use 'flow' (RK4) or 'euler'.")
+    if not (eps > 0 and T > 0 and dt > 0 and dt < T):
+        raise ModelError(f"need eps > 0 and 0 < dt < T; got eps={eps}, dt={dt}, T={T}.")
+    if int(paths) != paths or paths < 2:
+        raise ModelError(f"paths must be an integer >= 2; got {paths!r}.")
     gfun, _ = _as_function(g, y, params)
+
+    def gx(x: np.ndarray) -> np.ndarray:
+        return gfun(np.mod(x / eps, period))
+
     rng = np.random.default_rng(seed)
     steps = int(round(T / dt))
     x1 = np.zeros(paths)
@@ -330,16 +364,27 @@ def simulate_oblique_reflection(g: Any, y: sp.Symbol | None = None,
             dl = np.maximum(-x2, 0.0)
         hit = dl > 0
         if hit.any():
-            gv = gfun(np.mod(x1[hit] / eps, period))
-            x1[hit] += gv * dl[hit]
-            ell[hit] += dl[hit]
-            w = np.where(ell[hit] > start, dl[hit], 0.0)
-            num[hit] += gv * w
-            den[hit] += w
+            xh, h = x1[hit], dl[hit]
+            k1 = gx(xh)
+            if push == "flow":
+                k2 = gx(xh + 0.5 * h * k1)
+                k3 = gx(xh + 0.5 * h * k2)
+                k4 = gx(xh + h * k3)
+                inc = h * (k1 + 2.0 * k2 + 2.0 * k3 + k4) / 6.0
+            else:
+                inc = h * k1
+            x1[hit] = xh + inc
+            ell[hit] += h
+            counted = ell[hit] > start
+            num[hit] += np.where(counted, inc, 0.0)
+            den[hit] += np.where(counted, h, 0.0)
             if scheme == "projection":
                 x2[hit] = 0.0
+    if not den.sum() > 0:
+        raise ModelError(f"no local time was counted after the burn-in ({burn_in} eps); "
+                         "raise T or lower burn_in.")
     est = float(num.sum() / den.sum())
     mden = float(den.mean())
     resid = num - est * den
     se = float(np.sqrt(np.var(resid, ddof=1) / paths) / mden)
-    return ReflectionMC(est, se, eps, dt, T, paths, mden)
+    return ReflectionMC(est, se, eps, dt, T, int(paths), mden, scheme, push)
