@@ -320,7 +320,8 @@ class CellProblem:
         r"""The effective tensor :math:`A^*`.
 
         Closed form for constant, one-dimensional, laminated and separable
-        diagonal fields (:math:`A_{ii}` a function of :math:`y_i` only); otherwise (or with ``numeric=True``) a numeric solve at the
+        diagonal fields (:math:`A_{ii}` a function of :math:`y_i` only);
+        otherwise (or with ``numeric=True``) a numeric solve at the
         parameter values ``params`` on grids ``n/4, n/2, n`` (default
         ``n = 128`` in 2-D, ``32`` in 3-D, ``256`` in 1-D).
 

@@ -142,6 +142,11 @@ class RVEStudy:
     discretisation_error : float or None
         ``2 |mean(P at 2r) - mean(P at r)|`` over paired samples at the largest
         size (first-order estimate of the remaining pixel error), when measured.
+    estimate_extrapolated : float or None
+        ``estimate + 2 mean(P at 2r - P at r)``: first-order Richardson extrapolation
+        in the pixel size from the same paired re-solves. The finite-volume error on a
+        periodic checkerboard (contrast 4) decays like ``h^1.18`` (measured, n = 8 ...
+        256), so this slightly over-corrects (by about 20% of the correction).
     rve_size, rve_size_predicted : int or None, float or None
         Smallest tested size with ``1.96 std/mean <= tol`` and relative BC gap
         ``(D - N)/P <= tol``; the size predicted from the variance fit.
@@ -165,6 +170,7 @@ class RVEStudy:
     rve_size: int | None
     rve_size_predicted: float | None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    estimate_extrapolated: float | None = None
 
     @property
     def complete(self) -> bool:
@@ -199,7 +205,9 @@ class RVEStudy:
         lines.append(f"estimate {self.estimate:.5f}, 95% CI [{self.estimate_ci[0]:.5f}, "
                      f"{self.estimate_ci[1]:.5f}]; Hashin-Shtrikman [{lo:.5f}, {hi:.5f}]")
         if self.discretisation_error is not None:
-            lines.append(f"discretisation error estimate {self.discretisation_error:.2e}")
+            lines.append(f"discretisation error estimate {self.discretisation_error:.2e}; "
+                         f"estimate extrapolated in pixel size "
+                         f"{self.estimate_extrapolated:.5f}")
         lines.append("ordering Reuss <= N <= P <= D <= Voigt: "
                      + ("held in every sample" if self.ordering_ok else "VIOLATED"))
         if self.tol is not None:
@@ -431,6 +439,7 @@ def _summarise(medium: Medium, sizes: tuple[int, ...], bcs: tuple[str, ...],
         estimate, est_ci = float("nan"), (float("nan"), float("nan"))
     hs = hashin_shtrikman(medium.values, medium.fractions, d)
     disc = None
+    extrapolated = None
     if resolution_check and hasattr(medium, "with_resolution"):
         fine = medium.with_resolution(2 * medium.resolution)
         si = sizes.index(largest)
@@ -447,6 +456,7 @@ def _summarise(medium: Medium, sizes: tuple[int, ...], bcs: tuple[str, ...],
             diffs.append(_scalar(r.tensors["periodic"]) - _scalar(coarse))
         if diffs:
             disc = 2.0 * abs(float(np.mean(diffs)))
+            extrapolated = estimate + 2.0 * float(np.mean(diffs))
             notes.append(f"resolution check on {len(diffs)} samples at L={largest}: mean "
                          f"change {np.mean(diffs):+.2e} from resolution {medium.resolution} to "
                          f"{fine.resolution}")
@@ -472,4 +482,4 @@ def _summarise(medium: Medium, sizes: tuple[int, ...], bcs: tuple[str, ...],
                 predicted = float(((tol * estimate / 1.96) ** 2 / c) ** (1.0 / g))
     return RVEStudy(medium, sizes, bcs, tuple(done), tuple(failures), tuple(st), expo,
                     tuple(bias), gap_expo, all(s.ordering for s in done), hs, estimate, est_ci,
-                    disc, tol, rve_size, predicted, tuple(notes))
+                    disc, tol, rve_size, predicted, tuple(notes), extrapolated)
