@@ -245,7 +245,9 @@ class RVEStudy:
         lo, hi = self.hashin_shtrikman
         ax1.axhline(lo, color="grey", ls=":", label="Hashin-Shtrikman")
         ax1.axhline(hi, color="grey", ls=":")
-        ax1.set_xscale("log", base=2)
+        if self.estimate_extrapolated is not None:
+            ax1.axhline(self.estimate_extrapolated, color="k", lw=0.8, ls="--",
+                        label="periodic, extrapolated in pixel size")
         ax1.set_xlabel("sample size L")
         ax1.set_ylabel("tr A_L / d")
         ax1.legend(fontsize=8)
@@ -270,6 +272,13 @@ class RVEStudy:
             ax3.set_xlabel("sample size L")
             ax3.set_ylabel("BC gap")
             ax3.legend(fontsize=8)
+        from matplotlib.ticker import FixedLocator, NullLocator
+
+        for ax in axes:  # sizes as plain tick labels on a base-2 log axis
+            ax.set_xscale("log", base=2)
+            ax.xaxis.set_major_locator(FixedLocator(list(self.sizes)))
+            ax.xaxis.set_minor_locator(NullLocator())
+            ax.set_xticklabels([str(L) for L in self.sizes])
         fig.tight_layout()
         return fig
 
