@@ -92,19 +92,35 @@ def spectral_effective_tensor(A: np.ndarray, lengths: tuple[float, ...], tol: fl
     xi2 = sum(x**2 for x in xis)
     inv = np.where(xi2 > 0, 1.0 / np.where(xi2 > 0, xi2, 1.0), 0.0)
     axes = tuple(range(d))
+    # work buffers, reused: fresh large temporaries cost page faults that rival the FFTs
+    g_out = np.empty((d,) + tuple(shape))
+    a_out = np.empty((d,) + tuple(shape))
+    tmp = np.empty((d,) + tuple(shape))
 
     def gamma(f: np.ndarray) -> np.ndarray:
-        fh = [sfft.rfftn(f[j], axes=axes, workers=workers) for j in range(d)]
-        s = sum(xis[j] * fh[j] for j in range(d)) * inv
-        return np.stack([sfft.irfftn(xis[j] * s, s=shape, axes=axes, workers=workers)
-                         for j in range(d)])
+        """Green operator into ``g_out`` (overwritten by the next call)."""
+        s = None
+        for j in range(d):
+            fh = sfft.rfftn(f[j], axes=axes, workers=workers)
+            fh *= xis[j]
+            if s is None:
+                s = fh
+            else:
+                s += fh
+        s *= inv
+        for j in range(d):
+            g_out[j] = sfft.irfftn(xis[j] * s, s=shape, axes=axes, workers=workers)
+        return g_out
 
-    def amul(e: np.ndarray) -> np.ndarray:
+    def amul(e: np.ndarray, out: np.ndarray) -> np.ndarray:
         if scalar:
-            return A * e
-        out = np.empty_like(e)
+            np.multiply(A, e, out=out)
+            return out
         for i in range(d):
-            out[i] = sum(A[i, j] * e[j] for j in range(d))
+            np.multiply(A[i, 0], e[0], out=out[i])
+            for j in range(1, d):
+                np.multiply(A[i, j], e[j], out=tmp[0])
+                out[i] += tmp[0]
         return out
 
     Aeff = np.zeros((d, d))
@@ -113,7 +129,8 @@ def spectral_effective_tensor(A: np.ndarray, lengths: tuple[float, ...], tol: fl
     for k in range(d):
         E = np.zeros((d,) + tuple(shape))
         E[k] = 1.0
-        b = -gamma(amul(E))
+        AE = amul(E, np.empty_like(E))
+        b = -gamma(AE)
         x = np.zeros_like(b)
         bnorm = float(np.sqrt(_dot(b, b)))
         it = 0
@@ -122,12 +139,14 @@ def spectral_effective_tensor(A: np.ndarray, lengths: tuple[float, ...], tol: fl
             r = b.copy()
             p = r.copy()
             rr = _dot(r, r)
-            ref = float(np.sqrt(_dot(amul(E), amul(E))))
+            ref = float(np.sqrt(_dot(AE, AE)))
             for it in range(1, maxiter + 1):  # noqa: B007 - it is reported
-                q = gamma(amul(p))
+                q = gamma(amul(p, a_out))
                 alpha = rr / _dot(p, q)
-                x += alpha * p
-                r -= alpha * q
+                np.multiply(p, alpha, out=tmp)
+                x += tmp
+                np.multiply(q, alpha, out=tmp)
+                r -= tmp
                 rr_new = _dot(r, r)
                 res = float(np.sqrt(rr_new)) / ref
                 if res < tol:
@@ -140,7 +159,8 @@ def spectral_effective_tensor(A: np.ndarray, lengths: tuple[float, ...], tol: fl
                     f"spectral CG did not converge in {maxiter} iterations (residual {res:.1e}); "
                     "the contrast is very high: raise maxiter or use scheme='fv'."
                 )
-        flux = amul(E + x)
+        x += E
+        flux = amul(x, a_out)
         Aeff[:, k] = [float(np.mean(flux[i])) for i in range(d)]
         its.append(it)
         worst = max(worst, res)
