@@ -13,10 +13,16 @@ harmonic face conductances, see symavg.spatial.fv):
   timed instead for reference).
 
 Each entry is the best of ``repeat`` runs; both load cases (e_1, e_2[, e_3]) included.
+
+``--gmres``: the flow cell problem of symavg.spatial.flow (cellular flow, kappa 0.1 and
+0.02, n = 128) with its own restarted GMRES (einsum inner products) against
+scipy.sparse.linalg.gmres (BLAS inner products) on the same operator, interleaved,
+best of 3. Run it once as is and once with OPENBLAS_NUM_THREADS=1.
 """
 
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
 import sys
@@ -81,5 +87,45 @@ def main(quick: bool = False) -> None:
           f"|diff|={np.max(np.abs(A3d - s3f.tensor)):.1e})")
 
 
+def bench_gmres(repeat: int = 3) -> None:
+    """Own GMRES vs scipy's on the flow cell problem (same operator, same restart)."""
+    import sympy as sp
+    from scipy.sparse.linalg import LinearOperator, gmres
+
+    import symavg.spatial.flow as flow
+
+    y1, y2 = sp.symbols("y1 y2", real=True)
+    fns = [sp.lambdify((y1, y2), c, "numpy")
+           for c in (sp.sin(y1) * sp.cos(y2), -sp.cos(y1) * sp.sin(y2))]
+    own = flow._gmres
+
+    def scipy_gmres(op, b, tol, restart=40, maxiter=200):
+        A = LinearOperator((b.size, b.size), matvec=op, dtype=float)
+        x, info = gmres(A, b, rtol=tol, atol=0.0, restart=restart, maxiter=maxiter * restart)
+        if info != 0:
+            raise RuntimeError(f"scipy gmres info={info}")
+        return x, 0
+
+    print(f"\nflow cell problem, OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}")
+    try:
+        for kappa, n in [(0.1, 128), (0.02, 128)]:
+            best = {"own GMRES (einsum)": float("inf"), "scipy gmres (BLAS)": float("inf")}
+            K = {}
+            for _ in range(repeat):
+                for name, g in zip(best, (own, scipy_gmres)):
+                    flow._gmres = g
+                    t0 = time.perf_counter()
+                    Kn, _ = flow._solve(fns, (2 * np.pi, 2 * np.pi), kappa, n, 1e-13)
+                    best[name] = min(best[name], time.perf_counter() - t0)
+                    K[name] = Kn[0, 0]
+            print(f"  kappa={kappa}, n={n}: " + ", ".join(
+                f"{k} {v:.3f} s (K11={K[k]:.14f})" for k, v in best.items()))
+    finally:
+        flow._gmres = own
+
+
 if __name__ == "__main__":
-    main(quick="--quick" in sys.argv)
+    if "--gmres" in sys.argv:
+        bench_gmres()
+    else:
+        main(quick="--quick" in sys.argv)
