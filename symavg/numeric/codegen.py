@@ -145,6 +145,9 @@ class _Printer(NumPyPrinter):
         super().__init__({"fully_qualified_modules": True, "inline": True,
                           "allow_unknown_functions": False})
 
+    def _print_ChebyshevSeries(self, expr: sp.Basic) -> str:
+        return "_clenshaw(" + ", ".join(self._print(a) for a in expr.args) + ")"
+
 
 def straight_line(exprs: Sequence[sp.Expr], names: Sequence[str],
                   indent: str = "    ", tmp: str = "_t") -> list[str]:
@@ -318,6 +321,12 @@ def lambdify_model(model: Any, backend: str = "numpy", params: Mapping | None = 
     sub = dict(zip(coeffs.state, zs)) | dict(zip(coeffs.parameters, ps))
     drift = [e.xreplace(sub) for e in coeffs.drift]
     noise = [e.xreplace(sub) for e in coeffs.noise]
+    if any(e.has(sp.Integral) and e.free_symbols & set(zs) for e in drift + noise):
+        raise SimulationError(
+            "the model has a coefficient without closed form (an unevaluated integral that "
+            "depends on the state): simulate it with sa.simulate(..., tabulate={x: (lo, hi)}) "
+            "or emit it with to_python(params=..., tabulate=...), which tabulate it by "
+            "quadrature")
     allx, derived = hoist_parameter_functions(drift + noise, zs)
     hs = [s for s, _ in derived]
     args = ", ".join([str(z) for z in zs] + [str(p) for p in ps] + [str(h) for h in hs])

@@ -50,6 +50,7 @@ from sympy.codegen.cfunctions import expm1
 from ..errors import ModelError
 from .codegen import check_printable, hoist_parameter_functions, straight_line
 from .plan import ModelCoefficients
+from .tabulate import CLENSHAW_SOURCE, TableSpec, tabulate_integrals
 
 SCHEMES = ("auto", "euler", "exact-ou", "milstein")
 
@@ -68,12 +69,16 @@ class KernelSource:
         Parameter-only expressions computed before a run (appended to ``p``).
     schemes : dict {Symbol: str}
         The scheme used for each variable.
+    tables : tuple of TableSpec
+        Coefficients without closed form, tabulated in one state variable
+        (their interval and Chebyshev coefficients follow the derived values in ``p``).
     """
 
     source: str
     nrand: int
     derived: tuple[tuple[sp.Symbol, sp.Expr], ...]
     schemes: dict[sp.Symbol, str]
+    tables: tuple[TableSpec, ...] = ()
 
 
 def _linear_rate(b: sp.Expr, z: sp.Symbol, sig: list[sp.Expr]) -> tuple[sp.Expr, sp.Expr] | None:
@@ -93,7 +98,7 @@ def _linear_rate(b: sp.Expr, z: sp.Symbol, sig: list[sp.Expr]) -> tuple[sp.Expr,
 
 
 def build_kernel(co: ModelCoefficients, scheme: str = "auto", backend: str = "numpy",
-                 ) -> KernelSource:
+                 table_nodes: int = 32) -> KernelSource:
     """Generate the stepping kernel of ``co`` for ``scheme`` and ``backend``."""
     if scheme not in SCHEMES:
         raise ModelError(f"scheme must be one of {SCHEMES}; got {scheme!r}")
@@ -185,15 +190,17 @@ def build_kernel(co: ModelCoefficients, scheme: str = "auto", backend: str = "nu
 
     exprs = new + rate_exprs + list(wrap.values())
     state_like = zs + a + xi + extra + [dt, sqdt]
-    hoisted, derived = hoist_parameter_functions(exprs, state_like)
     back = {v: k for k, v in sub.items()}
+    exprs, tables = tabulate_integrals(exprs, zs, back, nodes=table_nodes)
+    hoisted, derived = hoist_parameter_functions(exprs, state_like)
     derived = [(h, e.xreplace(back)) for h, e in derived]
     hs = [h for h, _ in derived]
     new_h = hoisted[:n]
     rate_h = hoisted[n:3 * n]
     wrap_h = dict(zip(wrap, hoisted[3 * n:]))
 
-    invariant = set(ps) | set(hs) | set(a) | {dt, sqdt}
+    invariant = set(ps) | set(hs) | set(a) | {dt, sqdt} | {
+        s for t in tables for s in (t.lo, t.hi, *t.coeffs)}
     pre_lines, pre_names, upd_lines = _split_invariant(new_h, [f"n{i}" for i in range(n)],
                                                         invariant)
     for i, L in wrap_h.items():
@@ -201,7 +208,8 @@ def build_kernel(co: ModelCoefficients, scheme: str = "auto", backend: str = "nu
     rate_lines = straight_line(rate_h, [f"r{i}" for i in range(2 * n)])
     check_printable(pre_lines + upd_lines + rate_lines, co.name)
 
-    pargs = [str(p) for p in ps] + [str(h) for h in hs]
+    tsyms = [s for t in tables for s in (t.lo, t.hi, *t.coeffs)]
+    pargs = [str(p) for p in ps] + [str(h) for h in hs] + [str(s) for s in tsyms]
     zargs = [str(z) for z in zs]
     xargs = [f"xi{k}" for k in range(nrand)]
     aargs = [f"a{i}" for i in range(n)]
@@ -219,7 +227,9 @@ def build_kernel(co: ModelCoefficients, scheme: str = "auto", backend: str = "nu
         f"schemes: { {str(k): v for k, v in schemes.items()} }\n\"\"\"\n",
         "import math\nimport numpy\n",
         "from numba import njit\n" if numba else "",
-        f"\nN = {n}\nNRAND = {nrand}\nNPRE = {len(pre_names)}\n\n\n",
+        f"\nN = {n}\nNRAND = {nrand}\nNPRE = {len(pre_names)}\n\n",
+        (("\n@njit(cache=True, nogil=True)" if numba else "") + CLENSHAW_SOURCE + "\n\n")
+        if tables else "\n",
         f"{deco}def prepare({pre_sig}):\n    \"\"\"Loop invariants: computed once per run.\"\"\"\n"
         + "\n".join(pre_lines) + f"\n    return ({pret})\n\n\n",
         f"{deco}def update({upd_sig}):\n    \"\"\"One step of one path (scalars) or of all paths "
@@ -228,7 +238,7 @@ def build_kernel(co: ModelCoefficients, scheme: str = "auto", backend: str = "nu
         _run_numba(n, nrand, len(pargs), len(pre_names)) if numba
         else _run_numpy(n, nrand, len(pargs), len(pre_names)),
     ]
-    return KernelSource("".join(parts), nrand, tuple(derived), schemes)
+    return KernelSource("".join(parts), nrand, tuple(derived), schemes, tuple(tables))
 
 
 def _split_invariant(exprs: list[sp.Expr], names: list[str], invariant: set[sp.Symbol]

@@ -29,10 +29,12 @@ from sympy.printing.numpy import SciPyPrinter
 from ..errors import ModelError
 from .codegen import evaluate_derived, hoist_parameter_functions, straight_line
 from .plan import model_coefficients
+from .tabulate import CLENSHAW_SOURCE, chebyshev_table, tabulate_integrals
 
 
 def effective_to_python(model: Any, params: Mapping | None = None,
-                        functions: Mapping | None = None) -> str:
+                        functions: Mapping | None = None,
+                        tabulate: Mapping | None = None) -> str:
     """Source of a standalone module for ``model`` (an ``EffectiveModel`` or an ``SDE``).
 
     Parameters
@@ -43,6 +45,10 @@ def effective_to_python(model: Any, params: Mapping | None = None,
         cannot be printed (unevaluated integrals); other parameters stay arguments.
     functions : dict, optional
         Definitions of undefined functions (``{c: sp.Lambda(x, x)}``).
+    tabulate : dict {Symbol: (lo, hi)}, optional
+        With ``params``: coefficients without closed form that depend on a state
+        variable are baked in as Chebyshev tables on that interval
+        (:mod:`symavg.numeric.tabulate`).
     """
     co = model_coefficients(model, functions)
     n, m = len(co.state), co.m
@@ -50,10 +56,27 @@ def effective_to_python(model: Any, params: Mapping | None = None,
     ps = [sp.Symbol(f"p{i}", real=True) for i in range(len(co.parameters))]
     sub = dict(zip(co.state, zs)) | dict(zip(co.parameters, ps))
     exprs = [e.xreplace(sub) for e in co.drift] + [e.xreplace(sub) for e in co.noise]
-    hoisted, derived = hoist_parameter_functions(exprs, zs, prefix="h")
     back = {v: k for k, v in sub.items()}
+    exprs, tables = tabulate_integrals(exprs, zs, back)
+    hoisted, derived = hoist_parameter_functions(exprs, zs, prefix="h")
     baked: dict[sp.Symbol, float] = {}
     der_lines = []
+    table_syms: list[sp.Symbol] = []
+    for spec in tables:
+        interval = dict(tabulate or {}).get(spec.variable)
+        if interval is None or params is None:
+            raise ModelError(
+                f"the reduced model holds {spec.expr}, which has no closed form and depends on "
+                f"{spec.variable}; pass params={{symbol: value}} and tabulate={{"
+                f"{spec.variable}: (lo, hi)}} to to_python to bake a Chebyshev table of it "
+                "into the module")
+        c, err = chebyshev_table(spec, dict(params), interval)
+        der_lines.append(f"    # Chebyshev table of {sp.sstr(spec.expr)} on {tuple(interval)}"
+                         f", interpolation error {err:.1e}")
+        for sym, val in zip((spec.lo, spec.hi, *spec.coeffs),
+                            (float(interval[0]), float(interval[1]), *c.tolist())):
+            der_lines.append(f"    {sym} = {val!r}")
+            table_syms.append(sym)
     scipy_needed = False
     printer = SciPyPrinter({"fully_qualified_modules": True, "inline": True})
     for h, e in derived:
@@ -69,7 +92,7 @@ def effective_to_python(model: Any, params: Mapping | None = None,
         text = printer.doprint(e)
         scipy_needed |= "scipy" in text
         der_lines.append(f"    {h} = {text}")
-    hs = [h for h, _ in derived]
+    hs = [h for h, _ in derived] + table_syms
     lines = straight_line(hoisted, [f"b{i}" for i in range(n)] + [f"s{k}" for k in range(n * m)])
     args = ", ".join([str(z) for z in zs] + [str(p) for p in ps] + [str(h) for h in hs])
     names = [s.name for s in co.state]
@@ -117,6 +140,8 @@ def _params(params):
         raise KeyError(f"missing parameter values {{missing}}: pass params={{{{name: value}}}}")
     return tuple(given[name] for name in PARAMETERS)
 
+
+{CLENSHAW_SOURCE if tables else ""}
 
 def _derived({parg}):
 {chr(10).join(der_lines) if der_lines else "    pass"}
@@ -192,6 +217,8 @@ def simulate(x0, T, *, dt, paths, seed=None, params=None):
 
 _step_numba = None
 if _njit is not None:
+    if "_clenshaw" in globals():
+        _clenshaw = _njit(_clenshaw)
     _scalar = _njit(_coeffs)
 
     @_njit

@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -243,7 +243,7 @@ def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
              backend: str = "auto", executor: Any = None, scheme: str = "auto",
              functions: Mapping | None = None, eps_symbol: sp.Symbol = epsilon,
              chunk_size: int = 4096, dt_factor: float = 0.05, progress: bool | None = None,
-             max_steps: int = 50_000_000) -> Ensemble:
+             tabulate: Mapping | None = None, max_steps: int = 50_000_000) -> Ensemble:
     r"""Simulate ``paths`` copies of a full (``SDE``) or reduced (``EffectiveModel``) model.
 
     Parameters
@@ -280,6 +280,12 @@ def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
         The fraction of the fastest time scale used as default step.
     progress : bool, optional
         Show a progress bar (default: when the run is long and stderr is a terminal).
+    tabulate : dict {Symbol: (lo, hi)}, optional
+        Interval of a slow variable on which coefficients without closed form
+        (unevaluated integrals of a semi-analytic reduced model) are tabulated by
+        quadrature at Chebyshev points and interpolated
+        (:mod:`symavg.numeric.tabulate`); the interpolation error and the paths
+        that leave the interval are reported in ``info``.
 
     Returns
     -------
@@ -301,8 +307,9 @@ def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
     backend = _backend(backend)
     ks = _kernel(model, functions, eps_symbol, co, scheme, backend)
     derived = evaluate_derived(ks.derived, values)
-    p = np.array([values[s] for s in co.parameters] + [derived[s] for s, _ in ks.derived],
-                 dtype=float)
+    tables, table_info = _tables(ks, co, values, tabulate)
+    p = np.array([values[s] for s in co.parameters] + [derived[s] for s, _ in ks.derived]
+                 + tables, dtype=float)
     mod = load_source(ks.source, "sim")
 
     z0, z0_paths, missing = _initial(co, x0, paths)
@@ -354,19 +361,23 @@ def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
             executor = _SerialExecutor()
     work = float(paths) * (nsteps + burn)
     show = progress if progress is not None else (work > 5e8 and nchunks > 1)
+    out = np.empty((len(save_steps), len(co.state), paths))
+    blown = []
     try:
         futures = [executor.submit(_run_chunk, t) for t in tasks]
-        results = _gather(futures, show, co.name)
+        # copy each chunk into the result as it is collected and drop it, so the peak
+        # memory is the result plus the chunks in flight
+        for i, (t, (arr, step, bad)) in enumerate(zip(tasks, _gather(futures, show,
+                                                                       co.name))):
+            futures[i] = None
+            if step != -1:
+                blown.append((abs(step), bad, t.size, step < 0))
+                continue
+            out[:, :, t.start:t.start + t.size] = arr
+            del arr
     finally:
         if own is not None:
             own.shutdown()
-    out = np.empty((len(save_steps), len(co.state), paths))
-    blown = []
-    for t, (arr, step, bad) in zip(tasks, results):
-        if step != -1:
-            blown.append((abs(step), bad, t.size, step < 0))
-            continue
-        out[:, :, t.start:t.start + t.size] = arr
     if blown:
         step, bad, size, in_burn = min(blown)
         total_bad = sum(b for _, b, _, _ in blown)
@@ -379,21 +390,66 @@ def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
             "smaller dt, check the signs of the drift, or use scheme='exact-ou' for stiff "
             "linear fast variables."
         )
+    if table_info:
+        for row in table_info:
+            z = co.state.index(row["variable"])
+            lo, hi = row["interval"]
+            vals = out[:, z, :]
+            row["fraction outside"] = float(np.mean((vals < lo) | (vals > hi)))
+            if row["fraction outside"] > 0:
+                warnings.warn(
+                    f"{row['fraction outside']:.2%} of the saved values of {row['variable']} "
+                    f"lie outside the tabulation interval {row['interval']}, where the "
+                    "semi-analytic coefficient is held constant: widen tabulate=...",
+                    CoarseStepWarning, stacklevel=2)
     info = {"backend": backend, "chunks": nchunks, "fast initial law": sampler.note,
+            "tabulated": table_info,
             "fastest rate": R, "rate from": why, "steps": nsteps, "burn-in steps": burn,
             "model": co.name}
     return Ensemble(save_steps * dt_used, co.state, out, dt_used, ks.schemes, values, info)
 
 
-def _gather(futures: list, show: bool, name: str) -> list:
-    if not show:
-        return [f.result() for f in futures]
-    from tqdm.auto import tqdm
+def _tables(ks: Any, co: ModelCoefficients, values: dict, tabulate: Mapping | None
+            ) -> tuple[list[float], list[dict]]:
+    """Interval and Chebyshev coefficients of each tabulated coefficient (kernel order)."""
+    from .tabulate import chebyshev_table
 
-    out = []
-    for f in tqdm(futures, desc=f"simulating {name}", unit="chunk", leave=False):
-        out.append(f.result())
-    return out
+    out: list[float] = []
+    info: list[dict] = []
+    for spec in ks.tables:
+        interval = dict(tabulate or {}).get(spec.variable)
+        if interval is None:
+            raise SimulationError(
+                f"{co.name}: the coefficient {spec.expr} has no closed form (an unevaluated "
+                f"integral); pass tabulate={{{spec.variable}: (lo, hi)}}, an interval the "
+                f"paths of {spec.variable} stay in, to tabulate it by quadrature"
+            )
+        c, err = chebyshev_table(spec, values, interval)
+        out += [float(interval[0]), float(interval[1]), *c.tolist()]
+        scale = float(np.max(np.abs(c))) or 1.0
+        info.append({"expression": spec.expr, "variable": spec.variable,
+                     "interval": tuple(float(v) for v in interval), "nodes": len(c),
+                     "max interpolation error": err})
+        if err > 1e-6 * scale:
+            warnings.warn(
+                f"the Chebyshev interpolant of {spec.expr} on {tuple(interval)} has error "
+                f"{err:.2e}: narrow the interval", CoarseStepWarning, stacklevel=3)
+    return out, info
+
+
+def _gather(futures: list, show: bool, name: str) -> Iterator[Any]:
+    """The results of ``futures`` in order, one at a time (with a progress bar)."""
+    bar = None
+    if show:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(futures), desc=f"simulating {name}", unit="chunk", leave=False)
+    for i in range(len(futures)):
+        yield futures[i].result()
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
 
 
 def _backend(backend: str) -> str:
