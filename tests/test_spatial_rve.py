@@ -142,6 +142,26 @@ def test_dask_executor():
         assert all(np.array_equal(s1.tensors[bc], s2.tensors[bc]) for bc in s1.tensors)
 
 
+class _FailsAtFour(RandomCheckerboard):
+    def sample(self, L, rng):
+        if L == 4:
+            raise MemoryError("worker ran out of memory")
+        return super().sample(L, rng)
+
+
+def test_dask_task_failures_are_reported_and_finished_samples_kept():
+    distributed = pytest.importorskip("distributed")
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2,
+                            dashboard_address=None) as client:
+        r = rve_study(_FailsAtFour(1.0, 3.0, resolution=2), [2, 4], samples=3, seed=5,
+                      executor=client, progress=False, resolution_check=False)
+    assert not r.complete
+    assert [s.size for s in r.samples] == [2, 2, 2]
+    assert sorted((L, i) for L, i, _ in r.failures) == [(4, 0), (4, 1), (4, 2)]
+    assert all("out of memory" in err for _, _, err in r.failures)
+    assert "3 sample(s) failed" in r.table()
+
+
 def test_dask_worker_processes_and_cleanup():
     """Samples pickled to a separate worker process; when the cluster closes, no worker
     process is left behind (only multiprocessing's resource tracker, which exits with
@@ -180,6 +200,10 @@ def test_boolean_and_gaussian_media():
     assert b3.sample(2, rng).shape == (8, 8, 8)
     r = rve_study(bm, [2, 4], samples=4, seed=3, progress=False)
     assert r.ordering_ok
+    lo, hi = r.hashin_shtrikman  # HS bounds for 30% inclusions of 5 in 1 (2-D)
+    assert (lo, hi) == pytest.approx(hashin_shtrikman((1.0, 5.0), bm.fractions, 2))
+    r = rve_study(tg, [2, 4], samples=3, seed=3, progress=False, resolution_check=False)
+    assert r.ordering_ok and r.complete
 
 
 def test_hashin_shtrikman_values():
@@ -257,6 +281,7 @@ def test_sample_too_small_for_boundary_condition(bc):
     ({"sizes": [2.5]}, "whole numbers"),
     ({"sizes": []}, "whole numbers"),
     ({"sizes": [2, 2]}, "repeat"),
+    ({"sizes": ["two"]}, "whole numbers"),
     ({"samples": 1}, "samples must be an integer >= 2"),
     ({"tol": 1.5}, r"tol .* \(0, 1\)"),
     ({"executor": object()}, "no submit"),

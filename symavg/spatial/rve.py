@@ -340,8 +340,13 @@ def rve_study(medium: Medium, sizes: Sequence[int], samples: int = 20,
     except TypeError as exc:
         raise ModelError(f"sizes must be a sequence of positive integers; got {sizes!r}.") \
             from exc
-    if not sizes_in or any(isinstance(L, bool) or not float(L).is_integer() or L < 1
-                           for L in sizes_in):
+    def whole(L: Any) -> bool:
+        try:
+            return not isinstance(L, bool) and float(L).is_integer() and L >= 1
+        except (TypeError, ValueError):
+            return False
+
+    if not sizes_in or not all(whole(L) for L in sizes_in):
         raise ModelError(f"sizes must be positive whole numbers of the medium's unit length "
                          f"(e.g. [2, 4, 8, 16]); got {sizes_in}.")
     sizes = tuple(int(L) for L in sizes_in)
