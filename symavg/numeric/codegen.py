@@ -321,7 +321,7 @@ def lambdify_model(model: Any, backend: str = "numpy", params: Mapping | None = 
     sub = dict(zip(coeffs.state, zs)) | dict(zip(coeffs.parameters, ps))
     drift = [e.xreplace(sub) for e in coeffs.drift]
     noise = [e.xreplace(sub) for e in coeffs.noise]
-    if any(e.has(sp.Integral) and e.free_symbols & set(zs) for e in drift + noise):
+    if any(i.free_symbols & set(zs) for e in drift + noise for i in e.atoms(sp.Integral)):
         raise SimulationError(
             "the model has a coefficient without closed form (an unevaluated integral that "
             "depends on the state): simulate it with sa.simulate(..., tabulate={x: (lo, hi)}) "
