@@ -66,6 +66,7 @@ def test_callable_and_params():
         effective_reflection(a + sp.cos(y), y)
 
 
+@pytest.mark.slow
 def test_monte_carlo_quick_closer_to_gbar_than_uniform():
     g = 1 + sp.Rational(4, 5) * sp.cos(y)
     r = effective_reflection(g, y)
