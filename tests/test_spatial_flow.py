@@ -115,7 +115,7 @@ def test_cellular_flow_ten_digits_through_reduce(kv):
 
 def test_own_gmres_matches_scipy():
     """The hand-written restarted GMRES (kept because scipy's, with BLAS inner
-    products, ran 15-60x slower when BLAS threads contend with other work on a
+    products, ran 9-58x slower when BLAS threads contend with other work on a
     2-core machine; see benchmarks/README.md) solves a non-symmetric system to the
     same answer as scipy.sparse.linalg.gmres and a dense solve."""
     from scipy.sparse.linalg import gmres
