@@ -52,6 +52,7 @@ _LAZY = {
     "simulate_oblique_reflection": "symavg.spatial",
     "effective_diffusivity_periodic_flow": "symavg.spatial",
     "hashin_shtrikman": "symavg.spatial",
+    "apparent_tensor": "symavg.spatial",
     "voigt_reuss": "symavg.spatial",
 }
 
