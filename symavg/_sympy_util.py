@@ -94,7 +94,7 @@ def numeric_zero(expr: sp.Expr, trials: int = 3, tol: float = 1e-9, seed: int = 
         if extra:
             subs.update(extra)
         try:
-            val = complex(sp.N(e.subs(subs), 15))
+            val = complex(sp.N(_integrals_to_numbers(e.subs(subs)), 15))
         except (TypeError, ValueError):
             return False, "could not be evaluated numerically"
         scale = 1.0
@@ -102,11 +102,51 @@ def numeric_zero(expr: sp.Expr, trials: int = 3, tol: float = 1e-9, seed: int = 
     return worst < tol, f"max |residual| = {worst:.2e} at {trials} random points"
 
 
+def _integrals_to_numbers(e: sp.Expr) -> sp.Expr:
+    """Replace each closed definite integral by a 15-digit number, innermost first.
+
+    ``N`` of a residual that cancels to zero raises its working precision again
+    and again to resolve the cancellation; with an unevaluated ``Integral`` in
+    it, every raise is another quadrature, and the check could run for
+    minutes. Evaluated once each at fixed precision, the integrals cost one
+    quadrature and the residual comes out at rounding level.
+    """
+    if not e.has(sp.Integral):
+        return e
+    return e.replace(lambda a: isinstance(a, sp.Integral) and not a.free_symbols,
+                     _quad_number)
+
+
+def _quad_number(integral: sp.Integral) -> sp.Expr:
+    """A closed one-variable integral by ``mpmath.quad`` on a lambdified integrand
+    (``N`` evaluates the integrand through ``evalf``, ~100x slower)."""
+    import mpmath
+
+    if len(integral.limits) != 1 or len(integral.limits[0]) != 3 or \
+            integral.function.has(sp.Integral):
+        return sp.N(integral, 15)
+    (v, lo, hi), = integral.limits
+    try:
+        fn = sp.lambdify(v, integral.function, modules="mpmath")
+        ends = [mpmath.mpf(complex(sp.N(e)).real) if e.is_finite else
+                (mpmath.inf if e == sp.oo else -mpmath.inf) for e in (lo, hi)]
+        with mpmath.workdps(20):
+            val = mpmath.quad(fn, ends)
+        return sp.sympify(complex(val)) if isinstance(val, mpmath.mpc) else sp.Float(val, 15)
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError, NameError):
+        return sp.N(integral, 15)
+
+
+#: residuals up to this many operations are put over a common denominator
+CANCEL_OPS = 3000
+
+
 def zero_check(name: str, expr: sp.Expr, budget: float = 5.0) -> Check:
     """Decide whether ``expr`` is identically zero and return the :class:`Check`.
 
-    Tries ``expand``, then ``simplify`` (within ``budget`` seconds), then a
-    numeric spot check at random parameter values.
+    Tries ``expand``, then ``cancel`` (rational functions), then ``simplify``
+    (within ``budget`` seconds), then a numeric spot check at random parameter
+    values.
     """
     expr = sp.sympify(expr)
     if isinstance(expr, sp.MatrixBase):
@@ -115,8 +155,13 @@ def zero_check(name: str, expr: sp.Expr, budget: float = 5.0) -> Check:
         method = "numeric" if any(c.method == "numeric" for c in checks) else "symbolic"
         detail = "; ".join(c.detail for c in checks if c.detail)
         return Check(name, ok, method, detail)
-    if sp.expand(expr) == 0:
+    expanded = sp.expand(expr)
+    if expanded == 0:
         return Check(name, True, "symbolic", "residual expands to 0")
+    if not expr.has(sp.Integral) and sp.count_ops(expanded) < CANCEL_OPS:
+        # rational functions (of symbols and function values): cancel decides, fast
+        if sp.cancel(expanded) == 0:
+            return Check(name, True, "symbolic", "residual cancels to 0")
     if not expr.has(sp.Integral):
         simp = with_budget(sp.simplify, (expr,), budget)
         if simp is not None and simp == 0:

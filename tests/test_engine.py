@@ -121,3 +121,15 @@ def test_two_fast_variables_linear():
     red = sa.reduce(m, [y, z])
     # Var y = 1, rate 1: contributes 2*1/1; Var z = 1/2, rate 2: contributes 2*(1/2)/2
     assert red.diffusion[0, 0] == sp.Rational(5, 2)
+
+
+def test_tidy_rational_coefficients_in_lowest_terms_without_simplify(monkeypatch):
+    """Rational effective coefficients (also in undefined functions) are put in lowest
+    terms by cancel/factor in-process; simplify (forked, budgeted) is not called."""
+    from symavg.derive import engine
+
+    monkeypatch.setattr(engine, "with_budget", lambda *a, **k: pytest.fail("simplify called"))
+    g = sp.Function("g")(x)
+    assert engine._tidy(x / (x**2 + 1) + 1 / (x * (x**2 + 1))) == 1 / x
+    assert engine._is_rational(g / (1 + sp.diff(g, x)) ** 2)
+    assert not engine._is_rational(sp.sqrt(x)) and not engine._is_rational(sp.sin(x))

@@ -153,3 +153,39 @@ def test_property_linear_sde_measure_solves_fokker_planck(b11, b12, b22, d1, d2)
     m = sa.invariant_measure(L, [y, z])
     assert sp.simplify(L.adjoint(m.density)) == 0
     assert m.expect(sp.S.One) == 1
+
+
+def test_gaussian_check_with_state_dependent_two_dimensional_covariance():
+    """Regression: the check L0* rho = 0 expanded exp(-quadratic form) and took ~30 s
+    for the velocity of a 2-D small-mass model with friction gamma(x); it is now done
+    on L0* rho / rho, a polynomial in y with rational coefficients."""
+    import time
+
+    x1, x2 = sp.symbols("x1 x2", real=True)
+    gam = sp.Matrix([[2 + x1**2, 1], [0, 1 + x2**2]])
+    u = sp.Matrix([y, z])
+    L = sa.Generator([y, z], -gam * u, sp.eye(2))
+    t0 = time.perf_counter()
+    m = sa.invariant_measure(L, [y, z])
+    assert time.perf_counter() - t0 < 5
+    chk = m.checks[0]
+    assert chk.name == "L0* rho = 0" and chk.passed and chk.method == "symbolic"
+    assert sp.simplify(gam * m.covariance + m.covariance * gam.T - sp.eye(2)) == sp.zeros(2, 2)
+
+
+def test_log_adjoint_check_detects_a_wrong_density():
+    """Failing input: a Gaussian with the wrong variance does not pass the check."""
+    from symavg.derive.invariant import _log_adjoint_check
+
+    L = sa.Generator([y], [-y], [[2]])
+    assert _log_adjoint_check(L, -(y**2) / 2, (y,)).passed
+    assert not _log_adjoint_check(L, -(y**2), (y,)).passed
+
+
+def test_circle_divergence_form_density_is_cancelled_to_uniform():
+    """L0 = d/dy (a d/dy) with a = D/(1 + k + k cos y): Gibbs weight e^Psi/(2a) = 1/2,
+    and the density prints as 1/(2 pi) rather than an uncancelled ratio."""
+    D, k = sp.symbols("D k", positive=True)
+    a = D / (1 + k + k * sp.cos(y))
+    m = sa.invariant_measure(sa.Generator([y], [sp.diff(a, y)], [[2 * a]], {y: 2 * sp.pi}), [y])
+    assert m.density == 1 / (2 * sp.pi)

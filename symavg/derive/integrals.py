@@ -3,7 +3,10 @@ r"""Definite integrals that a derivation needs, never silently wrong.
 Routes, tried in order:
 
 1. exact structure: trigonometric polynomials over a full period (the
-   constant Fourier mode), and the Bessel table
+   constant Fourier mode), rational functions of ``cos``/``sin`` that cancel
+   to a trigonometric polynomial plus a derivative
+   (:func:`period_integral_rational`, Hermite reduction), and the
+   Bessel table
 
    .. math::
 
@@ -33,6 +36,8 @@ from ..report.derivation import Check
 
 #: seconds given to sympy.integrate before falling back
 INTEGRATE_BUDGET = 4.0
+#: integrands up to this many operations are also tried as rational functions of exp(i y)
+CANCEL_OPS = 400
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,8 @@ def definite_integral(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr,
                               Check(f"integral over {y}", True, "symbolic", "integrand free of y"))
     if periodic:
         val = period_integral_exact(f, y, hi - lo)
+        if val is None and sp.count_ops(f) < CANCEL_OPS:
+            val = period_integral_rational(f, y, hi - lo)
         if val is not None:
             chk = spot_check_integral(val, f, y, lo, hi)
             if chk.passed:
@@ -76,20 +83,99 @@ def _integrate_definite(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr) -> s
 
 
 def antiderivative(f: sp.Expr, y: sp.Symbol, budget: float = INTEGRATE_BUDGET) -> sp.Expr | None:
-    """An antiderivative ``F`` with ``F' = f`` (checked by differentiation), or None."""
+    """An antiderivative ``F`` with ``F' = f`` (checked by differentiation), or None.
+
+    The table of :func:`table_antiderivative` is tried in-process first; then
+    :func:`sympy.integrate` in a forked process within ``budget`` seconds.
+    """
     f = sp.sympify(f)
     if not f.has(y):
         return f * y
+    from .._sympy_util import zero_check
+
+    res = table_antiderivative(f, y)
+    if res is not None and zero_check("F' - f", sp.diff(res, y) - f, budget=2.0).passed:
+        return res
     res = with_budget(sp.integrate, (f, y), budget)
     if res is None or res.has(sp.Integral):
         return None
     if isinstance(res, sp.Piecewise):
         res = res.args[0][0]
-    from .._sympy_util import zero_check
-
     if not zero_check("F' - f", sp.diff(res, y) - f, budget=2.0).passed:
         return None
     return res
+
+
+def table_antiderivative(f: sp.Expr, y: sp.Symbol) -> sp.Expr | None:
+    r"""Term-by-term antiderivative from a short table, or None.
+
+    Each term of the expanded ``f`` must be :math:`c\,y^n` (:math:`n\ne-1`),
+    :math:`c\sin(ky+b)`, :math:`c\cos(ky+b)`, or a chain-rule form
+    :math:`c\,u'e^{u}`, :math:`c\,u'u^{p}` (:math:`\log u` for :math:`p=-1`)
+    with ``c`` free of ``y``. These are the integrands of the speed measure and
+    of the 1-D cell problem (e.g. :math:`\frac{2b}{a} = \frac{V_0\sin y}{D}`,
+    :math:`\sin y\,e^{-V_0\cos y/D}`, :math:`\frac{a\sin y}{1+a\cos y}`); the
+    table answers in milliseconds where a forked ``integrate`` takes ~0.3 s.
+    The caller checks the result by differentiation.
+    """
+    expanded = sp.expand(f)
+    splits = [sp.Add.make_args(f)]
+    if expanded != f:
+        splits.append(sp.Add.make_args(expanded))
+    for terms in splits:
+        vals = []
+        for term in terms:
+            val = _table_term(term, y)
+            if val is None:
+                break
+            vals.append(val)
+        else:
+            return sp.Add(*vals)
+    return None
+
+
+def _table_term(term: sp.Expr, y: sp.Symbol, refactor: bool = True) -> sp.Expr | None:
+    c, rest = term.as_independent(y, as_Add=False)
+    if refactor and sp.count_ops(rest) < 80 and any(
+            isinstance(f, sp.Pow) and f.exp.is_negative for f in sp.Mul.make_args(rest)):
+        # a denominator: factor it first, so that (a cos y + a + 1)**2 expanded is seen as
+        # a square and (a cos y + 1)(cos y + 1/a) as one base
+        merged = sp.factor(rest)
+        if merged != rest:
+            val = _table_term(c * merged, y, refactor=False)
+            if val is not None:
+                return val
+    if rest == 1:
+        return term * y
+    if rest == y:
+        return c * y**2 / 2
+    if isinstance(rest, sp.Pow) and rest.base == y and not rest.exp.has(y) and rest.exp != -1:
+        return c * y ** (rest.exp + 1) / (rest.exp + 1)
+    if isinstance(rest, sp.sin | sp.cos):
+        arg = sp.expand(rest.args[0])
+        k = arg.coeff(y)
+        if k != 0 and not sp.expand(arg - k * y).has(y):
+            return (-c * sp.cos(arg) if isinstance(rest, sp.sin) else c * sp.sin(arg)) / k
+        return None
+    # chain rule: one factor g(u) (exp(u) or u**p) times a multiple of u'
+    for fac in sp.Mul.make_args(rest):
+        if isinstance(fac, sp.exp):
+            u, outer = fac.args[0], fac
+        elif isinstance(fac, sp.Pow) and fac.base.has(y) and not fac.exp.has(y):
+            u, outer = fac.base, fac
+        else:
+            continue
+        du = sp.diff(u, y)
+        if du == 0:
+            continue
+        ratio = sp.cancel(rest / (outer * du))
+        if ratio.has(y):
+            continue
+        if isinstance(fac, sp.exp):
+            return c * ratio * fac
+        p = fac.exp
+        return c * ratio * (sp.log(u) if p == -1 else u ** (p + 1) / (p + 1))
+    return None
 
 
 # ---------------------------------------------------------------- exact routes
@@ -193,6 +279,82 @@ def _fourier_route(coeff: sp.Expr, exp_arg: sp.Expr, trig: list[sp.Expr], y: sp.
     if res.has(sp.I):
         res = sp.simplify(res)
     return res if not res.has(sp.I) else None
+
+
+def period_integral_rational(f: sp.Expr, y: sp.Symbol, L: sp.Expr) -> sp.Expr | None:
+    r"""Exact :math:`\int_0^L f\,dy` for ``f`` rational in :math:`\cos, \sin` of
+    multiples of :math:`2\pi y/L` whose poles off :math:`z=0` carry no residue.
+
+    With :math:`z = e^{2\pi i y/L}`, :math:`\int_0^L f\,dy = L\sum_{|z_p|<1}
+    \operatorname{Res}_{z_p} R`, :math:`R(z) = F(z)/z`. Hermite reduction
+    (:func:`sympy.integrals.rationaltools.ratint_ratpart`, no root finding)
+    writes :math:`R = q + G' + C/Q` with ``q`` a polynomial, ``Q`` square-free;
+    ``q`` and :math:`G'` have no residues. When :math:`Q \propto z`, the only
+    residue is the one at :math:`z = 0`, which lies inside the circle whatever
+    the parameters, and the integral is :math:`L\,C(0)/Q'(0)`. This covers
+    trigonometric polynomials after cancellation
+    (:math:`\frac{a\cos y}{1+a\cos y} + \frac{1}{1+a\cos y} = 1`) and
+    derivatives of periodic functions
+    (:math:`\frac{a+\cos y}{(1+a\cos y)^2} = \frac{d}{dy}\frac{\sin y}{1+a\cos y}`),
+    which is how the integrals of the 1-D periodic cell problem look before
+    integration by parts. The value holds for every parameter value at which
+    the integral exists (no pole on the unit circle, i.e. no real singularity
+    of ``f``), since the residues off :math:`z=0` vanish wherever the poles are.
+    Returns None otherwise (a residue at a pole whose position relative to the
+    unit circle depends on the parameters).
+    """
+    from sympy.integrals.rationaltools import ratint_ratpart
+
+    u = sp.Dummy("u", real=True)
+    z = sp.Dummy("z")
+    g = sp.sympify(f).subs(y, u * L / (2 * sp.pi))
+    if not g.has(u):
+        return sp.expand(f * L)
+
+    def to_z(e: sp.Expr) -> sp.Expr:
+        # cos(n u + c), sin(n u + c), exp(i n u + c) with integer n: powers of z
+        arg = sp.expand(e.args[0])
+        n = arg.coeff(u)
+        rest = arg - n * u
+        if isinstance(e, sp.exp):
+            n, rest = n / sp.I, sp.exp(rest)
+        if rest.has(u) or not n.is_integer:
+            return e
+        if isinstance(e, sp.exp):
+            return rest * z**n
+        w, wi = sp.exp(sp.I * rest) * z**n, sp.exp(-sp.I * rest) * z**-n
+        return (w + wi) / 2 if isinstance(e, sp.cos) else (w - wi) / (2 * sp.I)
+
+    g = g.replace(lambda e: isinstance(e, sp.cos | sp.sin | sp.exp) and e.has(u), to_z)
+    if g.has(u):
+        return None
+    num, den = sp.fraction(sp.cancel(g / z))
+    try:
+        pn = sp.Poly(num, z)
+        pd = sp.Poly(den, z)
+    except sp.PolynomialError:
+        return None
+    _, rem = sp.div(pn, pd)
+    if rem.is_zero:
+        return sp.S.Zero
+    if len(pd.terms()) == 1:  # R is a Laurent polynomial: the 1/z coefficient
+        ((k,), c) = pd.terms()[0]
+        res = rem.coeff_monomial(z ** (k - 1)) / c
+    else:
+        _, part = ratint_ratpart(rem.as_expr(), pd.as_expr(), z)
+        cn, cd = sp.fraction(sp.cancel(part))
+        if cn == 0:
+            return sp.S.Zero
+        qd = sp.Poly(cd, z)
+        if qd.degree() != 1 or qd.coeff_monomial(1) != 0:
+            return None
+        res = sp.Poly(cn, z).eval(0) / qd.coeff_monomial(z)
+    val = sp.expand(L * res)
+    if val.has(sp.I):
+        val = sp.expand_complex(val)
+        if val.has(sp.I):
+            return None
+    return val
 
 
 # ---------------------------------------------------------------- spot check
