@@ -55,6 +55,22 @@ def laurent_terms(expr: sp.Expr, eps: sp.Symbol, keep_up_to: int = 2) -> dict[sp
     return {p: c for p, c in out.items() if c != 0}
 
 
+def is_rational_expression(e: sp.Expr) -> bool:
+    """True when ``e`` is built from symbols, rational numbers, ``pi``, undefined
+    functions and their derivatives by ``+``, ``*`` and integer powers: then
+    ``cancel`` puts it in lowest terms exactly (the other atoms are treated as
+    generators), and ``cancel(e) == 0`` decides whether it vanishes."""
+    if isinstance(e, sp.Symbol | sp.Rational | AppliedUndef) or e in (sp.pi, sp.E):
+        return True
+    if isinstance(e, sp.Derivative):
+        return isinstance(e.expr, AppliedUndef)
+    if isinstance(e, sp.Add | sp.Mul):
+        return all(is_rational_expression(a) for a in e.args)
+    if isinstance(e, sp.Pow):
+        return bool(e.exp.is_Integer) and is_rational_expression(e.base)
+    return False
+
+
 def _random_value(sym: sp.Symbol, rng: random.Random) -> sp.Rational:
     # exact rationals keep the substitution exact where possible
     v = sp.Rational(rng.randint(30, 170), 100)

@@ -158,7 +158,7 @@ def test_property_linear_sde_measure_solves_fokker_planck(b11, b12, b22, d1, d2)
 def test_gaussian_check_with_state_dependent_two_dimensional_covariance():
     """Regression: the check L0* rho = 0 expanded exp(-quadratic form) and took ~30 s
     for the velocity of a 2-D small-mass model with friction gamma(x); it is now done
-    on L0* rho / rho, a polynomial in y with rational coefficients."""
+    on the coefficients of L0* rho / rho, a quadratic polynomial in y - m."""
     import time
 
     x1, x2 = sp.symbols("x1 x2", real=True)
@@ -173,13 +173,15 @@ def test_gaussian_check_with_state_dependent_two_dimensional_covariance():
     assert sp.simplify(gam * m.covariance + m.covariance * gam.T - sp.eye(2)) == sp.zeros(2, 2)
 
 
-def test_log_adjoint_check_detects_a_wrong_density():
-    """Failing input: a Gaussian with the wrong variance does not pass the check."""
-    from symavg.derive.invariant import _log_adjoint_check
+def test_gaussian_adjoint_check_detects_a_wrong_density():
+    """Failing input: N(0, 1) is invariant for dy = -y dt + sqrt(2) dW; N(0, 1/2) and a
+    shifted mean are not, and the check says so."""
+    from symavg.derive.invariant import _gaussian_adjoint_check
 
-    L = sa.Generator([y], [-y], [[2]])
-    assert _log_adjoint_check(L, -(y**2) / 2, (y,)).passed
-    assert not _log_adjoint_check(L, -(y**2), (y,)).passed
+    B, c, a = sp.Matrix([[-1]]), sp.Matrix([0]), sp.Matrix([[2]])
+    assert _gaussian_adjoint_check(B, c, a, sp.Matrix([0]), sp.Matrix([[1]])).passed
+    assert not _gaussian_adjoint_check(B, c, a, sp.Matrix([0]), sp.Matrix([[2]])).passed
+    assert not _gaussian_adjoint_check(B, c, a, sp.Matrix([1]), sp.Matrix([[1]])).passed
 
 
 def test_circle_divergence_form_density_is_cancelled_to_uniform():
@@ -189,3 +191,25 @@ def test_circle_divergence_form_density_is_cancelled_to_uniform():
     a = D / (1 + k + k * sp.cos(y))
     m = sa.invariant_measure(sa.Generator([y], [sp.diff(a, y)], [[2 * a]], {y: 2 * sp.pi}), [y])
     assert m.density == 1 / (2 * sp.pi)
+
+
+def test_gaussian_expectation_leaves_functions_of_slow_variables_alone():
+    """Regression: sin(x) of a slow x was rewritten as exponentials with the fast
+    sin(y), and a 2-D small-mass model with friction 2 + sin(x1) took a minute."""
+    s = sp.Symbol("s", positive=True)
+    val = gaussian_expectation(sp.sin(x) * y**2 + sp.cos(x) * y + sp.cos(y), [y], [0],
+                               sp.Matrix([[s]]))
+    assert sp.simplify(val - (s * sp.sin(x) + sp.exp(-s / 2))) == 0
+    assert not val.has(sp.I)
+
+
+def test_gaussian_polynomial_expectation_keeps_rational_coefficients_compact():
+    """Polynomial in y with rational coefficients: read off by Poly, moments by the
+    recurrence, result in lowest terms (no expansion of the coefficients)."""
+    S = sp.Matrix([[1 / (1 + x**2), 0], [0, 2]])
+    f = (y**2 / (1 + x**2) + z**2 * x / (x + 1)) ** 2
+    val = gaussian_expectation(f, [y, z], [0, 0], S)
+    ref = 3 / (1 + x**2) ** 4 + 2 * x * 2 / ((x + 1) * (1 + x**2) ** 2) \
+        + 3 * 4 * x**2 / (x + 1) ** 2
+    assert sp.cancel(val - ref) == 0
+    assert sp.count_ops(val) < 60

@@ -36,10 +36,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import sympy as sp
-from sympy.core.function import AppliedUndef
 
 from .._symbols import epsilon
-from .._sympy_util import with_budget, zero_check
+from .._sympy_util import is_rational_expression, with_budget, zero_check
 from ..errors import ModelError, ScaleSeparationError, UnsolvedError
 from ..models._linalg import matrix_sqrt
 from ..models.effective import EffectiveModel
@@ -444,25 +443,13 @@ def _tidy(e: sp.Expr) -> sp.Expr:
     large ones are only expanded."""
     if e == 0 or e.has(sp.Integral):
         return e
-    if _is_rational(e):
+    if is_rational_expression(e):
         lowest = sp.factor(sp.cancel(e))
         return min((e, lowest), key=sp.count_ops)
     if sp.count_ops(e) > 300:
         return sp.expand(e)
     out = with_budget(_simplify_chain, (e,), 4.0)
     return out if out is not None else e
-
-
-def _is_rational(e: sp.Expr) -> bool:
-    """True when ``e`` is built from symbols, numbers, undefined functions and
-    their derivatives by +, * and integer powers."""
-    if isinstance(e, sp.Symbol | sp.Rational | AppliedUndef | sp.Derivative):
-        return not isinstance(e, sp.Derivative) or isinstance(e.expr, AppliedUndef)
-    if isinstance(e, sp.Add | sp.Mul):
-        return all(_is_rational(a) for a in e.args)
-    if isinstance(e, sp.Pow):
-        return e.exp.is_Integer and _is_rational(e.base)
-    return e in (sp.pi, sp.E)
 
 
 def _simplify_chain(e: sp.Expr) -> sp.Expr:
