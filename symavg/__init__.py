@@ -14,6 +14,7 @@ from .derive import (
     homogenize,
     invariant_measure,
     reduce,
+    smoluchowski_kramers,
     solve_poisson,
 )
 from .errors import (
@@ -98,6 +99,7 @@ __all__ = [
     "homogenize",
     "invariant_measure",
     "reduce",
+    "smoluchowski_kramers",
     "solve_poisson",
     "ModelSpec",
     "load_model",

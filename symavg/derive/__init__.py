@@ -1,7 +1,9 @@
-"""Symbolic derivations: expansion engine, invariant measures, Poisson solvers."""
+"""Symbolic derivations: expansion engine, invariant measures, Poisson solvers, the
+Smoluchowski-Kramers limit."""
 
 from .engine import average, homogenize, reduce
 from .invariant import InvariantMeasure, invariant_measure
+from .kramers import smoluchowski_kramers
 from .poisson import PoissonSolution, solve_poisson
 
 __all__ = [
@@ -11,5 +13,6 @@ __all__ = [
     "homogenize",
     "invariant_measure",
     "reduce",
+    "smoluchowski_kramers",
     "solve_poisson",
 ]
