@@ -55,20 +55,25 @@ def laurent_terms(expr: sp.Expr, eps: sp.Symbol, keep_up_to: int = 2) -> dict[sp
     return {p: c for p, c in out.items() if c != 0}
 
 
-def is_rational_expression(e: sp.Expr) -> bool:
+def is_rational_expression(e: sp.Expr, functions: bool = False) -> bool:
     """True when ``e`` is built from symbols, rational numbers, ``pi``, undefined
     functions and their derivatives by ``+``, ``*`` and integer powers: then
     ``cancel`` puts it in lowest terms exactly (the other atoms are treated as
-    generators), and ``cancel(e) == 0`` decides whether it vanishes."""
+    generators), and ``cancel(e) == 0`` decides whether it vanishes.
+
+    With ``functions=True`` any function application (``sin(x)``, ``besseli(0, k)``)
+    also counts as an atom: ``cancel`` still gives a correct lowest-terms form,
+    but may miss relations between such atoms (``sin**2 + cos**2 = 1``), so a
+    nonzero result does not prove that ``e`` is nonzero."""
     if isinstance(e, sp.Symbol | sp.Rational | AppliedUndef) or e in (sp.pi, sp.E):
         return True
     if isinstance(e, sp.Derivative):
-        return isinstance(e.expr, AppliedUndef)
+        return isinstance(e.expr, AppliedUndef) or functions
     if isinstance(e, sp.Add | sp.Mul):
-        return all(is_rational_expression(a) for a in e.args)
+        return all(is_rational_expression(a, functions) for a in e.args)
     if isinstance(e, sp.Pow):
-        return bool(e.exp.is_Integer) and is_rational_expression(e.base)
-    return False
+        return bool(e.exp.is_Integer) and is_rational_expression(e.base, functions)
+    return functions and isinstance(e, sp.Function)
 
 
 def _random_value(sym: sp.Symbol, rng: random.Random) -> sp.Rational:

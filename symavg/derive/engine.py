@@ -437,13 +437,13 @@ def _ibp_average(g: sp.Expr, dphi: sp.Expr, measure: InvariantMeasure,
 def _tidy(e: sp.Expr) -> sp.Expr:
     """A readable form of an effective coefficient.
 
-    Rational functions (of symbols, undefined functions and their derivatives)
-    are put in lowest terms by ``cancel`` and ``factor`` in-process, which is
-    fast and canonical; other expressions go through ``simplify`` with a budget,
-    large ones are only expanded."""
+    Rational functions (of symbols and of function values such as ``g(x)``,
+    ``g'(x)``, ``cos(x)``, ``I_0(k)``) are put in lowest terms by ``cancel`` and
+    ``factor`` in-process, which is fast; other expressions (square roots, ...)
+    go through ``simplify`` with a budget, large ones are only expanded."""
     if e == 0 or e.has(sp.Integral):
         return e
-    if is_rational_expression(e):
+    if is_rational_expression(e, functions=True):
         lowest = sp.factor(sp.cancel(e))
         return min((e, lowest), key=sp.count_ops)
     if sp.count_ops(e) > 300:

@@ -20,10 +20,26 @@ def matrix_sqrt(a: sp.MatrixBase) -> sp.ImmutableMatrix | None:
         low = a.cholesky(hermitian=False)
     except (ValueError, ZeroDivisionError, sp.matrices.exceptions.NonSquareMatrixError):
         return None
-    low = low.applyfunc(lambda e: sp.factor(sp.simplify(e)) if e.count_ops() < 60 else e)
+    low = low.applyfunc(_tidy_entry)
     if any(e.has(sp.nan, sp.zoo) for e in low):
         return None
     return sp.ImmutableMatrix(low)
+
+
+def _tidy_entry(e: sp.Expr) -> sp.Expr:
+    """Cholesky entries: square roots of rational expressions are tidied by
+    factoring what is under the root (fast); other small entries by simplify."""
+    if e.count_ops() >= 60:
+        return e
+    from .._sympy_util import is_rational_expression
+
+    if is_rational_expression(e, functions=True):
+        return sp.factor(sp.cancel(e))
+    if all(is_rational_expression(p.base, functions=True) for p in e.atoms(sp.Pow)
+           if not p.exp.is_Integer):
+        return sp.factor(e.replace(lambda p: isinstance(p, sp.Pow) and not p.exp.is_Integer,
+                                   lambda p: sp.Pow(sp.factor(sp.cancel(p.base)), p.exp)))
+    return sp.factor(sp.simplify(e))
 
 
 def _sqrt(e: sp.Expr) -> sp.Expr:
