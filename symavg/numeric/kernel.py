@@ -277,6 +277,17 @@ def _print(e: sp.Expr) -> str:
     return _Printer().doprint(e)
 
 
+def _calls(n: int, nrand: int, npar: int, npre: int, z: str, x: str, a: str, p: str,
+           c: str) -> tuple[str, str]:
+    """Argument lists of ``update(...)`` and ``prepare(...)``, each name from its format."""
+    def many(fmt: str, k: int) -> str:
+        return ", ".join(fmt.format(i) for i in range(k))
+
+    parts = (many(z, n), many(x, nrand), "dt, sqdt", many(a, n), many(p, npar), many(c, npre))
+    pre = ("dt, sqdt", many(a, n), many(p, npar))
+    return ", ".join(s for s in parts if s), ", ".join(s for s in pre if s)
+
+
 def _run_numba(n: int, nrand: int, npar: int, npre: int) -> str:
     """The numba loop: per step, first draw the step's normals path by path into a
     ``(P, NRAND)`` buffer (the order of ``rng.standard_normal((P, NRAND))`` of the
@@ -286,13 +297,7 @@ def _run_numba(n: int, nrand: int, npar: int, npre: int) -> str:
     about 2x the path-steps/s of drawing inside the update loop (benchmarks/)."""
     z_load = "".join(f"            z{i} = Z[{i}, j]\n" for i in range(n))
     x_draw = "".join(f"            X[j, {k}] = rng.standard_normal()\n" for k in range(nrand))
-    z_args = ", ".join(f"z{i}" for i in range(n))
-    x_args = ", ".join(f"X[j, {k}]" for k in range(nrand))
-    a_args = ", ".join(f"a{i}" for i in range(n))
-    p_args = ", ".join(f"p{i}" for i in range(npar))
-    c_args = ", ".join(f"c{i}" for i in range(npre))
-    call = ", ".join(s for s in (z_args, x_args, "dt, sqdt", a_args, p_args, c_args) if s)
-    pre_call = ", ".join(s for s in ("dt, sqdt", a_args, p_args) if s)
+    call, pre_call = _calls(n, nrand, npar, npre, "z{}", "X[j, {}]", "a{}", "p{}", "c{}")
     unpack_p = "".join(f"    p{i} = p[{i}]\n" for i in range(npar))
     unpack_a = "".join(f"    a{i} = active[{i}]\n" for i in range(n))
     unpack_c = f"    c = prepare({pre_call})\n" + "".join(f"    c{i} = c[{i}]\n"
@@ -329,13 +334,8 @@ def run(Z, p, dt, nsteps, save_steps, out, rng, active, check_every):
 
 
 def _run_numpy(n: int, nrand: int, npar: int, npre: int) -> str:
-    z_args = ", ".join(f"Z[{i}]" for i in range(n))
-    x_args = ", ".join(f"xi[:, {k}]" for k in range(nrand))
-    a_args = ", ".join(f"active[{i}]" for i in range(n))
-    p_args = ", ".join(f"p[{i}]" for i in range(npar))
-    c_args = ", ".join(f"c[{i}]" for i in range(npre))
-    call = ", ".join(s for s in (z_args, x_args, "dt, sqdt", a_args, p_args, c_args) if s)
-    pre_call = ", ".join(s for s in ("dt, sqdt", a_args, p_args) if s)
+    call, pre_call = _calls(n, nrand, npar, npre, "Z[{}]", "xi[:, {}]", "active[{}]", "p[{}]",
+                            "c[{}]")
     store = "".join(f"        Z[{i}] = w[{i}]\n" for i in range(n))
     return f'''def run(Z, p, dt, nsteps, save_steps, out, rng, active, check_every):
     P = Z.shape[1]

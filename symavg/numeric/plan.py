@@ -87,23 +87,18 @@ def model_coefficients(model: object, functions: Mapping | None = None,
 
     if isinstance(model, SDE):
         name = f"SDE in {list(model.state)}"
-        sigma = model.noise
-        if sigma is None:
-            sigma = _cholesky_noise(sp.Matrix(model.diffusion), name)
-        state, b = model.state, list(model.drift)
-        per = model.periodic_map
     elif isinstance(model, EffectiveModel):
         name = f"reduced model in {list(model.state)} ({model.regime})"
-        sigma = model.noise
-        if sigma is None:
-            sigma = _cholesky_noise(sp.Matrix(model.diffusion), name)
-        state, b = model.state, list(model.drift)
-        per = model.periodic_map
     else:
         raise ModelError(
             f"expected an SDE or an EffectiveModel (the result of sa.reduce); got "
             f"{type(model).__name__}"
         )
+    sigma = model.noise
+    if sigma is None:
+        sigma = _cholesky_noise(sp.Matrix(model.diffusion), name)
+    state, b = model.state, list(model.drift)
+    per = model.periodic_map
     sigma = sp.Matrix(sigma)
     n, m = sigma.shape
     b = [substitute_functions(e, functions) for e in b]

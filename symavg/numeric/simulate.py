@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -120,53 +120,47 @@ def _key(model: Any, functions: Mapping | None, extra: Any = None) -> Any:
         return None
 
 
+_KERNELS: dict[Any, Any] = {}
+
+
+def _memo(cache: dict, key: Any, make: Callable[[], Any]) -> Any:
+    """``cache[key]``, made by ``make()`` the first time (no caching for unhashable keys)."""
+    if key is None:
+        return make()
+    if key not in cache:
+        cache[key] = make()
+    return cache[key]
+
+
 def _coefficients(model: Any, functions: Mapping | None, eps_symbol: sp.Symbol
                   ) -> ModelCoefficients:
-    key = _key(model, functions, eps_symbol)
-    if key is not None and key in _COEFFS:
-        return _COEFFS[key]
-    co = model_coefficients(model, functions, eps_symbol)
-    if key is not None:
-        _COEFFS[key] = co
-    return co
-
-
-_KERNELS: dict[Any, Any] = {}
+    return _memo(_COEFFS, _key(model, functions, eps_symbol),
+                 lambda: model_coefficients(model, functions, eps_symbol))
 
 
 def _kernel(model: Any, functions: Mapping | None, eps_symbol: sp.Symbol,
             co: ModelCoefficients, scheme: str, backend: str) -> Any:
     """The generated kernel source for ``model`` (built once per model, scheme and backend)."""
-    key = _key(model, functions, (eps_symbol, scheme, backend))
-    if key is not None and key in _KERNELS:
-        return _KERNELS[key]
-    ks = build_kernel(co, scheme, backend)
-    if key is not None:
-        _KERNELS[key] = ks
-    return ks
+    return _memo(_KERNELS, _key(model, functions, (eps_symbol, scheme, backend)),
+                 lambda: build_kernel(co, scheme, backend))
 
 
 def _leading_measure(model: Any, co: ModelCoefficients, functions: Mapping | None) -> Any:
     """The invariant measure of L0 (symbolic, cached), or None when no strategy applies."""
-    key = _key(model, functions, ("measure", co.eps_symbol))
-    if key is not None and key in _MEASURES:
-        return _MEASURES[key]
     from ..derive.invariant import invariant_measure
     from ..errors import SymavgError
     from ..models.generator import Generator
 
-    gen = Generator(co.state, list(co.drift),
-                    (sp.Matrix(co.noise).reshape(len(co.state), co.m)
-                     * sp.Matrix(co.noise).reshape(len(co.state), co.m).T),
-                    {co.state[i]: L for i, L in co.periodic.items()})
-    try:
-        L0 = gen.expand(co.eps_symbol)[co.leading_power]
-        measure = invariant_measure(L0, co.fast)
-    except SymavgError:
-        measure = None
-    if key is not None:
-        _MEASURES[key] = measure
-    return measure
+    def make() -> Any:
+        sigma = sp.Matrix(co.noise).reshape(len(co.state), co.m)
+        gen = Generator(co.state, list(co.drift), sigma * sigma.T,
+                        {co.state[i]: L for i, L in co.periodic.items()})
+        try:
+            return invariant_measure(gen.expand(co.eps_symbol)[co.leading_power], co.fast)
+        except SymavgError:
+            return None
+
+    return _memo(_MEASURES, _key(model, functions, ("measure", co.eps_symbol)), make)
 
 
 # ------------------------------------------------------------------ tasks
