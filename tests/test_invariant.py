@@ -222,3 +222,21 @@ def test_gaussian_with_trigonometric_coefficients_is_checked_symbolically():
     gam = sp.Matrix([[2 + sp.cos(x1), 1], [-1, 2 + sp.cos(x2)]])
     m = sa.invariant_measure(sa.Generator([y, z], -gam * sp.Matrix([y, z]), sp.eye(2)), [y, z])
     assert m.checks[0].passed and m.checks[0].method == "symbolic"
+
+
+# An input outside each strategy's family, which it must decline (return None).
+_DECLINE = {
+    "product": (sa.Generator([y], [-y], [[2]]), (y,)),                       # one variable
+    "gaussian": (sa.Generator([y], [-y**3], [[2]]), (y,)),                   # nonlinear drift
+    "circle": (sa.Generator([y], [-y], [[2]]), (y,)),                        # not periodic
+    "torus: divergence-free": (sa.Generator([y, z], [sp.sin(y), 0], sp.eye(2),
+                                            {y: 2 * sp.pi, z: 2 * sp.pi}), (y, z)),  # div b != 0
+    "gibbs": (sa.Generator([y, z], [-y + z, -z - y], 2 * sp.eye(2)), (y, z)),  # curl b != 0
+    "speed measure": (sa.Generator([y], [sp.sin(y)], [[2]], {y: 2 * sp.pi}), (y,)),  # circle
+}
+
+
+@pytest.mark.parametrize("name, fn", STRATEGIES, ids=[n for n, _ in STRATEGIES])
+def test_every_strategy_declines_an_input_outside_its_family(name, fn):
+    G, fast = _DECLINE[name]
+    assert fn(G, fast) is None

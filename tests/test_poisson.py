@@ -92,3 +92,26 @@ def test_property_fourier_solution_satisfies_equation(b, d, n):
     h = sp.cos(n * y) - sp.sin(y)
     sol = sa.solve_poisson(L0, h, [y])
     assert sp.simplify(L0.apply(sol.phi) + h) == 0
+
+
+# An input outside each strategy's family, which it must decline (return None).
+def _decline_inputs():
+    ou = sa.Generator([y], [-y], [[2]])
+    circle = sa.Generator([y], [0], [[2]], {y: 2 * sp.pi})
+    two = sa.Generator([y, z], [-y, -z], 2 * sp.eye(2))
+    return {
+        "polynomial ansatz": (ou, sp.sin(y), (y,)),             # right-hand side not polynomial
+        "fourier": (ou, y, (y,)),                               # not on a torus
+        "quadrature (1-D)": (two, y * z, (y, z)),               # two fast variables
+        "fourier (variable coefficients)": (
+            sa.Generator([y], [sp.sin(y)], [[2]], {y: 2 * sp.pi}), sp.cos(y), (y,)),
+        "polynomial ansatz (periodic)": (circle, sp.cos(y), (y,)),
+    }
+
+
+@pytest.mark.parametrize("name, fn", STRATEGIES, ids=[n for n, _ in STRATEGIES])
+def test_every_strategy_declines_an_input_outside_its_family(name, fn):
+    cases = {k: v for k, v in _decline_inputs().items() if k.split(" (")[0] == name.split(" (")[0]}
+    assert cases
+    for G, rhs, fast in cases.values():
+        assert fn(G, rhs, fast, None) is None
