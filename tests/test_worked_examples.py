@@ -1,6 +1,8 @@
 """Every non-spatial worked example runs to completion (the spatial ones are run by
-tests/test_spatial_examples.py). Each prints a derivation that ends with its checks."""
+tests/test_spatial_examples.py). Each prints a derivation that ends with its checks, then
+runs ``sa.verify`` (with few paths here) and saves its convergence figure."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,10 +21,16 @@ def test_the_application_examples_are_there():
             "taylor_dispersion", "cle_noisy_rate"} <= names
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.stem)
-def test_worked_example_runs(script):
-    proc = subprocess.run([sys.executable, str(script)], cwd=str(script.parent),
-                          capture_output=True, text=True, timeout=120, check=False)
+def test_worked_example_runs(script, tmp_path):
+    env = {**os.environ, "SYMAVG_FIGURES": str(tmp_path), "SYMAVG_EXAMPLE_PATHS": "2000"}
+    proc = subprocess.run([sys.executable, str(script)], cwd=str(script.parent), env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    if "monte_carlo_check" in script.read_text():
+        figure = tmp_path / f"{script.stem}_convergence.png"
+        assert figure.stat().st_size > 10_000
+        assert "| eps | observable |" in proc.stdout
     assert "all checks passed: True" in proc.stdout
     assert "all checks passed: False" not in proc.stdout

@@ -32,3 +32,10 @@ print("  dx =", red.drift[0], "dt   (diffusion", red.diffusion[0, 0], ": an ODE)
 # %%
 print(red.steps.to_markdown())
 print("all checks passed:", red.steps.passed)
+
+# %% Monte Carlo check with f(x) = -x and c(x) = x: the fluctuations vanish as eps -> 0
+from _common import monte_carlo_check  # noqa: E402
+
+monte_carlo_check(model, red, "averaging_removes_noise", x0={x: 1.0}, T=1.0,
+                  eps_values=[0.1, 0.05, 0.025], observables=[x, x**2], params={alpha: 1},
+                  functions={f.func: sp.Lambda(x, -x), c.func: sp.Lambda(x, x)})

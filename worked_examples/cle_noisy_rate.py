@@ -60,3 +60,11 @@ print("  stationary mean of the reduced drift: x* =",
       sp.solve(sp.Eq(red.drift[0], 0), x), "(vs k_p/gamma without the noise)")
 print(red.steps.to_markdown())
 print("all checks passed:", red.steps.passed)
+
+# %% Monte Carlo check of the noisy degradation rate (k_p = 2, gamma = 1/2, V = 10, s = 1/4)
+from _common import monte_carlo_check  # noqa: E402
+
+monte_carlo_check(model, red, "cle_noisy_rate", x0={x: 2.0}, T=0.3,
+                  eps_values=[0.2, 0.1, 0.05], observables=[x, x**2],
+                  params={kp: 2, gamma: sp.Rational(1, 2), V: 10, s: sp.Rational(1, 4),
+                          alpha: 1})

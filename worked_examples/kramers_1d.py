@@ -42,3 +42,11 @@ print("  noise-induced drift =", noise_induced)
 # %% the derivation, step by step, with its checks
 print(red.steps.to_markdown())
 print("all checks passed:", red.steps.passed)
+
+# %% Monte Carlo check with F = -x, gamma = 1 + x^2/2, sigma = 1 (small mass m = eps^2)
+from _common import monte_carlo_check  # noqa: E402
+
+monte_carlo_check(model, red, "kramers_1d", x0={x: 0.5}, T=0.5,
+                  eps_values=[0.2, 0.1, 0.05], observables=[x, x**2],
+                  functions={F.func: sp.Lambda(x, -x), gamma.func: sp.Lambda(x, 1 + x**2 / 2),
+                             sigma.func: sp.Lambda(x, 1)})

@@ -41,3 +41,13 @@ print("noise-induced drift S =", [sp.factor(e) for e in no_force.drift])
 # %% the derivation: construction, engine steps, comparison with Theorem 1
 print(red.steps.to_markdown())
 print("all checks passed:", red.steps.passed)
+
+# %% Monte Carlo check of the matrix-friction limit (k = 1, s = 1/2; m = eps^2)
+from _common import monte_carlo_check  # noqa: E402
+
+from symavg.derive.kramers import small_mass_model  # noqa: E402
+
+full, _, _ = small_mass_model([x1, x2], force, gamma, sigma)
+monte_carlo_check(full, red, "kramers_matrix", x0={x1: 0.5, x2: -0.3}, T=0.5,
+                  eps_values=[0.2, 0.1, 0.05], observables=[x1, x2, x1 * x2],
+                  params={k: 1, s: sp.Rational(1, 2)})

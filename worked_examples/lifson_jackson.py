@@ -42,3 +42,9 @@ for v in (0.5, 1, 2, 4):
 # %%
 print(red.steps.to_markdown())
 print("all checks passed:", red.steps.passed)
+
+# %% Monte Carlo check: the full model at several eps against the reduced one
+from _common import monte_carlo_check  # noqa: E402
+
+monte_carlo_check(model, red, "lifson_jackson", x0={x: 0.0}, T=0.5,
+                  eps_values=[0.2, 0.1, 0.05], observables=[x**2], params={D: 1, V0: 1})

@@ -41,3 +41,10 @@ print("  Stratonovich correction b b'/2 =", sp.simplify(b * sp.diff(b, x) / 2))
 # %%
 print(red.steps.to_markdown())
 print("all checks passed:", red.steps.passed)
+
+# %% Monte Carlo check with sigma(x) = 1 + sin(x)/2: the drift sigma sigma' is needed
+from _common import monte_carlo_check  # noqa: E402
+
+monte_carlo_check(model, red, "multiplicative_noise", x0={x: 0.2}, T=0.5,
+                  eps_values=[0.2, 0.1, 0.05], observables=[x, x**2], params={alpha: 1},
+                  functions={sigma.func: sp.Lambda(x, 1 + sp.sin(x) / 2)})

@@ -36,3 +36,10 @@ print("  2 int_0^oo <v(0) v(t)> dt =", green_kubo)
 # %%
 print(red.steps.to_markdown())
 print("all checks passed:", red.steps.passed)
+
+# %% Monte Carlo check: E x_T^2 -> 2 D_eff T
+from _common import monte_carlo_check  # noqa: E402
+
+monte_carlo_check(model, red, "ou_creates_noise", x0={x: 0.0}, T=0.5,
+                  eps_values=[0.3, 0.15, 0.075], observables=[x**2],
+                  params={lam: 1, alpha: 1, s: sp.sqrt(2)})

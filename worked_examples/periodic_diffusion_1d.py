@@ -38,3 +38,9 @@ print("  <a>   =", D / sp.sqrt(1 + 2 * k), "  (arithmetic mean, for contrast)")
 # %%
 print(red.steps.to_markdown())
 print("all checks passed:", red.steps.passed)
+
+# %% Monte Carlo check: E x_T^2 -> 2 D_eff T with the harmonic-mean D_eff
+from _common import monte_carlo_check  # noqa: E402
+
+monte_carlo_check(model, red, "periodic_diffusion_1d", x0={x: 0.0}, T=0.5,
+                  eps_values=[0.2, 0.1, 0.05], observables=[x**2], params={D: 1, k: 1})

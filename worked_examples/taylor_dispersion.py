@@ -39,3 +39,10 @@ print("  D_eff =", sp.expand(red.diffusion[0, 0] / 2))
 # %%
 print(red.steps.to_markdown())
 print("all checks passed:", red.steps.passed)
+
+# %% Monte Carlo check: E x_T^2 -> 2 D_eff T (Taylor dispersion)
+from _common import monte_carlo_check  # noqa: E402
+
+monte_carlo_check(model, red, "taylor_dispersion", x0={x: 0.0}, T=0.5,
+                  eps_values=[0.2, 0.1, 0.05], observables=[x**2],
+                  params={D: 1, U0: 1, U1: sp.Rational(1, 2)})
