@@ -182,22 +182,24 @@ class VerifyReport:
             (line,) = ax.plot([], [])
             color = line.get_color()
             ok = np.array([r.resolved for r in rows])
-            ax.errorbar(x[ok], e[ok], yerr=[lo[ok], s[ok]], fmt="o", color=color, capsize=3,
-                        label=f"|E {sp.sstr(obs)}| error")
+            if ok.any():
+                ax.errorbar(x[ok], e[ok], yerr=[lo[ok], s[ok]], fmt="o", color=color,
+                            capsize=3, label=f"|error of E {sp.sstr(obs)}|")
             if (~ok).any():
                 ax.errorbar(x[~ok], np.maximum(e[~ok], 2 * s[~ok]), fmt="v", color=color,
-                            mfc="none", label="unresolved (2 se bound)")
+                            mfc="none", label=f"E {sp.sstr(obs)}: below 2 se (bound)")
             fit = self.fits[obs]
             if fit.order is not None:
                 c = np.exp(np.mean(np.log(e[ok]) - fit.order * np.log(x[ok])))
                 ax.plot(eps, c * eps ** fit.order, "-", color=color, lw=1,
                         label=f"fit: order {fit.order:.2f}")
-        for var in {d.variable for d in self.distances}:
+        for var in dict.fromkeys(d.variable for d in self.distances):
             ds = [d for d in self.distances if d.variable == var]
-            ax.plot([d.eps for d in ds], [d.w1 for d in ds], "s--", mfc="none", lw=0.8,
-                    label=f"W1 of {var}")
-            ax.plot([d.eps for d in ds], [d.noise_floor for d in ds], ":", color="grey",
-                    lw=0.8, label="W1 noise floor")
+            (line,) = ax.plot([d.eps for d in ds], [d.w1 for d in ds], "s--", mfc="none",
+                              lw=0.8, label=f"W1 of {var}")
+            if any(d.noise_floor > 0 for d in ds):
+                ax.plot([d.eps for d in ds], [d.noise_floor for d in ds], ":",
+                        color=line.get_color(), lw=0.8, label=f"W1 noise floor of {var}")
         resolved = [abs(r.error) for r in self.rows if r.resolved]
         if resolved:
             ref = max(resolved) * (eps / eps.max())
