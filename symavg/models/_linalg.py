@@ -43,5 +43,28 @@ def _tidy_entry(e: sp.Expr) -> sp.Expr:
 
 
 def _sqrt(e: sp.Expr) -> sp.Expr:
-    e = sp.factor(e) if e.count_ops() < 80 else e
-    return sp.sqrt(e)
+    r"""A square root of a diagonal entry; a perfect square :math:`g^2` gives :math:`g`.
+
+    Any :math:`\sigma` with :math:`\sigma^2 = a` drives the same law, so
+    :math:`a = (1 + \sqrt2\,c)^2` gives :math:`\sigma = 1 + \sqrt2\,c` rather than
+    :math:`\sqrt{2c^2 + 2\sqrt2\,c + 1}`. Factoring is over the algebraic numbers
+    that appear in ``e`` (so that such squares are found).
+    """
+    if e.count_ops() >= 80:
+        return sp.sqrt(e)
+    algebraic = [a for a in e.atoms(sp.Pow) if a.is_number and a.is_algebraic
+                 and not a.is_Rational]
+    try:
+        f = sp.factor(e, extension=algebraic) if algebraic else sp.factor(e)
+    except (sp.PolynomialError, NotImplementedError, ValueError):
+        f = sp.factor(e)
+    coeff, factors = f.as_coeff_mul()
+    root = sp.sqrt(coeff)
+    rest = []
+    for fac in factors:
+        base, ex = fac.as_base_exp()
+        if ex.is_Integer and ex % 2 == 0:
+            root *= base ** (ex // 2)
+        else:
+            rest.append(fac)
+    return root * sp.sqrt(sp.Mul(*rest)) if rest else sp.expand_mul(root)
