@@ -145,6 +145,9 @@ class _Printer(NumPyPrinter):
         super().__init__({"fully_qualified_modules": True, "inline": True,
                           "allow_unknown_functions": False})
 
+    def _print_Phi1(self, expr: sp.Basic) -> str:
+        return f"_phi1({self._print(expr.args[0])})"
+
     def _print_ChebyshevSeries(self, expr: sp.Basic) -> str:
         return "_clenshaw(" + ", ".join(self._print(a) for a in expr.args) + ")"
 

@@ -45,7 +45,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sympy as sp
-from sympy.codegen.cfunctions import expm1
 
 from ..errors import ModelError
 from .codegen import check_printable, hoist_parameter_functions, straight_line
@@ -53,6 +52,20 @@ from .plan import ModelCoefficients
 from .tabulate import CLENSHAW_SOURCE, TableSpec, tabulate_integrals
 
 SCHEMES = ("auto", "euler", "exact-ou", "milstein")
+
+
+class Phi1(sp.Function):
+    r""":math:`\varphi_1(z) = (e^z - 1)/z`, with :math:`\varphi_1(0) = 1`; printed as a call
+    to ``_phi1`` (:data:`PHI1_SOURCE`), so the exponential step has no 0/0 where the
+    rate vanishes."""
+
+
+#: the helper the generated kernels call (scalars in numba, arrays in NumPy)
+PHI1_SOURCE = """
+def _phi1(z):
+    zero = z == 0
+    return numpy.expm1(z) / (z + zero) + zero
+"""
 
 
 @dataclass(frozen=True)
@@ -141,6 +154,14 @@ def build_kernel(co: ModelCoefficients, scheme: str = "auto", backend: str = "nu
                 f"the equation of {co.state[(multi or [0])[0]]} breaks that. Use "
                 "scheme='euler'."
             )
+        cross = [i for i in range(n) for k in range(m)
+                 if S[i][k].free_symbols & (set(zs) - {zs[i]})]
+        if cross:
+            raise ModelError(
+                f"scheme='milstein' here needs the noise of {co.state[cross[0]]} to depend on "
+                f"{co.state[cross[0]]} alone: noise that depends on other variables is not "
+                "commutative and would need Levy areas. Use scheme='euler'."
+            )
 
     xi = [sp.Symbol(f"xi{k}", real=True) for k in range(m)]
     extra: list[sp.Symbol] = []
@@ -150,9 +171,9 @@ def build_kernel(co: ModelCoefficients, scheme: str = "auto", backend: str = "nu
         cols = [k for k in range(m) if S[i][k] != 0]
         if i in expo:
             lam, c = expo[i]
-            e1 = -expm1(-lam * dt) / lam          # (1 - e^{-lam dt}) / lam
-            var = -expm1(-2 * lam * dt) / (2 * lam)
-            inc = zs[i] * expm1(-lam * dt) + c * e1
+            e1 = dt * Phi1(-lam * dt)             # (1 - e^{-lam dt}) / lam, = dt at lam = 0
+            var = dt * Phi1(-2 * lam * dt)        # (1 - e^{-2 lam dt}) / (2 lam)
+            inc = (c - lam * zs[i]) * e1          # z (e^{-lam dt} - 1) + c (1 - e^{-lam dt})/lam
             for k in cols:
                 if len(users[k]) == 1:
                     inc += S[i][k] * sp.sqrt(var) * xi[k]
@@ -230,6 +251,8 @@ def build_kernel(co: ModelCoefficients, scheme: str = "auto", backend: str = "nu
         f"\nN = {n}\nNRAND = {nrand}\nNPRE = {len(pre_names)}\n\n",
         (("\n@njit(cache=True, nogil=True)" if numba else "") + CLENSHAW_SOURCE + "\n\n")
         if tables else "\n",
+        (("\n@njit(cache=True, nogil=True)" if numba else "") + PHI1_SOURCE + "\n\n")
+        if expo else "",
         f"{deco}def prepare({pre_sig}):\n    \"\"\"Loop invariants: computed once per run.\"\"\"\n"
         + "\n".join(pre_lines) + f"\n    return ({pret})\n\n\n",
         f"{deco}def update({upd_sig}):\n    \"\"\"One step of one path (scalars) or of all paths "

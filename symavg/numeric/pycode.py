@@ -60,6 +60,7 @@ def effective_to_python(model: Any, params: Mapping | None = None,
     exprs, tables = tabulate_integrals(exprs, zs, back)
     hoisted, derived = hoist_parameter_functions(exprs, zs, prefix="h")
     baked: dict[sp.Symbol, float] = {}
+    frozen: set[sp.Symbol] = set()       # parameters whose values are baked into numbers
     der_lines = []
     table_syms: list[sp.Symbol] = []
     for spec in tables:
@@ -71,6 +72,7 @@ def effective_to_python(model: Any, params: Mapping | None = None,
                 f"{spec.variable}: (lo, hi)}} to to_python to bake a Chebyshev table of it "
                 "into the module")
         c, err = chebyshev_table(spec, dict(params), interval)
+        frozen |= spec.expr.free_symbols & set(co.parameters)
         der_lines.append(f"    # Chebyshev table of {sp.sstr(spec.expr)} on {tuple(interval)}"
                          f", interpolation error {err:.1e}")
         for sym, val in zip((spec.lo, spec.hi, *spec.coeffs),
@@ -87,6 +89,7 @@ def effective_to_python(model: Any, params: Mapping | None = None,
                     "closed form; pass params={symbol: value} to to_python to bake its value "
                     "into the module")
             baked |= evaluate_derived([(h, e.xreplace(back))], dict(params))
+            frozen |= e.xreplace(back).free_symbols & set(co.parameters)
             der_lines.append(f"    {h} = {baked[h]!r}  # {sp.sstr(e.xreplace(back))}")
             continue
         text = printer.doprint(e)
@@ -97,6 +100,7 @@ def effective_to_python(model: Any, params: Mapping | None = None,
     args = ", ".join([str(z) for z in zs] + [str(p) for p in ps] + [str(h) for h in hs])
     names = [s.name for s in co.state]
     pnames = [s.name for s in co.parameters]
+    baked_values = {q.name: float(dict(params or {})[q]) for q in sorted(frozen, key=str)}
     sde = _describe(model, co)
     bret = ", ".join(f"b{i}" for i in range(n))
     sret = ", ".join(f"s{k}" for k in range(n * m))
@@ -109,6 +113,7 @@ def effective_to_python(model: Any, params: Mapping | None = None,
 
 State order: {names}
 Parameters (params keys, by name): {pnames}
+Baked in at generation (fixed): {baked_values or "none"}
 
 Functions
 ---------
@@ -129,12 +134,19 @@ except ImportError:  # pragma: no cover - numba is optional
 
 STATE = {tuple(names)!r}
 PARAMETERS = {tuple(pnames)!r}
+# values baked into numbers at generation (tables, integrals); other values are refused
+BAKED = {baked_values!r}
 N = {n}
 M = {m}
 
 
 def _params(params):
     given = {{getattr(k, "name", k): float(v) for k, v in dict(params or {{}}).items()}}
+    for name, value in BAKED.items():
+        if name in given and given[name] != value:
+            raise ValueError(f"this module was generated with {{name}} = {{value}} baked into "
+                             f"its tables; got {{name}} = {{given[name]}}: generate it again")
+        given[name] = value
     missing = [name for name in PARAMETERS if name not in given]
     if missing:
         raise KeyError(f"missing parameter values {{missing}}: pass params={{{{name: value}}}}")

@@ -159,16 +159,9 @@ def numeric_value(expr: sp.Expr, values: Mapping[sp.Symbol, float]) -> float:
             break
         repl = {}
         for it in ints:
-            if len(it.limits) != 1 or len(it.limits[0]) != 3:
-                continue
-            v, a, b = it.limits[0]
-            f = it.function
-            if f.free_symbols - {v} or (a.free_symbols | b.free_symbols):
-                continue
-            g = sp.lambdify(v, f, "numpy")
-            val, err = integrate.quad(lambda s, g=g: float(g(s)), float(a), float(b),
-                                      epsabs=1e-13, epsrel=1e-12, limit=400)
-            repl[it] = sp.Float(val)
+            val = _quadrature(it)
+            if val is not None:
+                repl[it] = sp.Float(val)
         if not repl:
             break
         e = e.xreplace(repl)
@@ -176,6 +169,31 @@ def numeric_value(expr: sp.Expr, values: Mapping[sp.Symbol, float]) -> float:
         return float(sp.N(e, 17))
     except (TypeError, ValueError) as exc:
         raise SimulationError(f"could not evaluate {expr} at {dict(values)}: {exc}") from None
+
+
+def _quadrature(it: sp.Integral) -> float | None:
+    """``it`` by (nested) adaptive quadrature, or None when it still has free symbols.
+
+    SymPy merges ``Integral(Integral(f, (y, 0, s)), (s, 0, 1))`` into one integral with
+    two limits, innermost first; :func:`scipy.integrate.nquad` takes the ranges in
+    that order, each one a function of the variables outside it.
+    """
+    if any(len(lim) != 3 for lim in it.limits):
+        return None
+    vs = [lim[0] for lim in it.limits]
+    if it.function.free_symbols - set(vs):
+        return None
+    ranges = []
+    for k, (_v, a, b) in enumerate(it.limits):
+        outer = vs[k + 1:]
+        if (a.free_symbols | b.free_symbols) - set(outer):
+            return None
+        fa, fb = sp.lambdify(outer, a, "math"), sp.lambdify(outer, b, "math")
+        ranges.append(lambda *o, fa=fa, fb=fb: (float(fa(*o)), float(fb(*o))))
+    g = sp.lambdify(vs, it.function, "numpy")
+    opts = {"epsabs": 1e-13, "epsrel": 1e-12, "limit": 400}
+    val, _ = integrate.nquad(lambda *z: float(g(*z)), ranges, opts=[opts] * len(vs))
+    return float(val)
 
 
 def chebyshev_table(spec: TableSpec, values: Mapping[sp.Symbol, float],

@@ -22,8 +22,11 @@ paths would resolve the error: fitting noise is never done silently.
 
 The Wasserstein distance between two samples of size :math:`N` is biased
 upwards by sampling noise; each row carries a *noise floor*, the distance between
-two independent halves of the reduced sample, below which a distance is not
-resolved.
+two independent halves of the reduced sample rescaled to two samples of size
+:math:`N` (by :math:`1/\sqrt 2`), below which a distance is not resolved. Every
+run (each eps, the reduced model, the time-step check) draws from its own child
+of ``SeedSequence(seed)``, so the runs are independent and the standard errors
+add in quadrature.
 """
 
 from __future__ import annotations
@@ -311,8 +314,13 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
             raise ModelError(f"observable {o} uses the fast variable(s) {bad}; observables are "
                              f"functions of the slow variables {list(slow)}")
     x0_red = {k: v for k, v in dict(x0).items() if k in slow}
-    common = dict(params=params, paths=paths, seed=seed, functions=functions,
+    common = dict(params=params, paths=paths, functions=functions,
                   backend=backend, executor=executor, eps_symbol=eps_symbol)
+    # independent streams for every run: the standard error of full - reduced assumes
+    # independent samples (the same seed with the same step would correlate them)
+    seeds = [int(c.generate_state(1)[0])
+             for c in np.random.SeedSequence(seed).spawn(len(eps_list) + 2)]
+    seed_of = dict(zip(eps_list, seeds))
     runs: dict[float, Ensemble] = {}
     iterator: Any = eps_list
     if progress or (progress is None and paths * len(eps_list) > 200_000):
@@ -321,17 +329,23 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
         iterator = tqdm(eps_list, desc="verify: full model", unit="eps", leave=False,
                         disable=None if progress is None else not progress)
     for e in iterator:
-        runs[e] = simulate(full, x0, T, eps=e, dt=dt, **common, **simulate_kwargs)
+        runs[e] = simulate(full, x0, T, eps=e, dt=dt, seed=seed_of[e], **common,
+                           **simulate_kwargs)
     # the reduced model with a step no coarser than the finest full run, so that its
     # own time-stepping bias stays below the errors being measured
     if dt_reduced is None:
         dt_reduced = min(min(r.dt for r in runs.values()), T / 1000)
-    red = simulate(reduced, x0_red, T, dt=dt_reduced, **common, **simulate_kwargs)
+    red = simulate(reduced, x0_red, T, dt=dt_reduced, seed=seeds[-2], **common,
+                   **simulate_kwargs)
     red_final = {o: red.evaluate(o)[-1] for o in obs}
     rows: list[ErrorRow] = []
     dists: list[DistanceRow] = []
+    # W1 between two independent samples of sizes n1, n2 scales like sqrt(1/n1 + 1/n2):
+    # halves of the reduced sample (N/2 each) against full vs reduced (N each)
     half = paths // 2
-    floors = {x: wasserstein_distance(red[x][-1][:half], red[x][-1][half:]) for x in slow}
+    scale = math.sqrt((2 / paths) / (1 / half + 1 / (paths - half)))
+    floors = {x: scale * wasserstein_distance(red[x][-1][:half], red[x][-1][half:])
+              for x in slow}
     for e in eps_list:
         ens = runs[e]
         for o in obs:
@@ -347,11 +361,11 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
     notes = []
     if check_dt:
         e = eps_list[-1]
-        fine = simulate(full, x0, T, eps=e, dt=runs[e].dt / 2, **common, **simulate_kwargs)
+        fine = simulate(full, x0, T, eps=e, dt=runs[e].dt / 2, seed=seeds[-1], **common,
+                        **simulate_kwargs)
         for o in obs:
             a, b = runs[e].evaluate(o)[-1], fine.evaluate(o)[-1]
             d = float(a.mean() - b.mean())
-            # the same seed: the two runs are correlated, so this se is an upper bound
             se = math.hypot(a.std(ddof=1), b.std(ddof=1)) / math.sqrt(a.size)
             dt_bias[o] = (d, se)
             err = next(r for r in rows if r.eps == e and r.observable == o)
@@ -372,6 +386,7 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
                 "2 standard errors of zero: Monte Carlo noise hides it (4x the paths halves "
                 "the standard error)")
     info = {"dt_full": {e: r.dt for e, r in runs.items()}, "dt_reduced": red.dt,
+            "seeds": {"full": seed_of, "reduced": seeds[-2], "dt check": seeds[-1]},
             "schemes": {e: r.schemes for e, r in runs.items()}}
     return VerifyReport(rows, dists, fits, eps_list, obs, float(T), int(paths), notes, info,
                         dt_bias)
