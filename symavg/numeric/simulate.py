@@ -22,8 +22,9 @@ and, for a full model with leading power :math:`\epsilon^{p_0}`,
 :math:`\epsilon^{p_0}` itself (so :math:`\Delta t \le 0.05\,\epsilon^2` in the
 homogenization regime and :math:`\le 0.05\,\epsilon` in the averaging
 regime). Euler-Maruyama turns an eigenvalue :math:`-\alpha + i\beta` with
-:math:`|\beta| > \alpha` into spurious growth :math:`\approx \beta^2\Delta t/2`, so the
-default step also keeps :math:`\beta^2 \Delta t\, T \le 0.1`. A user ``dt`` above
+:math:`|\beta| > \alpha` into spurious growth :math:`\approx \beta^2\Delta t/2`, acting
+over :math:`\min(T, 1/\alpha)`, so the default step also keeps
+:math:`\beta^2 \Delta t \min(T, 1/\alpha) \le 0.1`. A user ``dt`` above
 :math:`0.5/R` (or far above that oscillation bound) draws a warning.
 """
 
@@ -319,14 +320,15 @@ def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
     per_path_slow = z0_paths is not None and any(
         np.ptp(z0_paths[i]) > 0 for i in range(len(co.state)) if i not in missing)
     sampler, fast_rows = _sampler(model, co, functions, z0, missing, values, per_path_slow)
-    R, why, beta2 = _fastest_rate(co, mod, p, z0, z0_paths, sampler, values, seed)
-    # Euler-Maruyama turns an eigenvalue -alpha + i beta into a growth rate of about
-    # beta^2 dt / 2: over the run that is at most 5% when dt <= 0.1 / (beta^2 T)
-    dt_osc = 0.1 / (beta2 * T) if beta2 > 0 else math.inf
+    R, why, osc = _fastest_rate(co, mod, p, z0, z0_paths, sampler, values, seed, T)
+    # Euler-Maruyama turns an eigenvalue -alpha + i beta into an extra growth rate of
+    # about beta^2 dt / 2, which acts over min(T, 1/alpha): at most 5% when
+    # dt <= 0.1 / (beta^2 min(T, 1/alpha)) (osc is the largest beta^2 min(T, 1/alpha))
+    dt_osc = 0.1 / osc if osc > 0 else math.inf
     if dt is None:
         dt_used = min(dt_factor / R, T / 100, dt_osc)
         if dt_osc < dt_factor / R:
-            why += f"; oscillation: |Im lambda| = {math.sqrt(beta2):.3g} over T"
+            why += "; oscillating modes (Euler-Maruyama amplifies them)"
     else:
         dt_used = float(dt)
         if not dt_used > 0:
@@ -339,10 +341,9 @@ def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
                 CoarseStepWarning, stacklevel=2)
         elif dt_used > 2 * dt_osc:
             warnings.warn(
-                f"dt = {dt_used:.3g} is too coarse for the oscillating modes of {co.name} "
-                f"(|Im lambda| = {math.sqrt(beta2):.3g}): Euler-Maruyama amplifies them by "
-                f"about exp({beta2 * dt_used * T / 2:.2g}) over T; use dt <= {dt_osc:.3g}",
-                CoarseStepWarning, stacklevel=2)
+                f"dt = {dt_used:.3g} is too coarse for the oscillating modes of {co.name}: "
+                f"Euler-Maruyama amplifies them by about exp({osc * dt_used / 2:.2g}); use "
+                f"dt <= {dt_osc:.3g}", CoarseStepWarning, stacklevel=2)
     nsteps = max(int(math.ceil(T / dt_used - 1e-9)), 1)
     if nsteps > max_steps:
         raise SimulationError(
@@ -571,9 +572,10 @@ def _sampler(model: Any, co: ModelCoefficients, functions: Mapping | None, z0: n
 
 def _fastest_rate(co: ModelCoefficients, mod: Any, p: np.ndarray, z0: np.ndarray,
                   z0_paths: np.ndarray | None, sampler: FastSampler, values: dict,
-                  seed: int | None) -> tuple[float, str, float]:
+                  seed: int | None, T: float) -> tuple[float, str, float]:
     """Largest rate of the model at the start (see the module docstring), its origin,
-    and the largest squared imaginary part of an oscillation-dominated eigenvalue."""
+    and the largest ``beta^2 min(T, 1/alpha)`` over the oscillation-dominated
+    eigenvalues ``-alpha + i beta`` (``|beta| > alpha``) of the drift's Jacobian."""
     probe = 512
     Z = np.empty((len(co.state), probe))
     Z[:] = np.where(np.isnan(z0), 0.0, z0)[:, None]
@@ -604,8 +606,10 @@ def _fastest_rate(co: ModelCoefficients, mod: Any, p: np.ndarray, z0: np.ndarray
         lam = np.linalg.eigvals(J[ok])                      # (probes, n)
         radius = np.abs(lam).max(axis=1)
         diffusive = np.nan_to_num(base[n:2 * n][:, ok]).max(axis=0)
-        oscillating = np.abs(lam.imag) > np.abs(lam.real)
-        beta2 = np.where(oscillating, lam.imag**2, 0.0).max(axis=1)
+        alpha = -lam.real
+        oscillating = np.abs(lam.imag) > np.abs(alpha)
+        horizon = np.where(alpha > 0, np.minimum(T, 1.0 / np.where(alpha > 0, alpha, 1.0)), T)
+        osc = np.where(oscillating, lam.imag**2 * horizon, 0.0).max(axis=1)
     r_lam = float(np.quantile(radius, 0.99))
     r_dif = float(np.quantile(diffusive, 0.99))
     R, why = (r_lam, "spectral radius of the drift's Jacobian") if r_lam >= r_dif else (
@@ -617,4 +621,4 @@ def _fastest_rate(co: ModelCoefficients, mod: Any, p: np.ndarray, z0: np.ndarray
             R, why = Re, f"{co.eps_symbol}**({co.leading_power})"
     if R <= 0:
         R, why = 1.0, "unit time scale (no rate found)"
-    return R, why, float(np.quantile(beta2, 0.99))
+    return R, why, float(np.quantile(osc, 0.99))
