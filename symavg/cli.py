@@ -179,7 +179,11 @@ def _summary(path: Path) -> str:
         s = line.strip()
         if not s or s.startswith("#!") or s.startswith("# %%") or s.startswith("# -*-"):
             continue
-        return s.lstrip("#").strip() if s.startswith("#") else ""
+        if not s.startswith("#"):
+            return ""
+        s = s.lstrip("#").strip()
+        if s:          # a Markdown cell's heading "# # Title" gives "Title"
+            return s.lstrip("#").strip()
     return ""
 
 
