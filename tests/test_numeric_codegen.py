@@ -101,3 +101,11 @@ def test_missing_parameter_is_named() -> None:
         f.drift([1.0])
     assert lambdify_model(sa.SDE([x], [-k * x], noise=[1]), params={k: 2.0}).drift([1.0])[0] \
         == -2.0
+
+
+def test_special_function_of_the_state_is_a_clear_error() -> None:
+    m = sa.SDE([x], [sp.besseli(0, x)], noise=[1])
+    with pytest.raises(sa.SimulationError, match="applies besseli to a state variable"):
+        sa.simulate(m, {x: 0.1}, 0.1, paths=5, backend="numpy")
+    with pytest.raises(sa.SimulationError, match="besseli"):
+        lambdify_model(m)

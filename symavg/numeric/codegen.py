@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 from sympy.core.function import AppliedUndef
+from sympy.printing.codeprinter import PrintMethodNotImplementedError
 from sympy.printing.numpy import NumPyPrinter
 
 from .._symbols import epsilon
@@ -77,10 +78,6 @@ def undefined_functions(exprs: Iterable[sp.Expr]) -> list[str]:
 
 
 # --------------------------------------------------------------- hoisting
-def _needs_hoisting(node: sp.Basic) -> bool:
-    return bool(node.atoms(sp.Function)) or node.has(sp.Integral)
-
-
 def hoist_parameter_functions(exprs: Sequence[sp.Expr], state: Sequence[sp.Symbol],
                               prefix: str = "_h") -> tuple[list[sp.Expr],
                                                            list[tuple[sp.Symbol, sp.Expr]]]:
@@ -96,9 +93,10 @@ def hoist_parameter_functions(exprs: Sequence[sp.Expr], state: Sequence[sp.Symbo
     def visit(node: sp.Basic) -> sp.Basic:
         if node.is_Atom:
             return node
-        if not (node.free_symbols & state_set) and _needs_hoisting(node) \
-                and not isinstance(node, sp.Integral | sp.Derivative) or (
-                    isinstance(node, sp.Integral) and not (node.free_symbols & state_set)):
+        state_free = not (node.free_symbols & state_set)
+        calls = isinstance(node, sp.Integral) or (
+            not isinstance(node, sp.Derivative) and bool(node.atoms(sp.Function)))
+        if state_free and calls:
             if node not in table:
                 sym = sp.Symbol(f"{prefix}{len(table)}", real=True)
                 table[node] = sym
@@ -145,6 +143,17 @@ class _Printer(NumPyPrinter):
         super().__init__({"fully_qualified_modules": True, "inline": True,
                           "allow_unknown_functions": False})
 
+    def doprint(self, expr: sp.Basic, assign_to: object = None) -> str:
+        """Print ``expr``; a function NumPy/numba cannot evaluate is a clear error."""
+        try:
+            return super().doprint(expr, assign_to)
+        except PrintMethodNotImplementedError as exc:
+            name = exc.args[0].splitlines()[0].rsplit(": ", 1)[-1]
+            raise SimulationError(
+                f"a coefficient applies {name} to a state variable, which the simulators "
+                "cannot evaluate (only elementary functions are compiled; special functions "
+                "of parameters alone are fine): rewrite the coefficient") from None
+
     def _print_Phi1(self, expr: sp.Basic) -> str:
         return f"_phi1({self._print(expr.args[0])})"
 
@@ -170,14 +179,6 @@ def straight_line(exprs: Sequence[sp.Expr], names: Sequence[str],
         raise ModelError("Piecewise coefficients are not supported by the simulators yet; "
                          "write the coefficient with smooth functions (e.g. Heaviside-free)")
     return lines
-
-
-def check_printable(lines: Sequence[str], what: str) -> None:
-    """Raise a clear error when SymPy could not print a function for NumPy."""
-    bad = [ln for ln in lines if "# Not supported" in ln]
-    if bad:
-        raise SimulationError(f"{what}: SymPy cannot print {bad[0].strip()} for NumPy; "
-                              "rewrite the coefficient with elementary functions")
 
 
 # --------------------------------------------------------------- module cache
@@ -335,7 +336,6 @@ def lambdify_model(model: Any, backend: str = "numpy", params: Mapping | None = 
     args = ", ".join([str(z) for z in zs] + [str(p) for p in ps] + [str(h) for h in hs])
     b_lines = straight_line(allx[:n], [f"b{i}" for i in range(n)])
     s_lines = straight_line(allx[n:], [f"s{k}" for k in range(len(noise))])
-    check_printable(b_lines + s_lines, "lambdify")
     back = {v: k for k, v in sub.items()}
     derived = [(s, e.xreplace(back)) for s, e in derived]
     jit = "@njit(cache=True)\n" if backend == "numba" else ""

@@ -47,7 +47,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from ..errors import ModelError
-from .codegen import check_printable, hoist_parameter_functions, straight_line
+from .codegen import hoist_parameter_functions, straight_line
 from .plan import ModelCoefficients
 from .tabulate import CLENSHAW_SOURCE, TableSpec, tabulate_integrals
 
@@ -227,7 +227,6 @@ def build_kernel(co: ModelCoefficients, scheme: str = "auto", backend: str = "nu
     for i, L in wrap_h.items():
         upd_lines.append(f"    n{i} = n{i} - ({_print(L)}) * numpy.floor(n{i} / ({_print(L)}))")
     rate_lines = straight_line(rate_h, [f"r{i}" for i in range(2 * n)])
-    check_printable(pre_lines + upd_lines + rate_lines, co.name)
 
     tsyms = [s for t in tables for s in (t.lo, t.hi, *t.coeffs)]
     pargs = [str(p) for p in ps] + [str(h) for h in hs] + [str(s) for s in tsyms]

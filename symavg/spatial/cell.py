@@ -53,7 +53,7 @@ to be symmetric, positive definite and between the Reuss and Voigt bounds.
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -486,13 +486,7 @@ class CellProblem:
         dchi = [(c[j] - A[k, j]) / Akk for j in range(d)]
         checks: list[Check] = []
         for j in range(d):
-            grad = sp.zeros(d, 1)
-            grad[k] = dchi[j]
-            e = sp.zeros(d, 1)
-            e[j] = 1
-            flux = A * (e + grad)
-            residual = -sum(sp.diff(flux[i], ys[i]) for i in range(d))
-            checks.append(zero_check(f"-div(A(e_{j + 1} + grad chi_{j + 1})) = 0", residual))
+            checks.append(_corrector_check(A, ys, j, k, dchi[j]))
             checks.append(avg_periodicity(c[j], ratio[j], Astar_kk, j == k))
         checks.append(zero_check("A* - A*^T = 0", Astar - Astar.T))
         checks.extend(avg_checks)
@@ -564,13 +558,7 @@ class CellProblem:
         dchi = [Astar[i, i] / A[i, i] - 1 for i in range(d)]
         checks: list[Check] = []
         for i in range(d):
-            grad = sp.zeros(d, 1)
-            grad[i] = dchi[i]
-            e = sp.zeros(d, 1)
-            e[i] = 1
-            flux = A * (e + grad)
-            residual = -sum(sp.diff(flux[k], ys[k]) for k in range(d))
-            checks.append(zero_check(f"-div(A(e_{i + 1} + grad chi_{i + 1})) = 0", residual))
+            checks.append(_corrector_check(A, ys, i, i, dchi[i]))
             checks.append(avg_periodicity(Astar[i, i], sp.S.One, Astar[i, i], True))
         Astar = Astar.subs(values)
         dchi = [sp.sympify(e).subs(values) for e in dchi]
@@ -796,3 +784,17 @@ def avg_periodicity(c: sp.Expr, ratio: sp.Expr, Akk_star: sp.Expr,
     = 0` (with :math:`\langle A_{kk}/A_{kk}\rangle = 1` when ``j = k``)."""
     expr = c / Akk_star - (1 if diagonal else ratio)
     return zero_check("<d chi/dy> = 0 (chi periodic)", expr)
+
+
+def _corrector_check(A: sp.Matrix, ys: Sequence[sp.Symbol], j: int, k: int,
+                     dchi: sp.Expr) -> Check:
+    r"""Substitute a corrector back: :math:`-\nabla\cdot A(e_j + \chi_j' e_k) = 0`, where
+    the corrector :math:`\chi_j` varies along :math:`y_k` only with derivative ``dchi``."""
+    d = len(ys)
+    grad = sp.zeros(d, 1)
+    grad[k] = dchi
+    e = sp.zeros(d, 1)
+    e[j] = 1
+    flux = A * (e + grad)
+    residual = -sum(sp.diff(flux[i], ys[i]) for i in range(d))
+    return zero_check(f"-div(A(e_{j + 1} + grad chi_{j + 1})) = 0", residual)
