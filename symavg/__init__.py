@@ -29,7 +29,7 @@ from .errors import (
     UnsolvedError,
 )
 from .io import ModelSpec, load_model, loads_model, parse_expr
-from .models import SDE, EffectiveModel, Generator
+from .models import SDE, EffectiveModel, Generator, MarkovChain, SwitchingSDE
 from .report import Check, Derivation, Step
 
 # --- numeric layer and spatial homogenization: imported on first use (PEP 562),
@@ -70,6 +70,26 @@ def __getattr__(name: str) -> object:
     return value
 
 
+def _provide_numeric() -> None:
+    """Wire the declarations' numeric methods to the numeric layer (imported on first call)."""
+    import importlib
+
+    from .models import _hooks
+
+    def lazy(module: str, attr: str):  # noqa: ANN202
+        def call(*args: object, **kwargs: object) -> object:
+            return getattr(importlib.import_module(module), attr)(*args, **kwargs)
+
+        return call
+
+    _hooks.provide("simulate", lazy("symavg.numeric.simulate", "simulate"))
+    _hooks.provide("lambdify_model", lazy("symavg.numeric.codegen", "lambdify_model"))
+    _hooks.provide("to_python", lazy("symavg.numeric.pycode", "effective_to_python"))
+
+
+_provide_numeric()
+
+
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
@@ -84,6 +104,8 @@ __all__ = [
     "Derivation",
     "EffectiveModel",
     "Generator",
+    "MarkovChain",
+    "SwitchingSDE",
     "ModelError",
     "NoInvariantMeasureError",
     "ParseError",

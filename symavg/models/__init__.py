@@ -1,7 +1,12 @@
-"""Declarations: immutable, validated descriptions of multiscale models."""
+"""Declarations: immutable, validated descriptions of multiscale models.
 
-from .effective import EffectiveModel
-from .generator import Generator
+The bottom layer: imports neither ``derive/`` nor ``numeric/``.
+"""
+
+from .effective import TIME, EffectiveModel
+from .generator import DiffusionPart, Expansion, Generator, JumpPart, PotentialPart
+from .markov import MarkovChain, SwitchingSDE
 from .sde import SDE
 
-__all__ = ["SDE", "EffectiveModel", "Generator"]
+__all__ = ["SDE", "TIME", "DiffusionPart", "EffectiveModel", "Expansion", "Generator",
+           "JumpPart", "MarkovChain", "PotentialPart", "SwitchingSDE"]

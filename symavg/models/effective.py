@@ -11,13 +11,18 @@ for the slow variables, together with the derivation that produced it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import sympy as sp
 
 from ..report.derivation import Derivation
+from . import _hooks
 from .generator import Generator
+
+#: The time variable of the full model; :attr:`EffectiveModel.timescale` is written in it.
+TIME = sp.Symbol("t", nonnegative=True)
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,10 @@ class EffectiveModel:
         checked; ``None`` otherwise (the simulators then factor numerically).
     regime : str
         ``"averaging"`` or ``"homogenization"``.
+    order : int
+        0: the limit model; 1: with the first correction in ``eps`` (the
+        diffusion approximation of the averaging regime, whose diffusion is
+        proportional to ``eps``).
     steps : Derivation
         Every step of the derivation with its checks.
     fast : tuple of Symbol
@@ -45,6 +54,16 @@ class EffectiveModel:
         The scale parameter of the full model.
     periodic : tuple of (Symbol, period)
         Slow variables that live on a circle.
+    timescale : Expr
+        The time in which the reduced model holds, written in the full model's
+        time :data:`TIME` ``t``: ``t`` itself, or e.g. ``eps*t`` for a model
+        on the longer, diffusive time scale.
+    records : mapping
+        The intermediate results of the derivation, kept so that nothing
+        downstream derives them again: ``"expansion"`` (the levels of the
+        generator), ``"measure"`` (the invariant measure of the fast process),
+        ``"correctors"`` (``{slow variable: Corrector}``), ``"source"`` (the
+        declaration that was reduced). Not part of equality.
     """
 
     state: tuple[sp.Symbol, ...]
@@ -56,6 +75,10 @@ class EffectiveModel:
     fast: tuple[sp.Symbol, ...] = ()
     eps: sp.Symbol | None = None
     periodic: tuple[tuple[sp.Symbol, sp.Expr], ...] = ()
+    order: int = 0
+    timescale: sp.Expr = TIME
+    records: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False,
+                                       repr=False)
 
     @property
     def generator(self) -> Generator:
@@ -94,25 +117,19 @@ class EffectiveModel:
         return "$\\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}$"
 
     def __repr__(self) -> str:
-        return (f"EffectiveModel(regime={self.regime!r}, state={list(self.state)}, "
+        return (f"EffectiveModel(regime={self.regime!r}, order={self.order}, state={list(self.state)}, "
                 f"drift={list(self.drift)}, diffusion={self.diffusion.tolist()})")
 
-    # numeric side, implemented in symavg.numeric
+    # numeric side, provided by symavg.numeric (see models/_hooks.py)
     def lambdify(self, backend: str = "numpy", **kwargs: Any) -> Any:
-        """Numeric drift, noise and diffusion; see :func:`symavg.numeric.codegen.lambdify_model`."""
-        from ..numeric.codegen import lambdify_model
-
-        return lambdify_model(self, backend=backend, **kwargs)
+        """Numeric drift, noise and diffusion; see :func:`symavg.lambdify_model`."""
+        return _hooks.call("lambdify_model", self, backend=backend, **kwargs)
 
     def simulate(self, x0: dict, T: float, **kwargs: Any) -> Any:
         """Simulate the reduced model; see :func:`symavg.simulate`."""
-        from ..numeric.simulate import simulate
-
-        return simulate(self, x0, T, **kwargs)
+        return _hooks.call("simulate", self, x0, T, **kwargs)
 
     def to_python(self, **kwargs: Any) -> str:
         """Source of a standalone module (NumPy only) for the reduced model; see
         :func:`symavg.numeric.pycode.effective_to_python`."""
-        from ..numeric.pycode import effective_to_python
-
-        return effective_to_python(self, **kwargs)
+        return _hooks.call("to_python", self, **kwargs)

@@ -19,37 +19,14 @@ from typing import Any
 
 import sympy as sp
 
+from .._symbols import epsilon
 from ..errors import ModelError
+from ._common import check_no_floats as _check_no_floats
+from ._common import check_scale, reject_strings
+from ._common import state_tuple as _state_tuple
+from . import _hooks
 from ._linalg import matrix_sqrt
 from .generator import Generator
-
-
-def _check_no_floats(expr: sp.Basic, where: str) -> None:
-    floats = expr.atoms(sp.Float)
-    if floats:
-        raise ModelError(
-            f"{where} contains the floating-point number {sorted(floats, key=str)[0]}: "
-            "declarations are exact. Use sympy.Rational (e.g. Rational(1, 2)) or a parameter "
-            "symbol, and pass numbers later in a params={symbol: value} dict."
-        )
-
-
-def _state_tuple(state: object) -> tuple[sp.Symbol, ...]:
-    if isinstance(state, sp.Symbol):
-        state = [state]
-    try:
-        st = tuple(state)  # type: ignore[arg-type]
-    except TypeError:
-        raise ModelError(f"state must be a list of SymPy symbols; got {state!r}") from None
-    for s in st:
-        if not isinstance(s, sp.Symbol):
-            raise ModelError(f"state variable {s!r} is not a SymPy Symbol; use sympy.symbols(...)")
-    if len(set(st)) != len(st):
-        dup = [s for s in st if st.count(s) > 1][0]
-        raise ModelError(f"state variable {dup} appears twice in state={list(st)}")
-    if not st:
-        raise ModelError("state is empty: declare at least one variable")
-    return st
 
 
 def _noise_matrix(noise: object, n: int) -> sp.ImmutableMatrix:
@@ -94,6 +71,10 @@ class SDE:
         :math:`a = \sigma\sigma^T`.
     periodic : dict ``{y: L}``, optional
         Variables on a circle of length ``L``.
+    eps : Symbol, optional
+        The scale parameter (default :data:`symavg.epsilon`), a positive
+        symbol. ``reduce``, ``simulate``, ``verify``, code generation and the
+        command line read it from the model.
 
     Examples
     --------
@@ -112,9 +93,15 @@ class SDE:
     noise: sp.ImmutableMatrix | None
     diffusion: sp.ImmutableMatrix
     periodic: tuple[tuple[sp.Symbol, sp.Expr], ...]
+    eps: sp.Symbol = epsilon
 
     def __init__(self, state: Sequence[sp.Symbol], drift: object, noise: object = None,
-                 diffusion: object = None, periodic: Mapping | None = None) -> None:
+                 diffusion: object = None, periodic: Mapping | None = None,
+                 eps: sp.Symbol = epsilon) -> None:
+        check_scale(eps, "SDE")
+        reject_strings(drift, "drift")
+        reject_strings(noise, "noise")
+        reject_strings(diffusion, "diffusion")
         st = _state_tuple(state)
         n = len(st)
         try:
@@ -170,6 +157,7 @@ class SDE:
         object.__setattr__(self, "noise", sig)
         object.__setattr__(self, "diffusion", a)
         object.__setattr__(self, "periodic", tuple(per.items()))
+        object.__setattr__(self, "eps", eps)
 
     @property
     def periodic_map(self) -> dict[sp.Symbol, sp.Expr]:
@@ -199,18 +187,14 @@ class SDE:
     def index(self, variable: sp.Symbol) -> int:
         return self.state.index(variable)
 
-    # numeric side, implemented in symavg.numeric
+    # numeric side, provided by symavg.numeric (see models/_hooks.py)
     def lambdify(self, backend: str = "numpy", **kwargs: Any) -> Any:
-        """Numeric drift, noise and diffusion; see :func:`symavg.numeric.codegen.lambdify_model`."""
-        from ..numeric.codegen import lambdify_model
-
-        return lambdify_model(self, backend=backend, **kwargs)
+        """Numeric drift, noise and diffusion; see :func:`symavg.lambdify_model`."""
+        return _hooks.call("lambdify_model", self, backend=backend, **kwargs)
 
     def simulate(self, x0: Mapping, T: float, **kwargs: Any) -> Any:
         """Simulate an ensemble; see :func:`symavg.simulate`."""
-        from ..numeric.simulate import simulate
-
-        return simulate(self, x0, T, **kwargs)
+        return _hooks.call("simulate", self, x0, T, **kwargs)
 
     def _repr_latex_(self) -> str:
         rows = []
