@@ -117,7 +117,8 @@ class EffectiveModel:
         return "$\\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}$"
 
     def __repr__(self) -> str:
-        return (f"EffectiveModel(regime={self.regime!r}, order={self.order}, state={list(self.state)}, "
+        return (f"EffectiveModel(regime={self.regime!r}, order={self.order}, "
+                f"state={list(self.state)}, "
                 f"drift={list(self.drift)}, diffusion={self.diffusion.tolist()})")
 
     # numeric side, provided by symavg.numeric (see models/_hooks.py)

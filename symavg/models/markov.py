@@ -194,7 +194,7 @@ def _from_mapping(rates: Mapping, states: Sequence[Hashable] | None
     keys = list(rates)
     for k in keys:
         if not (isinstance(k, tuple) and len(k) == 2):
-            raise ModelError(f"a rate mapping is keyed by (from, to) pairs of states; got key {k!r}")
+            raise ModelError(f"a rate mapping is keyed by (from, to) pairs of states; got {k!r}")
     if states is None:
         seen: list[Hashable] = []
         for a, b in keys:

@@ -21,10 +21,10 @@ import sympy as sp
 
 from .._symbols import epsilon
 from ..errors import ModelError
+from . import _hooks
 from ._common import check_no_floats as _check_no_floats
 from ._common import check_scale, reject_strings
 from ._common import state_tuple as _state_tuple
-from . import _hooks
 from ._linalg import matrix_sqrt
 from .generator import Generator
 
