@@ -25,8 +25,8 @@ def _check_measure(L, fast, rho):
 
 def test_registry_lists_the_documented_strategies():
     names = [n for n, _ in STRATEGIES]
-    assert names == ["product", "gaussian", "circle", "torus: divergence-free", "gibbs",
-                     "speed measure"]
+    assert names == ["finite chain", "product", "gaussian", "circle", "torus: divergence-free",
+                     "gibbs", "speed measure"]
 
 
 def test_ou_with_x_dependent_coefficients():
@@ -225,7 +225,9 @@ def test_gaussian_with_trigonometric_coefficients_is_checked_symbolically():
 
 
 # An input outside each strategy's family, which it must decline (return None).
+_CHAIN = sa.MarkovChain([[-1, 1], [2, -2]]).generator
 _DECLINE = {
+    "finite chain": (sa.Generator([y], [-y], [[2]]), (y,)),                  # no jump part
     "product": (sa.Generator([y], [-y], [[2]]), (y,)),                       # one variable
     "gaussian": (sa.Generator([y], [-y**3], [[2]]), (y,)),                   # nonlinear drift
     "circle": (sa.Generator([y], [-y], [[2]]), (y,)),                        # not periodic
@@ -240,3 +242,14 @@ _DECLINE = {
 def test_every_strategy_declines_an_input_outside_its_family(name, fn):
     G, fast = _DECLINE[name]
     assert fn(G, fast) is None
+
+
+@pytest.mark.parametrize("name, fn", STRATEGIES, ids=[n for n, _ in STRATEGIES])
+def test_every_strategy_declines_generator_parts_it_does_not_handle(name, fn):
+    """Each strategy states the parts it handles (``fn.handles``) and declines the others."""
+    ou = sa.Generator([y], [-y], [[2]])
+    tilted = sa.Generator([y], [-y], [[2]], potential=y)
+    assert fn.handles
+    for G, fast in ((_CHAIN, (_CHAIN.mode_symbol,)), (ou, (y,)), (tilted, (y,))):
+        if not G.kinds() <= fn.handles:
+            assert fn(G, fast) is None

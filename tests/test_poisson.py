@@ -12,7 +12,8 @@ x, y, z = sp.symbols("x y z", real=True)
 
 
 def test_registry_lists_the_documented_strategies():
-    assert [n for n, _ in STRATEGIES] == ["polynomial ansatz", "fourier", "quadrature (1-D)"]
+    assert [n for n, _ in STRATEGIES] == ["polynomial ansatz", "fourier", "finite chain",
+                                          "independent blocks", "quadrature (1-D)"]
 
 
 def test_ou_hermite_eigenfunction():
@@ -106,6 +107,8 @@ def _decline_inputs():
         "fourier (variable coefficients)": (
             sa.Generator([y], [sp.sin(y)], [[2]], {y: 2 * sp.pi}), sp.cos(y), (y,)),
         "polynomial ansatz (periodic)": (circle, sp.cos(y), (y,)),
+        "finite chain": (ou, y, (y,)),                          # no jump part
+        "independent blocks": (two, y * z, (y, z)),             # cross-block product
     }
 
 
@@ -113,5 +116,16 @@ def _decline_inputs():
 def test_every_strategy_declines_an_input_outside_its_family(name, fn):
     cases = {k: v for k, v in _decline_inputs().items() if k.split(" (")[0] == name.split(" (")[0]}
     assert cases
-    for G, rhs, fast in cases.values():
-        assert fn(G, rhs, fast, None) is None
+    for key, (G, rhs, fast) in cases.items():
+        measure = sa.invariant_measure(G, fast) if key == "independent blocks" else None
+        assert fn(G, rhs, fast, measure) is None
+
+
+@pytest.mark.parametrize("name, fn", STRATEGIES, ids=[n for n, _ in STRATEGIES])
+def test_every_strategy_declines_generator_parts_it_does_not_handle(name, fn):
+    chain = sa.MarkovChain([[-1, 1], [2, -2]]).generator
+    ou = sa.Generator([y], [-y], [[2]])
+    assert fn.handles
+    for G, rhs, fast in ((chain, sp.Matrix([2, -1]), (chain.mode_symbol,)), (ou, y, (y,))):
+        if not G.kinds() <= fn.handles:
+            assert fn(G, rhs, fast, None) is None

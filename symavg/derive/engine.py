@@ -29,44 +29,113 @@ Because the operators are applied to :math:`u_1` as a whole, correlated noise
 between slow and fast variables (cross terms :math:`a_{xy}\partial_x\partial_y`),
 the :math:`x`-dependence of :math:`\Phi` and of :math:`\rho`, and
 Stratonovich-type corrections come out without special cases.
+
+**Finite-state fast processes.** When the fast variable is a chain's state
+(a :class:`~symavg.models.markov.SwitchingSDE` whose rates are
+:math:`Q/\epsilon`), functions of the fast variable are columns over the
+states, :math:`\mathcal L_0 = Q` acts by matrix multiplication, the measure
+is the stationary law :math:`\pi` and the cell problems are linear systems
+(:class:`~symavg.derive.poisson.DiscreteCorrector`); the expansion is the same.
+
+**Order one in the averaging regime** (``order=1``): with
+:math:`f = \langle\cdot\rangle`-centred drift :math:`f - \bar f` of the slow
+variables and :math:`-\mathcal L_0\Phi_j = f_j - \bar f_j`, the diffusion
+approximation (the central-limit correction around the averaged ODE;
+Pavliotis & Stuart 2008, Sec. 10.7 / 17.4; Freidlin & Wentzell, Ch. 7.3) is
+
+.. math::
+
+    dX = \bar f(X)\,dt + \sqrt{\bar a + \epsilon^{a} D}\,dW, \qquad
+    D_{ij} = \langle (f_i - \bar f_i)\Phi_j\rangle + \langle (f_j - \bar f_j)\Phi_i\rangle ,
+
+with :math:`\epsilon^{-a}` the power of the fast generator: the time integral
+of the autocorrelation of :math:`f` along the fast process. It reproduces the
+covariance of :math:`X^\epsilon` to order :math:`\epsilon`; the
+:math:`O(\epsilon)` correction to the mean is not included.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import sympy as sp
 
-from .._symbols import epsilon
 from .._sympy_util import is_rational_expression, with_budget, zero_check
 from ..errors import ModelError, ScaleSeparationError, UnsolvedError
+from ..models._common import same_scale
 from ..models._linalg import matrix_sqrt
-from ..models.effective import EffectiveModel
-from ..models.generator import Generator
+from ..models.effective import TIME, EffectiveModel
+from ..models.generator import Expansion, Generator
+from ..models.markov import MarkovChain, SwitchingSDE
 from ..models.sde import SDE
 from ..report.derivation import Check, Derivation, Step
-from .integrals import antiderivative, definite_integral
 from .invariant import InvariantMeasure, invariant_measure
-from .poisson import PoissonSolution, centering_check, solve_poisson
+from .measures import DensityMeasure
+from .poisson import Corrector, centering_check, solve_poisson
 
 REGIMES = ("averaging", "homogenization")
 
 
-def reduce(model: SDE, fast: Sequence[sp.Symbol] | sp.Symbol, eps: sp.Symbol = epsilon,
-           regime: str | None = None, *, params: Mapping | None = None, n: int = 64,
-           method: str = "auto") -> EffectiveModel:
+@dataclass(frozen=True)
+class _View:
+    """What the engine needs of a declaration: its variables, generator, scale."""
+
+    state: tuple[sp.Symbol, ...]        # continuous variables
+    generator: Generator
+    eps: sp.Symbol
+    periodic: dict
+    step: Step
+    chain: sp.Symbol | None = None       # the finite state's symbol, if any
+
+
+def _view(model: object) -> _View:
+    if isinstance(model, SDE):
+        return _View(model.state, model.generator, model.eps, model.periodic_map,
+                     _model_step(model))
+    if isinstance(model, SwitchingSDE):
+        return _View(model.state, model.generator, model.eps, model.periodic_map,
+                     _switching_step(model), chain=model.chain.symbol)
+    if isinstance(model, EffectiveModel):
+        if model.eps is None:
+            raise ModelError("this EffectiveModel carries no scale parameter: it cannot be "
+                             "reduced again")
+        G = model.generator
+        return _View(model.state, G, model.eps, model.periodic_map, Step(
+            "model", f"The {model.regime} model of order {model.order} in "
+                     f"${', '.join(sp.latex(z) for z in model.state)}$, reduced again.",
+            (("F", model.drift), ("A A^T", model.diffusion))))
+    raise ModelError(
+        f"reduce expects an SDE, a SwitchingSDE or an EffectiveModel; got "
+        f"{type(model).__name__}"
+    )
+
+
+def reduce(model: SDE | SwitchingSDE | EffectiveModel,
+           fast: Sequence[sp.Symbol] | sp.Symbol | MarkovChain | None = None,
+           eps: sp.Symbol | None = None, regime: str | None = None, *, order: int = 0,
+           params: Mapping | None = None, n: int = 64, method: str = "auto") -> EffectiveModel:
     r"""Eliminate the fast variables of ``model``; detect the regime.
 
     Parameters
     ----------
-    model : SDE
-        The full slow-fast model, with ``eps`` in its coefficients.
-    fast : Symbol or list of Symbol
-        The fast variables (those the most singular term of the generator acts on).
-    eps : Symbol
-        The scale parameter (default :data:`symavg.epsilon`).
+    model : SDE, SwitchingSDE or EffectiveModel
+        The full slow-fast model, with its scale parameter ``model.eps`` in
+        its coefficients (an :class:`EffectiveModel` that still has fast
+        variables can be reduced again).
+    fast : Symbol, list of Symbol, or MarkovChain, optional
+        The fast variables (those the most singular term of the generator
+        acts on; a chain stands for its state). By default they are read off
+        the expansion: the variables the most singular level moves.
+    eps : Symbol, optional
+        The scale parameter; it is the model's (``model.eps``). Passing
+        another symbol is an error.
     regime : {"averaging", "homogenization"}, optional
         Force a regime; by default it is read off the powers of ``eps``.
+    order : {0, 1}
+        0: the limit model. 1 (averaging regime): add the :math:`O(\epsilon)`
+        diffusion of the fluctuations around the averaged dynamics (the
+        diffusion approximation; see the module docstring).
     params : dict {Symbol: number}, optional
         Parameter values for the numeric fallback: when no closed form is found
         and every fast variable is periodic, the invariant density and the
@@ -82,7 +151,9 @@ def reduce(model: SDE, fast: Sequence[sp.Symbol] | sp.Symbol, eps: sp.Symbol = e
     Returns
     -------
     EffectiveModel
-        The reduced SDE for the slow variables with its :class:`Derivation`.
+        The reduced SDE for the slow variables with its :class:`Derivation`,
+        its ``order`` and ``timescale``, and the intermediate ``records``
+        (expansion, invariant measure, correctors).
 
     Examples
     --------
@@ -93,78 +164,147 @@ def reduce(model: SDE, fast: Sequence[sp.Symbol] | sp.Symbol, eps: sp.Symbol = e
     >>> red = sa.reduce(m, fast=[y])
     >>> red.regime, red.drift[0], red.diffusion[0, 0]
     ('homogenization', 0, 2)
+
+    A two-state promoter switching at rates :math:`a/\epsilon`, :math:`b/\epsilon`:
+
+    >>> a, b, g = sp.symbols("a b gamma", positive=True)
+    >>> chain = sa.MarkovChain({("off", "on"): a / eps, ("on", "off"): b / eps})
+    >>> pdmp = sa.SwitchingSDE([x], chain, drift={"off": -g * x, "on": 1 - g * x})
+    >>> sa.reduce(pdmp).drift[0]
+    a/(a + b) - gamma*x
+    >>> sa.reduce(pdmp, order=1).diffusion[0, 0]
+    2*a*b*epsilon/(a + b)**3
     """
-    if not isinstance(model, SDE):
-        raise ModelError(f"reduce expects an SDE declaration; got {type(model).__name__}")
-    fast = (fast,) if isinstance(fast, sp.Symbol) else tuple(fast)
-    _validate(model, fast, eps, regime)
-    slow = tuple(z for z in model.state if z not in fast)
-    per = model.periodic_map
+    view = _view(model)
+    eps = same_scale(model, eps, "reduce")
+    if order not in (0, 1):
+        raise ModelError(f"order must be 0 (the limit) or 1 (with the O(eps) correction); got "
+                         f"{order!r}")
+    expansion = view.generator.expand(eps)
+    fast = _fast_tuple(fast, view, expansion, eps)
+    _validate(view, fast, eps, regime)
+    slow = tuple(z for z in view.state if z not in fast)
+    per = view.periodic
     title = f"Reduction of the fast variables {', '.join(map(str, fast))}"
     deriv = Derivation(title)
-    deriv = deriv.then(_model_step(model, eps))
+    deriv = deriv.then(view.step)
 
-    orders = model.generator.expand(eps)
-    L0_order, mid, top, found = _split(orders, slow, fast, eps, regime)
-    deriv = deriv.then(_split_step(orders, L0_order, mid, found, eps))
-    L0 = orders[L0_order]
-    L1 = orders.get(mid) if mid is not None else None
-    L2 = orders.get(sp.S.Zero, Generator(model.state, [0] * len(model.state)))
+    L0_order, mid, top, found = _split(expansion, slow, fast, eps, regime)
+    if order == 1 and mid is not None:
+        raise ModelError(
+            "order=1 is the O(eps) diffusion approximation of the averaging regime; this model "
+            "is in the homogenization regime, whose limit already carries the fluctuations. Use "
+            "order=0."
+        )
+    deriv = deriv.then(_split_step(expansion, L0_order, mid, found, eps))
+    L0 = expansion[L0_order]
+    L1 = expansion.get(mid) if mid is not None else None
+    L2 = expansion.get(sp.S.Zero, Generator(view.state, [0] * len(view.state),
+                                            modes=view.generator.modes,
+                                            mode_symbol=view.generator.mode_symbol))
     if method not in ("auto", "symbolic", "numeric"):
         raise ModelError(f"method must be 'auto', 'symbolic' or 'numeric'; got {method!r}")
+    ctx = _Context(fast, slow, eps, per, L0_order, expansion, order, model)
     if method == "numeric" or method == "auto" and params is not None:
         try:
             if method == "numeric":
                 raise UnsolvedError("numeric route requested")
-            return _reduce_symbolic(deriv, L0, L1, L2, mid, fast, slow, eps, per)
+            return _reduce_symbolic(deriv, L0, L1, L2, mid, ctx)
         except UnsolvedError as exc:
             if params is None:
                 raise ModelError("method='numeric' needs params={symbol: value}") from None
+            if order != 0 or view.chain is not None:
+                raise
             from .numeric_reduce import reduce_numeric
 
             return reduce_numeric(deriv, L0, L1, L2, fast, slow, eps, per, params, n,
                                   reason=str(exc))
     try:
-        return _reduce_symbolic(deriv, L0, L1, L2, mid, fast, slow, eps, per)
+        return _reduce_symbolic(deriv, L0, L1, L2, mid, ctx)
     except UnsolvedError as exc:
+        if view.chain is not None:
+            raise
         raise UnsolvedError(
             f"{exc} With every fast variable periodic, pass params={{symbol: value}} to "
             "sa.reduce to use the numeric (spectral) cell solver."
         ) from None
 
 
+@dataclass(frozen=True)
+class _Context:
+    fast: tuple
+    slow: tuple
+    eps: sp.Symbol
+    per: dict
+    p0: sp.Rational
+    expansion: Expansion
+    order: int
+    source: object
+
+
+def _fast_tuple(fast: object, view: _View, expansion: Expansion,
+                eps: sp.Symbol) -> tuple[sp.Symbol, ...]:
+    """The fast variables as symbols: given, or read off the most singular level."""
+    if fast is None:
+        if not expansion or min(expansion) >= 0:
+            raise ScaleSeparationError(
+                f"no term of the generator has a negative power of {eps}: nothing is fast. "
+                f"Scale the fast dynamics by 1/{eps} (averaging) or 1/{eps}**2 "
+                "(homogenization), or name the fast variables with fast=[...]."
+            )
+        return tuple(expansion.leading[1].acts_on())
+    if isinstance(fast, sp.Symbol | MarkovChain):
+        fast = [fast]
+    out = []
+    for y in fast:
+        if isinstance(y, MarkovChain):
+            y = y.symbol
+        out.append(y)
+    return tuple(out)
+
+
+def _placeholder(x: sp.Symbol, measure: InvariantMeasure, slow: tuple,
+                 fast: tuple) -> sp.Expr | sp.ImmutableMatrix:
+    """A stand-in for the corrector of ``x``: a function of slow and fast variables, or a
+    column of functions of the slow variables (one per state) for a finite fast state."""
+    states = getattr(measure, "states", ())
+    if states:
+        return sp.ImmutableMatrix([sp.Function(f"Phi_{x}_{k}")(*slow) if slow else
+                                   sp.Symbol(f"Phi_{x}_{k}") for k in range(len(states))])
+    return sp.Function(f"Phi_{x}")(*slow, *fast)
+
+
 def _reduce_symbolic(deriv: Derivation, L0: Generator, L1: Generator | None, L2: Generator,
-                     mid: sp.Rational | None, fast: tuple, slow: tuple, eps: sp.Symbol,
-                     per: dict) -> EffectiveModel:
+                     mid: sp.Rational | None, ctx: _Context) -> EffectiveModel:
     """The closed-form route of :func:`reduce` (see the module docstring)."""
+    fast, slow = ctx.fast, ctx.slow
     measure = invariant_measure(L0, fast)
     deriv = deriv.then(measure.step())
 
     v0 = sp.Function("v_0")(*slow)
-    u1 = sp.S.Zero
-    phis: dict[sp.Symbol, tuple[sp.Expr, PoissonSolution]] = {}
+    u1: object = sp.S.Zero
+    phis: dict[sp.Symbol, tuple[object, Corrector]] = {}
     if L1 is not None:
-        h_total = L1.apply(v0)
-        parts = _by_derivative(h_total, v0, slow)
-        _require_first_order(parts, slow, eps, mid)
-        cent = [centering_check(parts.get((x,), sp.S.Zero), measure, f"h_{x}") for x in slow]
+        parts = _by_derivative(L1.apply(v0), v0, slow)
+        _require_first_order(parts, slow, ctx.eps, mid)
+        cent = [centering_check(_part(parts, (x,), L1), measure, f"h_{x}") for x in slow]
         deriv = deriv.then(Step(
             "centering",
             r"At the next order $-\mathcal{L}_0 u_1 = \mathcal{L}_1 v_0 = "
             r"\sum_i h_i \partial_i v_0$; solvability requires $\langle h_i\rangle = 0$.",
-            tuple((rf"h_{{{sp.latex(x)}}}", parts.get((x,), sp.S.Zero)) for x in slow),
+            tuple((rf"h_{{{sp.latex(x)}}}", _part(parts, (x,), L1)) for x in slow),
             tuple(cent)))
         for x in slow:
-            h = parts.get((x,), sp.S.Zero)
-            if h == 0:
+            h = _part(parts, (x,), L1)
+            if _is_zero(h):
                 continue
             sol = solve_poisson(L0, h, fast, measure, check_centering=False)
-            placeholder = sp.Function(f"Phi_{x}")(*slow, *fast)
-            phis[x] = (placeholder, sol)
-            u1 += placeholder * sp.diff(v0, x)
+            ph = _placeholder(x, measure, slow, fast)
+            phis[x] = (ph, sol)
+            u1 = u1 + ph * sp.diff(v0, x)
             deriv = deriv.then(sol.step(rf"\Phi_{{{sp.latex(x)}}}"))
 
-    E = (L1.apply(u1) if L1 is not None else sp.S.Zero) + L2.apply(v0)
+    E = _plus(L1.apply(u1) if L1 is not None else sp.S.Zero, L2.apply(v0))
     coeffs = _by_derivative(E, v0, slow)
     stray = [k for k in coeffs if len(k) not in (1, 2)]
     if stray:
@@ -199,11 +339,102 @@ def _reduce_symbolic(deriv: Derivation, L0: Generator, L1: Generator | None, L2:
         ((r"\partial_t v_0", _effective_operator(drift, diff, v0, slow)),),
         _dedupe(avg_checks)))
     regime = "homogenization" if L1 is not None else "averaging"
-    return effective_model(deriv, drift, diff, regime, fast, slow, eps, per)
+    correctors = {x: sol for x, (_, sol) in phis.items()}
+    if ctx.order == 1:
+        diff, deriv, fluct = _fluctuations(coeffs, drift, diff, measure, L0, ctx, deriv)
+        correctors.update(fluct)
+    records = {"expansion": ctx.expansion, "measure": measure, "correctors": correctors,
+               "source": ctx.source}
+    return effective_model(deriv, drift, diff, regime, fast, slow, ctx.eps, ctx.per,
+                           order=ctx.order, records=records)
+
+
+def _fluctuations(coeffs: dict, drift: list, diff: sp.Matrix, measure: InvariantMeasure,
+                  L0: Generator, ctx: _Context, deriv: Derivation
+                  ) -> tuple[sp.Matrix, Derivation, dict]:
+    r"""The order-one diffusion of the averaging regime (see the module docstring):
+    :math:`D_{ij} = \langle (f_i-\bar f_i)\Phi_j\rangle + \langle (f_j-\bar f_j)\Phi_i\rangle`,
+    :math:`-\mathcal L_0\Phi_j = f_j - \bar f_j`, scaled by :math:`\epsilon^{-p_0}`."""
+    fast, slow = ctx.fast, ctx.slow
+    n = len(slow)
+    centred: dict[sp.Symbol, object] = {}
+    phis: dict[sp.Symbol, tuple[object, Corrector]] = {}
+    sols: dict[sp.Symbol, Corrector] = {}
+    for i, x in enumerate(slow):
+        f = coeffs.get((x,), sp.S.Zero)
+        h = _minus(f, drift[i])
+        if _is_zero(h):
+            continue
+        centred[x] = h
+        sol = solve_poisson(L0, h, fast, measure)
+        ph = _placeholder(x, measure, slow, fast)
+        phis[x] = (ph, sol)
+        sols[x] = sol
+        deriv = deriv.then(sol.step(rf"\Phi_{{{sp.latex(x)}}}"))
+    D = sp.zeros(n, n)
+    checks: list[Check] = []
+    for i, xi in enumerate(slow):
+        for j, xj in enumerate(slow):
+            if xi not in centred or xj not in phis:
+                continue
+            c = _times(centred[xi], phis[xj][0])
+            val, chk = _average(c, measure, {xj: phis[xj]}, fast, slow)
+            checks.extend(chk)
+            D[i, j] += val
+            D[j, i] += val
+    scale = ctx.eps ** (-ctx.p0)
+    D = D.applyfunc(_tidy)
+    new = (diff + scale * D).applyfunc(_tidy)
+    deriv = deriv.then(Step(
+        "diffusion approximation",
+        rf"Order one in ${sp.latex(ctx.eps)}$: with $-\mathcal{{L}}_0\Phi_j = f_j - \bar f_j$, "
+        r"the fluctuations around the averaged dynamics diffuse with "
+        r"$D_{ij} = \langle (f_i-\bar f_i)\Phi_j\rangle + \langle (f_j-\bar f_j)\Phi_i\rangle$ "
+        rf"(the time integral of the autocorrelation of $f$), scaled by "
+        rf"${sp.latex(scale)}$.", (("D", D), (r"A A^T", new)), _dedupe(checks)))
+    return new, deriv, sols
+
+
+def _is_zero(e: object) -> bool:
+    return e.is_zero_matrix if isinstance(e, sp.MatrixBase) else sp.sympify(e) == 0
+
+
+def _plus(a: object, b: object) -> object:
+    if isinstance(a, sp.MatrixBase) or isinstance(b, sp.MatrixBase):
+        n = (a if isinstance(a, sp.MatrixBase) else b).shape[0]
+        ca = a if isinstance(a, sp.MatrixBase) else sp.Matrix([a] * n)
+        cb = b if isinstance(b, sp.MatrixBase) else sp.Matrix([b] * n)
+        return sp.ImmutableMatrix(ca + cb)
+    return a + b
+
+
+def _minus(a: object, b: sp.Expr) -> object:
+    if isinstance(a, sp.MatrixBase):
+        return sp.ImmutableMatrix(a.applyfunc(lambda e: sp.cancel(e - b)
+                                              if is_rational_expression(e - b, True)
+                                              else sp.expand(e - b)))
+    return sp.expand(a - b)
+
+
+def _times(a: object, b: object) -> object:
+    if isinstance(a, sp.MatrixBase) or isinstance(b, sp.MatrixBase):
+        n = (a if isinstance(a, sp.MatrixBase) else b).shape[0]
+        ca = a if isinstance(a, sp.MatrixBase) else sp.Matrix([a] * n)
+        cb = b if isinstance(b, sp.MatrixBase) else sp.Matrix([b] * n)
+        return sp.ImmutableMatrix(ca.multiply_elementwise(cb))
+    return a * b
+
+
+def _part(parts: dict, key: tuple, L: Generator) -> object:
+    """The coefficient ``parts[key]``, zero (of the right shape) when absent."""
+    if key in parts:
+        return parts[key]
+    return sp.ImmutableMatrix.zeros(len(L.modes), 1) if L.modes else sp.S.Zero
 
 
 def effective_model(deriv: Derivation, drift: list, diff: sp.Matrix, regime: str, fast: tuple,
-                    slow: tuple, eps: sp.Symbol, per: dict) -> EffectiveModel:
+                    slow: tuple, eps: sp.Symbol, per: dict, *, order: int = 0,
+                    records: Mapping | None = None) -> EffectiveModel:
     """Form the noise (a checked square root), record the last step, build the result."""
     n = len(slow)
     noise = matrix_sqrt(diff) if not diff.is_zero_matrix else sp.ImmutableMatrix.zeros(n, 1)
@@ -218,24 +449,26 @@ def effective_model(deriv: Derivation, drift: list, diff: sp.Matrix, regime: str
         exprs.append(("A", noise))
     deriv = deriv.then(Step(
         "effective coefficients",
-        f"The {regime} limit: $dX = F(X)\\,dt + A(X)\\,dW$ for the slow variables "
+        f"The {regime} {'limit' if order == 0 else 'model to order one'}: "
+        f"$dX = F(X)\\,dt + A(X)\\,dW$ for the slow variables "
         f"{', '.join(map(str, slow))}.", tuple(exprs), tuple(noise_checks)))
     return EffectiveModel(
         state=slow, drift=sp.ImmutableMatrix(drift), diffusion=sp.ImmutableMatrix(diff),
         noise=noise, regime=regime, steps=deriv, fast=fast, eps=eps,
-        periodic=tuple((x, per[x]) for x in slow if x in per))
+        periodic=tuple((x, per[x]) for x in slow if x in per), order=order, timescale=TIME,
+        records=dict(records or {}))
 
 
-def average(model: SDE, fast: Sequence[sp.Symbol] | sp.Symbol,
-            eps: sp.Symbol = epsilon) -> EffectiveModel:
+def average(model: SDE | SwitchingSDE, fast: Sequence[sp.Symbol] | sp.Symbol | None = None,
+            eps: sp.Symbol | None = None, *, order: int = 0) -> EffectiveModel:
     r"""Averaging: :math:`\mathcal L = \epsilon^{-1}\mathcal L_0 + \mathcal L_1`
     gives :math:`F = \langle f\rangle_\rho`, :math:`AA^T = \langle \alpha\alpha^T\rangle_\rho`.
     See :func:`reduce`."""
-    return reduce(model, fast, eps, regime="averaging")
+    return reduce(model, fast, eps, regime="averaging", order=order)
 
 
-def homogenize(model: SDE, fast: Sequence[sp.Symbol] | sp.Symbol,
-               eps: sp.Symbol = epsilon) -> EffectiveModel:
+def homogenize(model: SDE | SwitchingSDE, fast: Sequence[sp.Symbol] | sp.Symbol | None = None,
+               eps: sp.Symbol | None = None) -> EffectiveModel:
     r"""Homogenization: :math:`\mathcal L = \epsilon^{-2}\mathcal L_0 +
     \epsilon^{-1}\mathcal L_1 + \mathcal L_2` gives the generator
     :math:`\langle\mathcal L_1\Phi\cdot\nabla_x + \mathcal L_2\rangle_\rho`.
@@ -244,23 +477,37 @@ def homogenize(model: SDE, fast: Sequence[sp.Symbol] | sp.Symbol,
 
 
 # ----------------------------------------------------------------- validation
-def _validate(model: SDE, fast: tuple, eps: sp.Symbol, regime: str | None) -> None:
+def _validate(view: _View, fast: tuple, eps: sp.Symbol, regime: str | None) -> None:
     if regime is not None and regime not in REGIMES:
         raise ModelError(f"regime must be one of {REGIMES}; got {regime!r}")
     if not fast:
         raise ModelError("no fast variable given: pass fast=[y, ...]")
+    names = view.state + ((view.chain,) if view.chain is not None else ())
     for y in fast:
-        if y not in model.state:
-            raise ModelError(f"fast variable {y} is not a state variable of {list(model.state)}")
-    if len(fast) == len(model.state):
-        raise ModelError("every state variable was declared fast: leave at least one slow")
-    if not isinstance(eps, sp.Symbol):
-        raise ModelError(f"eps must be a SymPy Symbol; got {eps!r}")
-    coeffs = list(model.drift) + list(model.diffusion)
-    if not any(e.has(eps) for e in coeffs):
+        if y not in names:
+            raise ModelError(f"fast variable {y} is not a state variable of {list(names)}")
+    if not [z for z in view.state if z not in fast]:
+        raise ModelError("every continuous variable was declared fast: leave at least one slow")
+    if view.chain is not None and view.chain not in fast:
+        raise ModelError(
+            f"the chain's state {view.chain} is slow here: reducing fast continuous variables "
+            "of a switching SDE with a slow chain is not supported. Make the chain fast (rates "
+            f"proportional to 1/{eps}) or reduce the continuous SDE for each chain state."
+        )
+    if view.chain is not None and len(fast) > 1:
+        raise ModelError(
+            f"fast variables {list(fast)}: a fast chain together with fast continuous variables "
+            "is not supported; declare the continuous fast variables slow or the chain alone fast"
+        )
+    G = view.generator
+    coeffs = [e for p in G.parts for e in (list(p.drift) + list(p.diffusion)
+                                           if hasattr(p, "drift") else [p.potential])]
+    coeffs += list(G.jump.rates) if G.jump is not None else []
+    if not any(sp.sympify(e).has(eps) for e in coeffs):
         raise ScaleSeparationError(
             f"the scale parameter {eps} does not appear in the model: write the fast terms "
-            f"with explicit powers of {eps} (e.g. -y/{eps}**2), or pass eps=<your symbol>."
+            f"with explicit powers of {eps} (e.g. -y/{eps}**2), or declare the model with "
+            "eps=<your symbol>."
         )
 
 
@@ -310,8 +557,13 @@ def _split(orders: dict, slow: tuple, fast: tuple, eps: sp.Symbol, forced: str |
 
 
 # ----------------------------------------------------------------- helpers
-def _by_derivative(expr: sp.Expr, v0: sp.Expr, slow: tuple) -> dict[tuple, sp.Expr]:
-    """Split ``expr = sum_k c_k D^k v0`` into ``{variables of D^k: c_k}``."""
+def _by_derivative(expr: object, v0: sp.Expr, slow: tuple) -> dict[tuple, object]:
+    """Split ``expr = sum_k c_k D^k v0`` into ``{variables of D^k: c_k}``; for a column
+    (a function of a finite state) the coefficients are columns."""
+    if isinstance(expr, sp.MatrixBase):
+        rows = [_by_derivative(e, v0, slow) for e in expr]
+        keys = {k for r in rows for k in r}
+        return {k: sp.ImmutableMatrix([r.get(k, sp.S.Zero) for r in rows]) for k in keys}
     expr = sp.expand(expr)
     repl: dict[sp.Basic, sp.Symbol] = {}
     keys: dict[sp.Symbol, tuple] = {}
@@ -344,7 +596,7 @@ def _by_derivative(expr: sp.Expr, v0: sp.Expr, slow: tuple) -> dict[tuple, sp.Ex
 
 
 def _require_first_order(parts: dict, slow: tuple, eps: sp.Symbol, mid: sp.Rational) -> None:
-    bad = [k for k in parts if len(k) != 1 and sp.simplify(parts[k]) != 0]
+    bad = [k for k in parts if len(k) != 1 and not _is_zero(sp.simplify(parts[k]))]
     if bad:
         raise ScaleSeparationError(
             f"the slow variables diffuse at order {eps}**({mid}) (terms in "
@@ -353,85 +605,105 @@ def _require_first_order(parts: dict, slow: tuple, eps: sp.Symbol, mid: sp.Ratio
         )
 
 
-def _average(c: sp.Expr, measure: InvariantMeasure, phis: dict, fast: tuple,
+def _average(c: object, measure: InvariantMeasure, phis: dict, fast: tuple,
              slow: tuple) -> tuple[sp.Expr, list[Check]]:
-    r"""Average a coefficient that may contain the cell solutions :math:`\Phi_i`.
+    r"""Average a coefficient that may contain the correctors :math:`\Phi_i`.
 
-    Closed-form :math:`\Phi_i` are substituted. When only :math:`\partial_y\Phi`
-    is known (one fast variable), the terms :math:`g\,\Phi` and
-    :math:`g\,\partial_x\Phi` are integrated by parts:
-    :math:`\langle g\,P\rangle = -\int G\,\partial_y P\,dy` with
-    :math:`G(y) = \int_{y_0}^{y} g\rho`, which is valid because such ``g`` are
-    centred (they are the right-hand sides of the cell problems).
+    On a finite state space ``c`` is a column and the correctors' columns are
+    substituted before :math:`\sum_i\pi_i c_i`. Otherwise closed-form
+    :math:`\Phi_i` are substituted; for a corrector known only through
+    :math:`\partial_y\Phi` (a one-variable block), the terms :math:`g\,\Phi` and
+    :math:`g\,\partial_x\Phi` are integrated by parts in that block
+    (:meth:`~symavg.derive.measures.DensityMeasure.expect_by_parts`), which is
+    valid because such ``g`` are centred (they are the right-hand sides of the
+    cell problems).
     """
+    if isinstance(c, sp.MatrixBase):
+        repl = {}
+        for ph, sol in phis.values():
+            for k, f in enumerate(ph):
+                repl[f] = sol.phi[k]
+        col = sp.ImmutableMatrix(c).xreplace(repl).doit()
+        value, checks = measure.expect_checked(col)
+        return value, list(checks)
     c = sp.sympify(c)
-    pending: list[tuple[sp.Expr, sp.Expr]] = []
+    pending: list[tuple[sp.Expr, sp.Expr, sp.Symbol]] = []
     for ph, sol in phis.values():
         if not c.has(ph.func):
             continue
         if sol.phi is not None:
             c = c.subs(ph, sol.phi).doit()
             continue
-        y = fast[0]
-        grad = sol.gradient[0]
-        repl = {}
-        for d in c.atoms(sp.Derivative):
-            if d.expr != ph:
+        # split Phi = sum_b Phi_b over the blocks, substitute the closed ones
+        pieces = []
+        for k, (blk, bsol) in enumerate(sol.blocks):
+            if bsol.phi is not None:
+                pieces.append(bsol.phi)
                 continue
-            counts = dict(d.variable_count)
-            ny = counts.pop(y, 0)
-            if ny == 0:
+            if len(blk) != 1:
+                raise UnsolvedError(f"the corrector block in {list(blk)} has no closed form and "
+                                    "more than one variable")
+            pieces.append(sp.Function(f"{ph.func.__name__}_{k}")(*slow, *blk))
+        c = c.subs(ph, sp.Add(*pieces)).doit()
+        for k, (blk, bsol) in enumerate(sol.blocks):
+            if bsol.phi is not None:
                 continue
-            val = sp.diff(grad, y, ny - 1) if ny > 1 else grad
-            for v, k in counts.items():
-                val = sp.diff(val, v, k)
-            repl[d] = val
-        c = c.xreplace(repl)
-        # remaining: ph and d^k ph / dx^k, linear
-        atoms = [a for a in c.atoms(sp.Derivative) if a.expr == ph] + [ph]
-        for a in atoms:
-            dummy = sp.Dummy("P")
-            ce = sp.expand(c.xreplace({a: dummy}))
-            g = ce.coeff(dummy)
-            if g == 0:
-                continue
-            c = sp.expand(ce - g * dummy)
-            # d_y of the placeholder a: take the slow derivatives of the gradient
-            dy = grad
-            if isinstance(a, sp.Derivative):
-                for v, k in a.variable_count:
-                    dy = sp.diff(dy, v, k)
-            pending.append((g, dy))
-    if any(a.has(*(p.func for p, _ in phis.values())) for a in [c]):
+            y = blk[0]
+            P = sp.Function(f"{ph.func.__name__}_{k}")(*slow, *blk)
+            c = _take_gradient(c, P, y, bsol.gradient[0], pending)
+    if c.has(*[p.func for p, _ in phis.values()]):
         raise ScaleSeparationError(f"could not eliminate the cell solutions from {c}")
     value, checks = measure.expect_checked(c)
     checks = list(checks)
-    for g, dy in pending:
-        val, chk = _ibp_average(g, dy, measure, fast[0])
+    for g, dy, y in pending:
+        block = measure.block_of(y)
+        if not isinstance(block, DensityMeasure):
+            raise UnsolvedError(f"integration by parts in {y} needs a density")
+        # the corrector depends on its block only: average g over the other blocks first,
+        # <g Phi_b> = <<g>_others Phi_b>_b, then integrate by parts in y
+        for other in measure.factors:
+            if y not in other.fast:
+                g, chk = other.expect_checked(g)
+                checks.extend(chk)
+        if sp.sympify(g) == 0:
+            continue
+        val, chk = block.expect_by_parts(g, dy, y)
         value += val
         checks.extend(chk)
     return value, checks
 
 
-def _ibp_average(g: sp.Expr, dphi: sp.Expr, measure: InvariantMeasure,
-                 y: sp.Symbol) -> tuple[sp.Expr, list[Check]]:
-    r""":math:`\langle g\Phi\rangle = -\int G\,\Phi'\,dy`, :math:`G = \int_{y_0}^y g\rho`."""
-    (_, lo, hi), = measure.domain
-    rho = measure.density
-    prim = antiderivative(sp.powsimp(g * rho, combine="exp"), y)
-    if prim is None:
-        s = sp.Dummy("s")
-        G = sp.Integral((g * rho).subs(y, s), (s, lo, y))
-    else:
-        base = prim.subs(y, lo) if lo.is_finite else with_budget(sp.limit, (prim, y, lo), 4.0)
-        if base is None:
-            s = sp.Dummy("s")
-            G = sp.Integral((g * rho).subs(y, s), (s, lo, y))
-        else:
-            G = prim - base
-    res = definite_integral(sp.powsimp(sp.expand(-G * dphi), combine="exp"), y, lo, hi,
-                            periodic=y in measure.periodic)
-    return res.value, [res.check]
+def _take_gradient(c: sp.Expr, P: sp.Expr, y: sp.Symbol, grad: sp.Expr,
+                   pending: list) -> sp.Expr:
+    """Replace the y-derivatives of the stand-in ``P`` by ``grad``; move the terms linear in
+    ``P`` and its slow derivatives to ``pending`` as ``(g, d_y of that factor, y)``."""
+    repl = {}
+    for d in c.atoms(sp.Derivative):
+        if d.expr != P:
+            continue
+        counts = dict(d.variable_count)
+        ny = counts.pop(y, 0)
+        if ny == 0:
+            continue
+        val = sp.diff(grad, y, ny - 1) if ny > 1 else grad
+        for v, k in counts.items():
+            val = sp.diff(val, v, k)
+        repl[d] = val
+    c = c.xreplace(repl)
+    atoms = [a for a in c.atoms(sp.Derivative) if a.expr == P] + [P]
+    for a in atoms:
+        dummy = sp.Dummy("P")
+        ce = sp.expand(c.xreplace({a: dummy}))
+        g = ce.coeff(dummy)
+        if g == 0:
+            continue
+        c = sp.expand(ce - g * dummy)
+        dy = grad
+        if isinstance(a, sp.Derivative):
+            for v, k in a.variable_count:
+                dy = sp.diff(dy, v, k)
+        pending.append((g, dy, y))
+    return c
 
 
 def _tidy(e: sp.Expr) -> sp.Expr:
@@ -470,7 +742,7 @@ def _effective_operator(drift: list, diff: sp.Matrix, v0: sp.Expr, slow: tuple) 
     return Generator(slow, drift, diff).apply(v0)
 
 
-def _model_step(model: SDE, eps: sp.Symbol) -> Step:
+def _model_step(model: SDE) -> Step:
     exprs: list[tuple[str, sp.Basic]] = [("b", model.drift)]
     if model.noise is not None:
         exprs.append((r"\sigma", model.noise))
@@ -479,6 +751,22 @@ def _model_step(model: SDE, eps: sp.Symbol) -> Step:
     where = f" Periodic: {', '.join(f'{k} (period {v})' for k, v in per.items())}." if per else ""
     return Step("model", rf"The Itô SDE $dZ = b\,dt + \sigma\,dW$ in "
                          rf"$Z = ({', '.join(sp.latex(z) for z in model.state)})$.{where}",
+                tuple(exprs))
+
+
+def _switching_step(model: SwitchingSDE) -> Step:
+    exprs: list[tuple[str, sp.Basic]] = [("Q", model.chain.Q)]
+    for lab in model.modes:
+        exprs.append((rf"b_{{\mathrm{{{lab}}}}}", model.drift_in(lab)))
+        if model.noise is not None:
+            exprs.append((rf"\sigma_{{\mathrm{{{lab}}}}}", model.noise[model.chain.index(lab)]))
+    kind = "PDMP" if model.is_pdmp else "switching SDE"
+    s = sp.latex(model.chain.symbol)
+    return Step("model", rf"The {kind} $dX = b_{{{s}}}(X)\,dt"
+                         + (rf" + \sigma_{{{s}}}(X)\,dW" if not model.is_pdmp else "")
+                         + rf"$ in $X = ({', '.join(sp.latex(z) for z in model.state)})$, with "
+                         rf"${s}$ a Markov chain on the states "
+                         f"{', '.join(map(str, model.modes))} (Q[i, j]: rate i -> j).",
                 tuple(exprs))
 
 

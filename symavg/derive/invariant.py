@@ -34,207 +34,28 @@ Each measure is checked: :math:`\mathcal L_0^*\rho = 0` and :math:`\int\rho = 1`
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 import sympy as sp
 
 from .._sympy_util import is_rational_expression, with_budget, zero_check
-from ..errors import NoInvariantMeasureError, UnsolvedError
+from ..errors import ModelError, NoInvariantMeasureError, UnsolvedError
 from ..models.generator import Generator
-from ..report.derivation import Check, Step
+from ..models.markov import stationary_law
+from ..report.derivation import Check
 from .integrals import antiderivative, definite_integral
+from .measures import (
+    DensityMeasure,
+    DiscreteMeasure,
+    GaussianMeasure,
+    InvariantMeasure,
+    ProductMeasure,
+    gaussian_expectation,
+)
 
-
-@dataclass(frozen=True)
-class InvariantMeasure:
-    r"""An invariant probability :math:`\rho(y; x)` of the fast generator.
-
-    Attributes
-    ----------
-    fast : tuple of Symbol
-    density : Expr
-        Normalised density (may hold an unevaluated ``Integral`` as normaliser).
-    strategy : str
-    domain : tuple of (y, lower, upper)
-    mean, covariance : ImmutableMatrix or None
-        For Gaussian measures.
-    factors : tuple of InvariantMeasure
-        For product measures, the factors (densities multiply).
-    checks : tuple of Check
-    """
-
-    fast: tuple[sp.Symbol, ...]
-    density: sp.Expr
-    strategy: str
-    domain: tuple[tuple[sp.Symbol, sp.Expr, sp.Expr], ...]
-    mean: sp.ImmutableMatrix | None = None
-    covariance: sp.ImmutableMatrix | None = None
-    factors: tuple[InvariantMeasure, ...] = ()
-    checks: tuple[Check, ...] = ()
-    periodic: tuple[sp.Symbol, ...] = ()
-    _log: list = field(default_factory=list, compare=False, repr=False)
-
-    # ----------------------------------------------------------- expectations
-    def expect(self, expr: sp.Expr) -> sp.Expr:
-        r""":math:`\langle f\rangle = \int f(y)\rho(y;x)\,dy`.
-
-        Gaussian measures use the moment generating function
-        :math:`\mathbb E[y^\alpha e^{\lambda\cdot y}] = \partial_t^\alpha
-        e^{t\cdot m + t^TSt/2}\big|_{t=\lambda}` (trigonometric factors are
-        rewritten as exponentials); the others integrate variable by variable
-        through :func:`~symavg.derive.integrals.definite_integral` (exact
-        period integrals, then ``integrate`` with a budget, spot-checked, else
-        an unevaluated integral).
-        """
-        value, _ = self.expect_checked(expr)
-        return value
-
-    def expect_checked(self, expr: sp.Expr) -> tuple[sp.Expr, tuple[Check, ...]]:
-        """:meth:`expect` together with the checks done on the value."""
-        expr = sp.sympify(expr)
-        if not expr.has(*self.fast):
-            return expr, ()
-        if self.factors:
-            checks: list[Check] = []
-            value = expr
-            for fac in reversed(self.factors):
-                value, ch = fac.expect_checked(value)
-                checks.extend(ch)
-            return value, tuple(checks)
-        if self.mean is not None and self.covariance is not None:
-            val = gaussian_expectation(expr, self.fast, self.mean, self.covariance)
-            if val is not None:
-                return val, (Check("Gaussian moment formula", True, "symbolic",
-                                   "exact moments of N(m, S)"),)
-        value = expr * self.density
-        checks = []
-        for y, lo, hi in reversed(self.domain):
-            res = definite_integral(value, y, lo, hi, periodic=y in self.periodic)
-            value = res.value
-            checks.append(res.check)
-        return _tidy(value), tuple(checks)
-
-    def step(self) -> Step:
-        exprs: list[tuple[str, sp.Basic]] = [(r"\rho", self.density)]
-        if self.mean is not None:
-            exprs += [("m", self.mean), ("S", self.covariance)]
-        dom = ", ".join(f"{y} in ({lo}, {hi})" for y, lo, hi in self.domain)
-        return Step("invariant measure",
-                    f"Invariant probability of $\\mathcal{{L}}_0$ with the slow variables frozen "
-                    f"({dom}).", tuple(exprs), self.checks, self.strategy)
-
-
-def _tidy(e: sp.Expr) -> sp.Expr:
-    if e.has(sp.Integral) or sp.count_ops(e) > 400:
-        return e
-    out = with_budget(sp.simplify, (e,), 3.0)
-    return out if out is not None else e
-
-
-# --------------------------------------------------------------- Gaussians
-def gaussian_expectation(expr: sp.Expr, ys: Sequence[sp.Symbol], m: sp.MatrixBase,
-                         S: sp.MatrixBase) -> sp.Expr | None:
-    r""":math:`\mathbb E f(Y)` for :math:`Y\sim N(m,S)` and ``f`` a sum of terms
-    polynomial in ``y`` times exponentials of affine functions of ``y``
-    (``sin``/``cos`` of affine arguments included); None for other forms."""
-    ys = list(ys)
-    n = len(ys)
-    fast = _polynomial_expectation(expr, ys, m, S)
-    if fast is not None:
-        return fast
-    ts = sp.symbols(f"_t0:{n}")
-    tvec = sp.Matrix(ts)
-    mgf = sp.exp((tvec.T * sp.Matrix(m))[0] + sp.Rational(1, 2) * (tvec.T * sp.Matrix(S) * tvec)[0])
-    e = expr
-    trig = (sp.sin, sp.cos, sp.sinh, sp.cosh)
-    if any(isinstance(f, trig) and f.has(*ys) for f in e.atoms(*trig)):
-        # only functions of the fast variables: rewriting sin(x) of a slow x as
-        # exponentials blew a small-mass coefficient up into minutes of expand
-        e = e.replace(lambda f: isinstance(f, trig) and f.has(*ys),
-                      lambda f: f.rewrite(sp.exp))
-    e = sp.expand(sp.powsimp(sp.expand(e), combine="exp"))
-    cache: dict = {}
-    total = sp.S.Zero
-    for term in sp.Add.make_args(e):
-        coeff, rest = term.as_independent(*ys, as_Add=False)
-        powers = [0] * n
-        lam = [sp.S.Zero] * n
-        for fac in sp.Mul.make_args(rest):
-            base, ex = fac.as_base_exp()
-            if base in ys and ex.is_Integer and ex >= 0:
-                powers[ys.index(base)] += int(ex)
-            elif isinstance(fac, sp.exp) or base == sp.E:
-                arg = sp.expand(fac.args[0] if isinstance(fac, sp.exp) else ex)
-                for i, y in enumerate(ys):
-                    lam[i] += arg.coeff(y)
-                const = sp.expand(arg - sum(arg.coeff(y) * y for y in ys))
-                if const.has(*ys):
-                    return None
-                coeff *= sp.exp(const)
-            elif fac == 1:
-                continue
-            else:
-                return None
-        key = (tuple(powers), tuple(lam))
-        if key not in cache:
-            d = mgf
-            for i, p in enumerate(powers):
-                if p:
-                    d = sp.diff(d, ts[i], p)
-            cache[key] = d.subs(dict(zip(ts, lam)))
-        total += coeff * cache[key]
-    total = sp.expand(total)
-    if total.has(sp.I):
-        total = sp.simplify(sp.expand_complex(total))
-    return total
-
-
-def _polynomial_expectation(expr: sp.Expr, ys: list, m: sp.MatrixBase,
-                            S: sp.MatrixBase) -> sp.Expr | None:
-    r""":math:`\mathbb E f(Y)` for ``f`` polynomial in ``y`` with coefficients that are
-    rational in everything else, without expanding them.
-
-    The coefficients are read off by :class:`sympy.Poly` over the fraction field
-    of the parameters, the moments :math:`\mathbb E Y^\alpha = P_\alpha(0)` come
-    from :math:`\partial_t^\alpha e^{Q(t)} = P_\alpha(t)e^{Q(t)}`,
-    :math:`Q = t\cdot m + \frac12 t^TSt`, by the recurrence
-    :math:`P_{\alpha+e_i} = \partial_iP_\alpha + P_\alpha\partial_iQ`, and the sum
-    is put in lowest terms by ``cancel``. (Expanding the coefficients first turned a
-    177-operation coefficient of a 2-D small-mass model into 8942 operations.)
-    Returns None when ``f`` is not of this form."""
-    if not expr.is_polynomial(*ys):
-        return None
-    try:
-        P = sp.Poly(expr, *ys)
-    except sp.PolynomialError:
-        return None
-    if P.domain.is_EX or P.domain.is_EXRAW:
-        return None
-    n = len(ys)
-    # moments in placeholder symbols (small polynomials), the actual m and S put in last
-    ts = sp.symbols(f"_t0:{n}")
-    ms = sp.symbols(f"_m0:{n}")
-    ss = {(i, j): sp.Symbol(f"_s{min(i, j)}_{max(i, j)}") for i in range(n) for j in range(n)}
-    Q = sum((ts[i] * ms[i] for i in range(n)), sp.S.Zero) + sp.Rational(1, 2) * sum(
-        (ts[i] * ss[i, j] * ts[j] for i in range(n) for j in range(n)), sp.S.Zero)
-    dQ = [sp.diff(Q, t) for t in ts]
-    polys: dict[tuple, sp.Expr] = {(0,) * n: sp.S.One}
-    values = {**{ms[i]: m[i] for i in range(n)}, **{ss[k]: S[k] for k in ss}}
-
-    def moment(alpha: tuple) -> sp.Expr:
-        if alpha not in polys:
-            i = next(k for k, a in enumerate(alpha) if a)
-            prev = list(alpha)
-            prev[i] -= 1
-            moment(tuple(prev))
-            Pp = polys[tuple(prev)]
-            polys[alpha] = sp.expand(sp.diff(Pp, ts[i]) + Pp * dQ[i])
-        return polys[alpha].xreplace(dict.fromkeys(ts, 0)).xreplace(values)
-
-    total = sp.Add(*[c * moment(monom) for monom, c in P.terms()])
-    return sp.cancel(total) if is_rational_expression(total, functions=True) \
-        else sp.expand(total)
+__all__ = ["STRATEGIES", "InvariantMeasure", "gaussian_expectation", "invariant_measure",
+           "strategy"]
 
 
 # ----------------------------------------------------------------- strategies
@@ -242,12 +63,27 @@ Strategy = Callable[[Generator, tuple], "InvariantMeasure | None"]
 STRATEGIES: list[tuple[str, Strategy]] = []
 
 
-def strategy(name: str) -> Callable[[Strategy], Strategy]:
-    """Register an invariant-measure strategy (tried in registration order)."""
+def strategy(name: str, handles: frozenset[str] | set[str] = frozenset({"diffusion"})
+             ) -> Callable[[Strategy], Strategy]:
+    """Register an invariant-measure strategy (tried in registration order).
+
+    ``handles`` names the generator parts the strategy understands (see
+    :data:`symavg.models.generator.PART_KINDS`); on a generator with any other
+    part the registered function declines (returns None) without looking further.
+    """
+    kinds = frozenset(handles)
 
     def deco(fn: Strategy) -> Strategy:
-        STRATEGIES.append((name, fn))
-        return fn
+        @functools.wraps(fn)
+        def guarded(G: Generator, fast: tuple) -> InvariantMeasure | None:
+            if not G.kinds() or not G.kinds() <= kinds or (G.is_switching
+                                                           and "jump" not in kinds):
+                return None
+            return fn(G, fast)
+
+        guarded.handles = kinds  # type: ignore[attr-defined]
+        STRATEGIES.append((name, guarded))
+        return guarded
 
     return deco
 
@@ -275,6 +111,12 @@ def invariant_measure(L0: Generator, fast: Sequence[sp.Symbol]) -> InvariantMeas
     """
     fast = tuple(fast)
     G = L0.restrict(fast)
+    if "potential" in G.kinds():
+        raise ModelError(
+            "the fast generator has a potential (multiplicative) part V f: it does not conserve "
+            "probability, so it has no invariant probability. A tilted generator's principal "
+            "eigenvalue is a different problem (symavg.ldp)."
+        )
     for _name, fn in STRATEGIES:
         res = fn(G, fast)
         if res is not None:
@@ -342,6 +184,21 @@ def _domain(G: Generator, fast: tuple) -> tuple:
     return tuple(out)
 
 
+@strategy("finite chain", handles={"jump"})
+def _finite_chain(G: Generator, fast: tuple) -> InvariantMeasure | None:
+    r"""A finite-state fast process: :math:`\pi` from the null space of :math:`Q^T`,
+    exactly (:func:`symavg.models.markov.stationary_law`), checked by
+    :math:`\pi Q = 0` and :math:`\sum_i\pi_i = 1`."""
+    if G.jump is None or tuple(fast) != (G.jump.symbol,):
+        return None
+    Q = G.jump.rates
+    pi = stationary_law(Q)
+    checks = (zero_check("pi Q = 0", sp.Matrix(pi.T * Q)),
+              zero_check("sum of pi = 1", sum(pi) - 1))
+    return DiscreteMeasure(fast=tuple(fast), strategy="finite chain (null space of Q^T)",
+                           checks=checks, states=G.jump.states, probabilities=pi)
+
+
 @strategy("product")
 def _product(G: Generator, fast: tuple) -> InvariantMeasure | None:
     """Split the fast variables into non-interacting groups."""
@@ -372,12 +229,11 @@ def _product(G: Generator, fast: tuple) -> InvariantMeasure | None:
         return None
     factors = [invariant_measure(G.restrict([fast[k] for k in grp], strict=False),
                                  [fast[k] for k in grp]) for grp in groups]
-    density = sp.Mul(*[f.density for f in factors])
-    dom = tuple(d for f in factors for d in f.domain)
     checks = tuple(c for f in factors for c in f.checks)
-    return InvariantMeasure(fast, density, "product of " + ", ".join(f.strategy for f in factors),
-                            dom, factors=tuple(factors), checks=checks,
-                            periodic=tuple(y for f in factors for y in f.periodic))
+    ordered = tuple(y for f in factors for y in f.fast)
+    return ProductMeasure(fast=ordered,
+                          strategy="product of " + ", ".join(f.strategy for f in factors),
+                          checks=checks, factors=tuple(factors))
 
 
 @strategy("gaussian")
@@ -421,9 +277,9 @@ def _gaussian(G: Generator, fast: tuple) -> InvariantMeasure | None:
     density = sp.powsimp(density)
     checks = [_gaussian_adjoint_check(B, c, a, m, Sinv),
               Check("integral of rho = 1", True, "symbolic", "Gaussian normalisation")]
-    return InvariantMeasure(fast, density, "gaussian (Lyapunov equation)", _domain(G, fast),
-                            mean=sp.ImmutableMatrix(m), covariance=sp.ImmutableMatrix(S),
-                            checks=tuple(checks))
+    return GaussianMeasure(fast=fast, strategy="gaussian (Lyapunov equation)",
+                           checks=tuple(checks), density=density, domain=_domain(G, fast),
+                           mean=sp.ImmutableMatrix(m), covariance=sp.ImmutableMatrix(S))
 
 
 def _collect_polynomial(e: sp.Expr, fast: tuple) -> sp.Expr:
@@ -521,11 +377,11 @@ def _circle(G: Generator, fast: tuple) -> InvariantMeasure | None:
             checks = [_adjoint_check(G, unnorm),
                       Check("integral of rho = 1", True, "symbolic",
                             "by construction: Z is the integral of the unnormalised density")]
-            return InvariantMeasure(fast, density, strat, ((y, sp.S.Zero, L),),
-                                    checks=tuple(checks), periodic=(y,))
+            return DensityMeasure(fast=fast, strategy=strat, checks=tuple(checks),
+                                  density=density, domain=((y, sp.S.Zero, L),), periodic=(y,))
     checks = [_adjoint_check(G, density), _norm_check(density, y, 0, L, True)]
-    return InvariantMeasure(fast, density, strat, ((y, sp.S.Zero, L),), checks=tuple(checks),
-                            periodic=(y,))
+    return DensityMeasure(fast=fast, strategy=strat, checks=tuple(checks), density=density,
+                          domain=((y, sp.S.Zero, L),), periodic=(y,))
 
 
 def _cancel(e: sp.Expr) -> sp.Expr:
@@ -563,8 +419,9 @@ def _divergence_free(G: Generator, fast: tuple) -> InvariantMeasure | None:
     density = 1 / volume
     checks = (_adjoint_check(G, density),
               Check("integral of rho = 1", True, "symbolic", "uniform on the torus"))
-    return InvariantMeasure(fast, density, "torus: divergence-free drift (uniform)",
-                            _domain(G, fast), checks=checks, periodic=tuple(fast))
+    return DensityMeasure(fast=fast, strategy="torus: divergence-free drift (uniform)",
+                          checks=checks, density=density, domain=_domain(G, fast),
+                          periodic=tuple(fast))
 
 
 @strategy("gibbs")
@@ -604,8 +461,9 @@ def _gibbs(G: Generator, fast: tuple) -> InvariantMeasure | None:
         )
     density = unnorm / Z
     checks = [_adjoint_check(G, density)]
-    return InvariantMeasure(fast, density, "gibbs exp(-V/D)", dom, checks=tuple(checks),
-                            periodic=tuple(y for y in fast if y in per))
+    return DensityMeasure(fast=fast, strategy="gibbs exp(-V/D)", checks=tuple(checks),
+                          density=density, domain=dom,
+                          periodic=tuple(y for y in fast if y in per))
 
 
 @strategy("speed measure")
@@ -632,8 +490,8 @@ def _speed(G: Generator, fast: tuple) -> InvariantMeasure | None:
         )
     density = unnorm / Z.value
     checks = [_adjoint_check(G, density), _norm_check(density, y, lo, hi, False)]
-    return InvariantMeasure(fast, density, "speed measure (1-D)", ((y, lo, hi),),
-                            checks=tuple(checks))
+    return DensityMeasure(fast=fast, strategy="speed measure (1-D)", checks=tuple(checks),
+                          density=density, domain=((y, lo, hi),))
 
 
 def _require_normalisable(unnorm: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr) -> None:

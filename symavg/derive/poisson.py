@@ -14,6 +14,15 @@ before it is accepted:
     constant coefficients on a torus: :math:`e^{ik\cdot y}` are eigenfunctions,
     :math:`\mathcal L_0 e^{ik\cdot y} = (ik\cdot b - \frac12 k^Tak)e^{ik\cdot y}`,
     so a trigonometric polynomial ``h`` is divided mode by mode.
+``finite chain``
+    a finite-state fast process: :math:`-Q\Phi = h` by exact linear algebra
+    with :math:`\pi\Phi = 0` (the fundamental matrix,
+    :func:`symavg.models.markov.poisson_solve`);
+``independent blocks``
+    the fast variables form independent blocks (a product measure) and ``h``
+    is a sum of terms each of which depends on one block only:
+    :math:`\Phi = \sum_b \Phi_b` with :math:`-\mathcal L_0^{(b)}\Phi_b = h_b - \langle h_b\rangle`,
+    each block solved by the registry (closed form, or numeric where needed);
 ``quadrature (1-D)``
     one fast variable: with :math:`\Psi = \int 2b/a`,
     :math:`\mathcal L_0 f = \frac a2 e^{-\Psi}(e^{\Psi}f')'`, hence
@@ -26,8 +35,10 @@ before it is accepted:
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
 import sympy as sp
@@ -35,14 +46,40 @@ import sympy as sp
 from .._sympy_util import with_budget, zero_check
 from ..errors import CenteringError, CheckFailedError, UnsolvedError
 from ..models.generator import Generator
+from ..models.markov import poisson_solve
 from ..report.derivation import Check, Step
 from .integrals import antiderivative, definite_integral
-from .invariant import InvariantMeasure
+from .measures import DiscreteMeasure, InvariantMeasure, ProductMeasure
 
 
 @dataclass(frozen=True)
-class PoissonSolution:
-    r"""A checked solution of :math:`-\mathcal L_0\Phi = h`.
+class Corrector:
+    r"""The protocol of a solution :math:`\Phi` of :math:`-\mathcal L_0\Phi = h`.
+
+    A corrector answers :meth:`apply` (:math:`\Phi` in closed form),
+    :attr:`gradient` (:math:`\partial_y\Phi`, where it has one) and
+    :attr:`residual_check` (the substitution check of :math:`\mathcal L_0\Phi + h = 0`).
+    """
+
+    @property
+    def residual_check(self) -> Check | None:
+        """The check ``L0 Phi + h = 0`` done on the solution (None for ``h = 0``)."""
+        for c in getattr(self, "checks", ()):
+            if c.name.startswith("L0 Phi + h") or c.name.startswith("Q Phi + h"):
+                return c
+        return None
+
+    def apply(self) -> sp.Expr:
+        r""":math:`\Phi` in closed form; :class:`UnsolvedError` when only its gradient is known."""
+        phi = getattr(self, "phi", None)
+        if phi is None:
+            raise UnsolvedError("only the gradient of this corrector is known in closed form")
+        return phi
+
+
+@dataclass(frozen=True)
+class PoissonSolution(Corrector):
+    r"""A checked solution of :math:`-\mathcal L_0\Phi = h` in continuous fast variables.
 
     Attributes
     ----------
@@ -64,6 +101,11 @@ class PoissonSolution:
     strategy: str
     checks: tuple[Check, ...]
 
+    @property
+    def blocks(self) -> tuple[tuple[tuple[sp.Symbol, ...], PoissonSolution], ...]:
+        """``((fast variables, solution),)``: one block (see :class:`BlockCorrector`)."""
+        return ((self.fast, self),)
+
     def step(self, label: str = r"\Phi") -> Step:
         exprs: list[tuple[str, sp.Basic]] = [("h", self.rhs)]
         if self.phi is not None:
@@ -76,16 +118,88 @@ class PoissonSolution:
                     tuple(exprs), self.checks, self.strategy)
 
 
-Strategy = Callable[[Generator, sp.Expr, tuple, InvariantMeasure], "PoissonSolution | None"]
+@dataclass(frozen=True)
+class BlockCorrector(PoissonSolution):
+    r""":math:`\Phi = \sum_b \Phi_b(y_b)` for independent blocks of fast variables.
+
+    ``parts`` holds ``(block variables, solution)`` for every block with a
+    nonzero right-hand side; :attr:`phi` is the sum when every block has a
+    closed form, :attr:`gradient` is read block by block.
+    """
+
+    parts: tuple[tuple[tuple[sp.Symbol, ...], PoissonSolution], ...] = ()
+
+    @property
+    def blocks(self) -> tuple[tuple[tuple[sp.Symbol, ...], PoissonSolution], ...]:
+        return self.parts
+
+    def step(self, label: str = r"\Phi") -> Step:
+        exprs: list[tuple[str, sp.Basic]] = [("h", self.rhs)]
+        for k, (_, sol) in enumerate(self.parts, 1):
+            lab = rf"{label}^{{({k})}}"
+            if sol.phi is not None:
+                exprs.append((lab, sol.phi))
+            else:
+                for y, g in zip(sol.fast, sol.gradient):
+                    exprs.append((rf"\partial_{{{sp.latex(y)}}} {lab}", g))
+        return Step("cell problem",
+                    rf"Solve $-\mathcal{{L}}_0 {label} = h$: the fast variables form independent "
+                    rf"blocks and $h$ is a sum of single-block terms, so ${label} = \sum_b "
+                    rf"{label}^{{(b)}}$, one cell problem per block.",
+                    tuple(exprs), self.checks, self.strategy)
+
+
+@dataclass(frozen=True)
+class DiscreteCorrector(Corrector):
+    r"""The solution of :math:`-Q\Phi = h` on a finite state space (columns over the states)."""
+
+    rhs: sp.ImmutableMatrix
+    phi: sp.ImmutableMatrix
+    states: tuple[Hashable, ...]
+    symbol: sp.Symbol
+    strategy: str
+    checks: tuple[Check, ...]
+
+    @property
+    def fast(self) -> tuple[sp.Symbol, ...]:
+        return (self.symbol,)
+
+    @property
+    def gradient(self) -> tuple:
+        return ()
+
+    def step(self, label: str = r"\Phi") -> Step:
+        return Step("cell problem",
+                    rf"Solve $-Q_0 {label} = h$ on the states of ${sp.latex(self.symbol)}$, "
+                    rf"with $\pi {label} = 0$.",
+                    (("h", self.rhs.T), (label, self.phi.T)), self.checks, self.strategy)
+
+
+Strategy = Callable[[Generator, sp.Expr, tuple, InvariantMeasure], "Corrector | None"]
 STRATEGIES: list[tuple[str, Strategy]] = []
 
 
-def strategy(name: str) -> Callable[[Strategy], Strategy]:
-    """Register a Poisson strategy (tried in registration order)."""
+def strategy(name: str, handles: frozenset[str] | set[str] = frozenset({"diffusion"})
+             ) -> Callable[[Strategy], Strategy]:
+    """Register a Poisson strategy (tried in registration order).
+
+    ``handles`` names the generator parts the strategy understands; on a
+    generator with any other part the registered function declines.
+    """
+    kinds = frozenset(handles)
 
     def deco(fn: Strategy) -> Strategy:
-        STRATEGIES.append((name, fn))
-        return fn
+        @functools.wraps(fn)
+        def guarded(G: Generator, rhs: object, fast: tuple,
+                    measure: InvariantMeasure | None) -> Corrector | None:
+            if not G.kinds() or not G.kinds() <= kinds or (G.is_switching
+                                                           and "jump" not in kinds):
+                return None
+            return fn(G, rhs, fast, measure)
+
+        guarded.handles = kinds  # type: ignore[attr-defined]
+        STRATEGIES.append((name, guarded))
+        return guarded
 
     return deco
 
@@ -95,10 +209,11 @@ def centering_check(rhs: sp.Expr, measure: InvariantMeasure, what: str = "h") ->
     mean, _ = measure.expect_checked(rhs)
     chk = zero_check(f"<{what}> = 0", mean)
     if not chk.passed:
+        rhs_text = list(rhs) if isinstance(rhs, sp.MatrixBase) else rhs
         raise CenteringError(
             f"the centering condition fails: <{what}> = {sp.simplify(mean)} is not zero under "
             f"the invariant measure of the fast variables {list(measure.fast)}, so "
-            f"-L0 Phi = {rhs} has no solution. The slow dynamics has a nonzero mean drift at "
+            f"-L0 Phi = {rhs_text} has no solution. The slow dynamics has a nonzero mean drift at "
             "this order: it moves on a faster time scale. Average at that scale instead "
             "(sa.average), or subtract the mean from the fast forcing."
         )
@@ -132,16 +247,20 @@ def solve_poisson(L0: Generator, rhs: sp.Expr, fast: Sequence[sp.Symbol],
     G = L0.restrict(fast)
     if measure is None:
         measure = invariant_measure(G, fast)
-    rhs = sp.sympify(rhs)
+    rhs = sp.ImmutableMatrix(rhs) if isinstance(rhs, list | tuple | sp.MatrixBase) \
+        else sp.sympify(rhs)
     pre = (centering_check(rhs, measure),) if check_centering else ()
-    if rhs == 0:
+    if isinstance(measure, DiscreteMeasure) and not isinstance(rhs, sp.MatrixBase):
+        rhs = sp.ImmutableMatrix([rhs] * len(measure.states))
+    if (rhs.is_zero_matrix if isinstance(rhs, sp.MatrixBase) else rhs == 0):
+        if isinstance(measure, DiscreteMeasure):
+            return DiscreteCorrector(rhs, rhs, measure.states, measure.symbol, "trivial", pre)
         return PoissonSolution(rhs, sp.S.Zero, tuple(sp.S.Zero for _ in fast), fast, "trivial",
                                pre)
     for _name, fn in STRATEGIES:
         sol = fn(G, rhs, fast, measure)
         if sol is not None:
-            return PoissonSolution(sol.rhs, sol.phi, sol.gradient, sol.fast, sol.strategy,
-                                   pre + sol.checks)
+            return dataclasses.replace(sol, checks=pre + sol.checks)
     raise UnsolvedError(
         f"no strategy solved -L0 Phi = {rhs} in closed form for the fast generator with drift "
         f"{list(G.drift)} and diffusion {G.diffusion.tolist()}. Give parameter values to use "
@@ -233,6 +352,69 @@ def _fourier(G: Generator, rhs: sp.Expr, fast: tuple,
         return None
     grad = tuple(sp.diff(phi, y) for y in fast)
     return _accept(G, rhs, phi, grad, fast, "fourier")
+
+
+@strategy("finite chain", handles={"jump"})
+def _finite_chain(G: Generator, rhs: object, fast: tuple,
+                  measure: InvariantMeasure | None) -> Corrector | None:
+    r""":math:`-Q\Phi = h` on a finite state space, :math:`\pi\Phi = 0`, exact."""
+    if G.jump is None or tuple(fast) != (G.jump.symbol,) or not isinstance(rhs, sp.MatrixBase):
+        return None
+    if not isinstance(measure, DiscreteMeasure):
+        return None
+    Q = G.jump.rates
+    phi = poisson_solve(Q, sp.Matrix(rhs), measure.probabilities)
+    chk = zero_check("Q Phi + h = 0", sp.Matrix(Q * phi + rhs))
+    if not chk.passed:
+        raise CheckFailedError(f"the finite-chain solution {list(phi)} of -Q Phi = {list(rhs)} "
+                               f"failed its substitution check: {chk.detail}")
+    return DiscreteCorrector(sp.ImmutableMatrix(rhs), phi, G.jump.states, G.jump.symbol,
+                             "finite chain (fundamental matrix)", (chk,))
+
+
+@strategy("independent blocks")
+def _blocks(G: Generator, rhs: object, fast: tuple,
+            measure: InvariantMeasure | None) -> Corrector | None:
+    r"""Independent blocks and a right-hand side that is a sum of single-block terms:
+    :math:`\Phi = \sum_b\Phi_b`, each block solved through the registry."""
+    if not isinstance(measure, ProductMeasure) or isinstance(rhs, sp.MatrixBase):
+        return None
+    blocks = [f.fast for f in measure.factors]
+    terms: dict[int, sp.Expr] = {}
+    const = sp.S.Zero
+    for term in sp.Add.make_args(sp.expand(rhs)):
+        owners = [k for k, blk in enumerate(blocks) if term.has(*blk)]
+        if len(owners) > 1:
+            return None  # a cross-block product: no block-by-block solution
+        if not owners:
+            const += term
+        else:
+            terms[owners[0]] = terms.get(owners[0], sp.S.Zero) + term
+    parts = []
+    checks: list[Check] = []
+    for k, h in sorted(terms.items()):
+        factor = measure.factors[k]
+        mean = factor.expect(h)
+        const += mean
+        sol = solve_poisson(G.restrict(factor.fast, strict=False), h - mean, factor.fast,
+                            factor, check_centering=False)
+        parts.append((factor.fast, sol))
+        checks.extend(sol.checks)
+    if not parts:
+        return None
+    phi = None
+    if all(sol.phi is not None for _, sol in parts):
+        phi = sp.Add(*[sol.phi for _, sol in parts])
+    grad = []
+    for y in fast:
+        g = sp.S.Zero
+        for blk, sol in parts:
+            if y in blk:
+                g = sol.gradient[blk.index(y)]
+        grad.append(g)
+    names = ", ".join(sol.strategy for _, sol in parts)
+    return BlockCorrector(rhs, phi, tuple(grad), fast, f"independent blocks ({names})",
+                          tuple(checks), parts=tuple(parts))
 
 
 @strategy("quadrature (1-D)")
