@@ -15,8 +15,11 @@ that reaches its limit returns ``None`` (the caller falls back to another
 route or to an unevaluated integral) after the same amount of work on an idle
 or a loaded machine, so a derivation's answer does not depend on the load.
 The child starts each call from a fixed state (SymPy's cache emptied, fresh
-copies of the arguments, seeded assumption shuffling), so the count is,
-to within a few per cent, also independent of what the process computed before.
+copies of the arguments, seeded assumption shuffling, lazy SymPy tables built
+once beforehand), so the count depends little on what the process computed
+before: repeated, it is the same to the call; after related SymPy work in the
+same process it can be lower (SymPy remembers assumptions on long-lived objects;
+20 % less for a Gaussian integral after a similar one was done in-process).
 The only clock left is a safety net for code stuck in C without calling back
 into Python; it raises :class:`StuckCallError` rather than answer differently.
 """
@@ -495,11 +498,11 @@ def with_budget(fn: Callable, args: tuple = (), work: float = 2.0,
     -----
     The call runs in a forked child process (POSIX) with SymPy's cache
     emptied first, and the child counts the Python calls it makes
-    (:func:`count_calls`). The outcome therefore depends only on ``fn``, its
+    (:func:`count_calls`). The outcome therefore depends on ``fn``, its
     arguments and the interpreter (SymPy version, hash seed), not on the
-    machine's load nor on what was computed before in the process. Where
-    ``fork`` is unavailable the call is counted in-process, with the cache as
-    it is.
+    machine's load, and little on what was computed before in the process
+    (see the module docstring). Where ``fork`` is unavailable the call is
+    counted in-process, with the cache as it is.
     """
     out = run_budgeted(fn, args, work, kwargs)
     return out.value if out.status == "ok" else None
