@@ -5,17 +5,35 @@
   ``expand``/``simplify`` get it to zero, otherwise by evaluation at random
   points (undefined functions replaced by random polynomials), recorded as a
   numeric check;
-* :func:`with_budget` runs a SymPy call in a forked process with a time limit,
-  so ``integrate``/``dsolve`` can never hang a derivation.
+* :func:`with_budget` runs a SymPy call in a forked process under a work
+  limit, so ``integrate``/``simplify``/``limit`` can never hang a derivation.
+
+The work limit is deterministic: it counts the Python function calls the
+routine makes (:func:`count_calls`, a :func:`sys.settrace` hook), in units of
+:data:`WORK_UNIT` = one million calls, instead of measuring seconds. A call
+that reaches its limit returns ``None`` (the caller falls back to another
+route or to an unevaluated integral) after the same amount of work on an idle
+or a loaded machine, so a derivation's answer does not depend on the load.
+The child starts each call from a fixed state (SymPy's cache emptied, fresh
+copies of the arguments, seeded assumption shuffling, lazy SymPy tables built
+once beforehand), so the count depends little on what the process computed
+before: repeated, it is the same to the call; after related SymPy work in the
+same process it can be lower (SymPy remembers assumptions on long-lived objects;
+20 % less for a Gaussian integral after a similar one was done in-process).
+The only clock left is a safety net for code stuck in C without calling back
+into Python; it raises :class:`StuckCallError` rather than answer differently.
 """
 
 from __future__ import annotations
 
+import importlib._bootstrap
 import multiprocessing as mp
 import os
 import pickle
 import random
+import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import sympy as sp
@@ -166,8 +184,8 @@ def zero_check(name: str, expr: sp.Expr, budget: float = 5.0) -> Check:
     """Decide whether ``expr`` is identically zero and return the :class:`Check`.
 
     Tries ``expand``, then ``cancel`` (rational functions), then ``simplify``
-    (within ``budget`` seconds), then a numeric spot check at random parameter
-    values.
+    (within ``budget`` units of work, see :func:`with_budget`), then a numeric
+    spot check at random parameter values.
     """
     expr = sp.sympify(expr)
     if isinstance(expr, sp.MatrixBase):
@@ -191,55 +209,300 @@ def zero_check(name: str, expr: sp.Expr, budget: float = 5.0) -> Check:
     return Check(name, ok, "numeric", detail)
 
 
-class _BudgetExceeded(Exception):
-    pass
+#: Python calls in one unit of ``work`` (see :func:`with_budget`)
+WORK_UNIT = 1_000_000
+#: wall-clock seconds per unit of work after which a call counts as stuck (see
+#: :class:`StuckCallError`); about 10x the time one unit takes on an idle core
+STUCK_SECONDS_PER_UNIT = 30.0
+#: lower bound of that safety net, in seconds
+STUCK_SECONDS_MIN = 60.0
 
 
-def _child(conn: Any, fn: Callable, args: tuple, kwargs: dict) -> None:
+class StuckCallError(RuntimeError):
+    """A budgeted call did not return long after the time its work limit allows.
+
+    The work limit counts Python calls; code that runs in C for a long time
+    without calling back into Python (a huge integer power, say) is not
+    counted. A hard wall-clock safety net catches that case and raises this
+    error instead of returning ``None``, so a derivation never gets a
+    different answer because the machine was slow; it only fails loudly.
+    """
+
+
+class _WorkLimitReached(BaseException):
+    """Raised inside a counted call when its work limit is reached.
+
+    A ``BaseException``, so that SymPy's ``except Exception`` blocks let it through."""
+
+
+#: the frame of a module import; the calls it makes are not counted
+_IMPORT_CODE = getattr(importlib._bootstrap._find_and_load, "__code__", None)
+
+
+def count_calls(fn: Callable, args: tuple = (), kwargs: dict | None = None,
+                limit: int | None = None) -> tuple[Any, int]:
+    """Run ``fn(*args, **kwargs)`` in-process, counting the Python calls it makes.
+
+    Parameters
+    ----------
+    fn, args, kwargs
+        The call.
+    limit : int, optional
+        Stop the call with :class:`_WorkLimitReached` once more than ``limit``
+        calls have been made (no limit when None).
+
+    Returns
+    -------
+    tuple
+        ``(result, calls)``: what ``fn`` returned and the number of Python
+        function calls (frames entered, generator resumptions included) made
+        while it ran, not counting those made by module imports (an import
+        runs once per process, so counting it would make the count depend on
+        what ran before).
+
+    Raises
+    ------
+    _WorkLimitReached
+        When the limit was reached (also when ``fn`` swallowed the exception).
+
+    Notes
+    -----
+    The calls are counted by a global trace function (:func:`sys.settrace`)
+    that returns no local trace function, so no line events are generated. A
+    trace function installed before (a debugger, ``coverage``) is chained to
+    and restored afterwards; calls made by trace functions are not counted
+    (CPython suspends tracing inside them), so chaining does not change the
+    count. Only the calling thread is traced.
+    """
+    kwargs = kwargs or {}
+    previous = sys.gettrace()
+    calls = 0
+    importing = 0
+    hit = False
+
+    def import_tracer(prev_local: Any) -> Callable:
+        def local(frame: Any, event: str, arg: Any) -> Any:
+            nonlocal importing, prev_local
+            if event == "return":
+                importing -= 1
+            if prev_local is not None:
+                prev_local = prev_local(frame, event, arg)
+            return local
+        return local
+
+    def tracer(frame: Any, event: str, arg: Any) -> Any:
+        nonlocal calls, hit, importing
+        prev_local = previous(frame, event, arg) if previous is not None else None
+        if frame.f_code is _IMPORT_CODE:
+            importing += 1
+            return import_tracer(prev_local)
+        if not importing:
+            calls += 1
+            if limit is not None and calls > limit:
+                hit = True
+                raise _WorkLimitReached
+        return prev_local
+
+    sys.settrace(tracer)
     try:
-        res = fn(*args, **kwargs)
-        conn.send_bytes(pickle.dumps(("ok", res)))
-    except BaseException as exc:  # report any failure to the parent
+        result = fn(*args, **kwargs)
+    finally:
+        sys.settrace(previous)
+    if hit:  # the exception was caught inside fn: the limit still counts as reached
+        raise _WorkLimitReached
+    return result, calls
+
+
+def _propagates(exc: BaseException) -> bool:
+    """Exceptions that must reach the caller rather than become ``None``."""
+    return isinstance(exc, MemoryError) or not isinstance(exc, Exception)
+
+
+def _dummy_indices(obj: Any) -> list[int]:
+    if isinstance(obj, sp.Basic):
+        return [d.dummy_index for d in obj.atoms(sp.Dummy)]
+    if isinstance(obj, tuple | list):
+        return [i for o in obj for i in _dummy_indices(o)]
+    if isinstance(obj, dict):
+        return [i for kv in obj.items() for o in kv for i in _dummy_indices(o)]
+    return []
+
+
+def _child(conn: Any, fn: Callable, args: tuple, kwargs: dict, limit: int) -> None:
+    """Run the counted call from a fixed state and send the outcome."""
+    from sympy.core.cache import clear_cache
+    from sympy.core.random import seed
+
+    calls = limit + 1
+    try:
+        # a fixed starting state, so that the count depends only on the call: an
+        # empty cache (a fork inherits the parent's), seeded assumption-query
+        # shuffling, Dummy numbering continued past the arguments' Dummies
+        clear_cache()
+        # fresh copies of the arguments: no assumptions remembered from earlier queries
+        args, kwargs = pickle.loads(pickle.dumps((args, kwargs)))
+        seed(0)
+        sp.Dummy._count = max([sp.Dummy._count, *_dummy_indices((args, kwargs))]) + 1
+        res, calls = count_calls(fn, args, kwargs, limit)
+        msg: tuple = ("ok", res, calls)
+    except _WorkLimitReached:
+        msg = ("limit", None, calls)
+    except BaseException as exc:  # reported to the parent, which decides
+        msg = ("raise", exc, None) if _propagates(exc) else ("error", repr(exc), None)
+    try:
         try:
-            conn.send_bytes(pickle.dumps(("err", repr(exc))))
-        except Exception:
-            pass
+            payload = pickle.dumps(msg)
+        except Exception:  # unpicklable result or exception
+            payload = pickle.dumps(("error", f"cannot send {type(msg[1]).__name__}", None)
+                                   if msg[0] in ("ok", "error") else
+                                   ("raise", RuntimeError(repr(msg[1])), None))
+        conn.send_bytes(payload)
     finally:
         conn.close()
         os._exit(0)
 
 
-def with_budget(fn: Callable, args: tuple = (), seconds: float = 5.0,
-                kwargs: dict | None = None) -> Any:
-    """Run ``fn(*args)`` with a wall-clock budget; ``None`` when it did not
-    finish in time, raised, or returned something that cannot be pickled.
+def _fresh_dummies(value: Any, args: Any) -> Any:
+    """Replace the Dummies created in the child by new ones of this process (the
+    child numbered them from its own counter, so they could equal ours)."""
+    if not isinstance(value, sp.Basic):
+        return value
+    known = value.atoms(sp.Dummy) - sp.Tuple(*[a for a in args if isinstance(a, sp.Basic)]
+                                              ).atoms(sp.Dummy)
+    if not known:
+        return value
+    return value.xreplace({d: sp.Dummy(d.name, **d.assumptions0) for d in known})
 
-    The call runs in a forked child process (POSIX), so a SymPy routine that
-    hangs is killed rather than waited for. Where ``fork`` is unavailable the
-    call runs in-process without a limit.
+
+_warmed_up = False
+
+
+def _warm_up() -> None:
+    """Make once, in this process, the lazy initialisations of ``integrate``,
+    ``simplify`` and ``limit`` (submodule imports, the Meijer G lookup table).
+
+    Each budgeted call is forked from this process; without this, the first
+    children would build these themselves and count that work, so a call's
+    count would depend on whether the process had integrated before.
+    """
+    global _warmed_up
+    if _warmed_up:
+        return
+    _warmed_up = True
+    y = sp.Dummy("y", real=True)
+    sp.integrate(sp.exp(-y**2), (y, 0, sp.oo), meijerg=True)
+    sp.integrate(y * sp.cos(y), y)
+    sp.simplify(sp.sin(y) ** 2 + sp.cos(y) ** 2)
+    sp.limit(sp.sin(y) / y, y, 0)
+
+
+@dataclass(frozen=True)
+class BudgetOutcome:
+    """What a budgeted call did: see :func:`run_budgeted`.
+
+    Attributes
+    ----------
+    status : str
+        ``"ok"`` (returned), ``"limit"`` (work limit reached) or ``"error"``
+        (raised an ordinary exception, or returned something unpicklable).
+    value : Any
+        The result for ``"ok"``; the ``repr`` of the exception for ``"error"``.
+    calls : int or None
+        Python calls made (for ``"ok"``), ``limit + 1`` for ``"limit"``.
+    """
+
+    status: str
+    value: Any
+    calls: int | None
+
+
+def run_budgeted(fn: Callable, args: tuple = (), work: float = 2.0,
+                 kwargs: dict | None = None) -> BudgetOutcome:
+    """Run ``fn(*args, **kwargs)`` under a work limit; see :func:`with_budget`.
+
+    Returns the full :class:`BudgetOutcome` (status, value, call count)
+    instead of just the value.
     """
     kwargs = kwargs or {}
+    limit = max(1, int(work * WORK_UNIT))
     try:
         ctx = mp.get_context("fork")
-    except ValueError:  # pragma: no cover - non-POSIX
+    except ValueError:  # pragma: no cover - non-POSIX: in-process, cache not isolated
         try:
-            return fn(*args, **kwargs)
-        except Exception:
-            return None
+            res, calls = count_calls(fn, args, kwargs, limit)
+            return BudgetOutcome("ok", res, calls)
+        except _WorkLimitReached:
+            return BudgetOutcome("limit", None, limit + 1)
+        except Exception as exc:
+            if _propagates(exc):
+                raise
+            return BudgetOutcome("error", repr(exc), None)
+    _warm_up()
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, fn, args, kwargs), daemon=True)
+    proc = ctx.Process(target=_child, args=(child, fn, args, kwargs, limit), daemon=True)
     proc.start()
     child.close()
-    result = None
-    if parent.poll(seconds):
+    stuck_after = max(STUCK_SECONDS_MIN, STUCK_SECONDS_PER_UNIT * work)
+    try:
+        if not parent.poll(stuck_after):  # the hang safety net, not a budget
+            raise StuckCallError(
+                f"{getattr(fn, '__qualname__', fn)!s} did not return within {stuck_after:.0f} s "
+                f"without reaching its work limit of {limit} Python calls (stuck in C code?)")
         try:
-            status, value = pickle.loads(parent.recv_bytes())
-            if status == "ok":
-                result = value
-        except (EOFError, pickle.UnpicklingError, OSError):
-            result = None
-    if proc.is_alive():
-        proc.kill()
-    proc.join(1)
-    parent.close()
-    return result
+            status, value, calls = pickle.loads(parent.recv_bytes())
+        except (EOFError, pickle.UnpicklingError, OSError) as exc:  # the child died
+            return BudgetOutcome("error", f"the forked call died: {exc!r}", None)
+    finally:
+        if proc.is_alive():
+            proc.kill()
+        proc.join()
+        parent.close()
+    if status == "raise":
+        raise value
+    if status == "ok":
+        value = _fresh_dummies(value, (*args, *kwargs.values()))
+    return BudgetOutcome(status, value, calls)
+
+
+def with_budget(fn: Callable, args: tuple = (), work: float = 2.0,
+                kwargs: dict | None = None) -> Any:
+    """Run ``fn(*args, **kwargs)`` under a deterministic work limit.
+
+    Parameters
+    ----------
+    fn, args, kwargs
+        The call, typically a SymPy routine (``integrate``, ``simplify``, ``limit``).
+    work : float
+        The work limit in units of :data:`WORK_UNIT` (one million) Python
+        function calls; one unit is about one second of untraced SymPy on an
+        idle current core (1.5-2 s with the counting on).
+
+    Returns
+    -------
+    Any
+        The result, or ``None`` when the work limit was reached, when ``fn``
+        raised an :class:`Exception` (SymPy's ``NotImplementedError``,
+        ``PolynomialError``, ``RecursionError``, ...) or when the result
+        cannot be pickled. Callers treat ``None`` as "no answer" and fall back.
+
+    Raises
+    ------
+    KeyboardInterrupt, SystemExit, MemoryError
+        Raised by the call (or a Ctrl-C while waiting): passed on, never
+        turned into ``None``.
+    StuckCallError
+        The call ran far longer in wall-clock time than its work limit allows
+        (see :class:`StuckCallError`).
+
+    Notes
+    -----
+    The call runs in a forked child process (POSIX) with SymPy's cache
+    emptied first, and the child counts the Python calls it makes
+    (:func:`count_calls`). The outcome therefore depends on ``fn``, its
+    arguments and the interpreter (SymPy version, hash seed), not on the
+    machine's load, and little on what was computed before in the process
+    (see the module docstring). Where ``fork`` is unavailable the call is
+    counted in-process, with the cache as it is.
+    """
+    out = run_budgeted(fn, args, work, kwargs)
+    return out.value if out.status == "ok" else None

@@ -38,7 +38,7 @@ recorded as a :class:`~symavg.report.derivation.Check`):
   :math:`A^*_{ii}e_i` is constant, so divergence-free; checked by substitution).
 
 Period averages go through exact Fourier rules, then ``sympy.integrate``
-inside a time budget; every closed-form average is spot-checked against
+inside a work limit; every closed-form average is spot-checked against
 adaptive quadrature at admissible parameter values (where ``A`` is positive
 definite), and a failed or missing one is kept as an unevaluated
 :class:`sympy.Integral` (semi-analytic answer, evaluated by quadrature).
@@ -68,7 +68,7 @@ from .bounds import is_between, voigt_reuss
 from .fft_solver import spectral_effective_tensor
 from .fv import FVProblem
 
-#: seconds given to ``sympy.integrate`` for one period average
+#: work (millions of Python calls) given to ``sympy.integrate`` for one period average
 INTEGRATE_BUDGET = 3.0
 
 
