@@ -75,7 +75,9 @@ def _reduce(spec: Any) -> Any:
         from .derive import reduce
     except ImportError as exc:
         raise _Unavailable(f"symavg.reduce ({exc})") from None
-    return reduce(spec.model, spec.fast, eps=spec.eps)
+    # the scale lives in the declaration: the model file's ``scale = "delta"`` made
+    # SDE(..., eps=delta), and reduce, verify and the emitted code read it from there
+    return reduce(spec.model, spec.fast, eps=spec.model.eps)
 
 
 def _verify_function() -> Callable[..., Any]:
@@ -270,7 +272,7 @@ def _cmd_test(args: argparse.Namespace, out: TextIO) -> int:
     else:
         t0 = time.perf_counter()
         try:
-            red = reduce(spec.model, spec.fast, eps=spec.eps)
+            red = reduce(spec.model, spec.fast, eps=spec.model.eps)
             ok = (red.regime == "homogenization" and red.drift[0] == 0
                   and red.diffusion[0, 0] == 2)
             report("derive the reduced OU model (drift 0, diffusion 2)", ok,
