@@ -320,7 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "model, and print the weak errors of the observables.")
     v.add_argument("model", metavar="MODEL.toml", help="the model file")
     v.add_argument("--eps", type=float, nargs="+", metavar="EPS",
-                   help="values of eps (default: [simulate] eps of the file)")
+                   help="values of the scale parameter (the file's scale, eps by default; "
+                        "default: [simulate] eps of the file)")
     v.add_argument("--paths", type=int, help="Monte Carlo paths (default: the file's, or 10000)")
     v.add_argument("--seed", type=int, help="random seed (default: the file's, or 0)")
     v.add_argument("--T", type=float, help="final time (default: [simulate] T of the file)")
