@@ -75,7 +75,9 @@ def _reduce(spec: Any) -> Any:
         from .derive import reduce
     except ImportError as exc:
         raise _Unavailable(f"symavg.reduce ({exc})") from None
-    return reduce(spec.model, spec.fast, eps=spec.eps)
+    # the scale lives in the declaration: the model file's ``scale = "delta"`` made
+    # SDE(..., eps=delta), and reduce, verify and the emitted code read it from there
+    return reduce(spec.model, spec.fast, eps=spec.model.eps)
 
 
 def _verify_function() -> Callable[..., Any]:
@@ -270,7 +272,7 @@ def _cmd_test(args: argparse.Namespace, out: TextIO) -> int:
     else:
         t0 = time.perf_counter()
         try:
-            red = reduce(spec.model, spec.fast, eps=spec.eps)
+            red = reduce(spec.model, spec.fast, eps=spec.model.eps)
             ok = (red.regime == "homogenization" and red.drift[0] == 0
                   and red.diffusion[0, 0] == 2)
             report("derive the reduced OU model (drift 0, diffusion 2)", ok,
@@ -318,7 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "model, and print the weak errors of the observables.")
     v.add_argument("model", metavar="MODEL.toml", help="the model file")
     v.add_argument("--eps", type=float, nargs="+", metavar="EPS",
-                   help="values of eps (default: [simulate] eps of the file)")
+                   help="values of the scale parameter (the file's scale, eps by default; "
+                        "default: [simulate] eps of the file)")
     v.add_argument("--paths", type=int, help="Monte Carlo paths (default: the file's, or 10000)")
     v.add_argument("--seed", type=int, help="random seed (default: the file's, or 0)")
     v.add_argument("--T", type=float, help="final time (default: [simulate] T of the file)")

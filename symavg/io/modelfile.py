@@ -34,7 +34,10 @@ The schema is documented in ``docs/cli.md``; in short::
     observables = ["x", "x^2"]
 
 State variables are declared ``real=True``, parameters ``positive=True``, and
-the names ``eps`` and ``epsilon`` both mean :data:`symavg.epsilon`.
+the names ``eps`` and ``epsilon`` both mean :data:`symavg.epsilon`. A file with
+``scale = "delta"`` writes its fast terms with ``delta`` instead; the scale
+lives in the declaration, so the model is ``SDE(..., eps=delta)`` and
+``reduce``, ``simulate``, ``verify`` and the CLI all read it from there.
 """
 
 from __future__ import annotations
@@ -76,12 +79,14 @@ class ModelSpec:
     Attributes
     ----------
     model : SDE
-        The full slow-fast model; its state is ``slow + fast``.
+        The full slow-fast model; its state is ``slow + fast``, its scale
+        parameter ``model.eps``.
     slow, fast : list of Symbol
         The slow and the fast variables (``real=True``).
     eps : Symbol
         The scale parameter, :data:`symavg.epsilon` unless the file names
-        another one with ``scale = "delta"``.
+        another one with ``scale = "delta"``: a convenience, always
+        ``model.eps`` (the default; any other symbol is a ModelError).
     params : dict of Symbol to float
         The parameter values (``[parameters] values``), symbols ``positive=True``.
     x0 : dict of Symbol to float
@@ -109,7 +114,7 @@ class ModelSpec:
     model: SDE
     slow: list[sp.Symbol]
     fast: list[sp.Symbol]
-    eps: sp.Symbol = epsilon
+    eps: sp.Symbol | None = None
     params: dict[sp.Symbol, float] = field(default_factory=dict)
     x0: dict[sp.Symbol, float] = field(default_factory=dict)
     T: float | None = None
@@ -121,6 +126,15 @@ class ModelSpec:
     name: str = ""
     description: str = ""
     source: str = "<string>"
+
+    def __post_init__(self) -> None:
+        own = self.model.eps
+        if self.eps is None:
+            object.__setattr__(self, "eps", own)
+        elif self.eps != own:
+            raise ModelError(f"ModelSpec: eps={self.eps} but the model was declared with the "
+                             f"scale parameter {own}; the scale lives in the declaration "
+                             f"(SDE(..., eps={self.eps}))")
 
     @property
     def state(self) -> list[sp.Symbol]:
@@ -289,7 +303,7 @@ def load_model(path: str | Path) -> ModelSpec:
     Examples
     --------
     >>> spec = load_model("examples/models/ou_slow.toml")   # doctest: +SKIP
-    >>> red = symavg.reduce(spec.model, spec.fast, eps=spec.eps)   # doctest: +SKIP
+    >>> red = symavg.reduce(spec.model, spec.fast, eps=spec.model.eps)   # doctest: +SKIP
     """
     p = Path(path)
     data = p.read_bytes()
@@ -376,7 +390,8 @@ def _build(doc: dict, r: _Reader) -> ModelSpec:
         periodic[var] = r.expr(v, f"sde.periodic.{k}", {**eps_names, **const_names})
 
     try:
-        model = SDE(state, drift, noise=noise, diffusion=diffusion, periodic=periodic or None)
+        model = SDE(state, drift, noise=noise, diffusion=diffusion, periodic=periodic or None,
+                    eps=eps)
     except ModelError as exc:
         raise ParseError(f"{r.source}: [sde]: {exc}") from None
 
@@ -413,7 +428,7 @@ def _build(doc: dict, r: _Reader) -> ModelSpec:
                                  f"{o!r} uses the fast variable {bad[0]}")
             observables.append(e)
 
-    return ModelSpec(model=model, slow=slow, fast=fast, eps=eps, params=params, x0=x0, T=T,
+    return ModelSpec(model=model, slow=slow, fast=fast, params=params, x0=x0, T=T,
                      eps_values=eps_values, paths=paths, seed=seed, observables=observables,
                      functions=functions, name=name, description=description, source=r.source)
 

@@ -39,7 +39,6 @@ from sympy.core.function import AppliedUndef
 from sympy.printing.codeprinter import PrintMethodNotImplementedError
 from sympy.printing.numpy import NumPyPrinter
 
-from .._symbols import epsilon
 from ..errors import ModelError, SimulationError
 
 
@@ -292,7 +291,7 @@ class CompiledModel:
 
 def lambdify_model(model: Any, backend: str = "numpy", params: Mapping | None = None,
                    functions: Mapping | None = None,
-                   eps_symbol: sp.Symbol = epsilon) -> CompiledModel:
+                   eps_symbol: sp.Symbol | None = None) -> CompiledModel:
     """Compile the drift and noise of an ``SDE`` or ``EffectiveModel``.
 
     Parameters
@@ -305,8 +304,11 @@ def lambdify_model(model: Any, backend: str = "numpy", params: Mapping | None = 
         stay arguments of the generated code, so one compilation serves all values).
     functions : dict, optional
         Definitions of undefined functions, see :func:`substitute_functions`.
-    eps_symbol : Symbol
-        The scale parameter (a parameter like the others).
+    eps_symbol : Symbol, optional
+        Deprecated, kept for one release: the scale parameter is read from the
+        model (``model.eps``) and stays a parameter like the others. ``None``
+        (the default) or that same symbol; a different one is a
+        :class:`~symavg.errors.ModelError`.
 
     Examples
     --------
@@ -316,9 +318,10 @@ def lambdify_model(model: Any, backend: str = "numpy", params: Mapping | None = 
     >>> f.drift([2.0], {k: 3.0})
     array([-6.])
     """
-    from .plan import model_coefficients
+    from .plan import model_coefficients, model_scale
 
-    coeffs = model_coefficients(model, functions, eps_symbol)
+    coeffs = model_coefficients(model, functions,
+                                model_scale(model, eps_symbol, "lambdify_model"))
     n = len(coeffs.state)
     zs = [sp.Symbol(f"z{i}", real=True) for i in range(n)]
     ps = [sp.Symbol(f"p{i}", real=True) for i in range(len(coeffs.parameters))]

@@ -8,7 +8,9 @@ a full model, which variables are fast and the leading power of
 :math:`\epsilon` (the fastest time scale is :math:`\epsilon^{-p_0}`).
 
 The scale parameter stays a *symbol*: its value is passed with the other
-parameters, so one compiled kernel serves every value of :math:`\epsilon`.
+parameters, so one compiled kernel serves every value of :math:`\epsilon`. The
+symbol is the one the model was declared with (``model.eps``): the scale lives
+in the declaration, and :func:`model_scale` refuses a different one.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from .._symbols import epsilon
 from ..errors import ModelError, SimulationError
+from ..models._common import same_scale
 from .codegen import substitute_functions, undefined_functions
 
 
@@ -45,9 +47,12 @@ class ModelCoefficients:
     leading_power : Rational or None
         :math:`p_0`, the most negative power of :math:`\\epsilon` (full models).
     eps_symbol : Symbol or None
-        The scale parameter when the model has one.
+        The scale parameter when it appears in the coefficients.
     name : str
         For messages.
+    scale : Symbol or None
+        The scale parameter the model was declared with (``model.eps``), whether
+        or not the coefficients contain it; ``None`` for a model without one.
     """
 
     state: tuple[sp.Symbol, ...]
@@ -60,6 +65,7 @@ class ModelCoefficients:
     leading_power: sp.Rational | None
     eps_symbol: sp.Symbol | None
     name: str
+    scale: sp.Symbol | None = None
 
     def noise_entry(self, i: int, k: int) -> sp.Expr:
         return self.noise[i * self.m + k]
@@ -79,9 +85,27 @@ def _cholesky_noise(a: sp.Matrix, what: str) -> sp.Matrix:
         ) from None
 
 
+def model_scale(model: object, eps_symbol: sp.Symbol | None, where: str) -> sp.Symbol | None:
+    """The scale parameter of ``model`` (``model.eps``).
+
+    ``eps_symbol=None`` means the model's own; the same symbol is accepted (the
+    old keyword, kept for one release); a different one is a
+    :class:`~symavg.errors.ModelError` naming both. A model declared without a
+    scale (an ``EffectiveModel`` built by hand) gives ``eps_symbol`` itself, or
+    ``None``.
+    """
+    if eps_symbol is None and getattr(model, "eps", None) is None:
+        return None
+    return same_scale(model, eps_symbol, where)
+
+
 def model_coefficients(model: object, functions: Mapping | None = None,
-                       eps_symbol: sp.Symbol = epsilon) -> ModelCoefficients:
-    """Read drift, noise, periods, parameters and fast variables off ``model``."""
+                       eps_symbol: sp.Symbol | None = None) -> ModelCoefficients:
+    """Read drift, noise, periods, parameters and fast variables off ``model``.
+
+    The scale parameter is the model's own (``model.eps``); ``eps_symbol``, if
+    given, must be that symbol (see :func:`model_scale`).
+    """
     from ..models.effective import EffectiveModel
     from ..models.sde import SDE
 
@@ -94,6 +118,7 @@ def model_coefficients(model: object, functions: Mapping | None = None,
             f"expected an SDE or an EffectiveModel (the result of sa.reduce); got "
             f"{type(model).__name__}"
         )
+    scale = model_scale(model, eps_symbol, name)
     sigma = model.noise
     if sigma is None:
         sigma = _cholesky_noise(sp.Matrix(model.diffusion), name)
@@ -116,7 +141,7 @@ def model_coefficients(model: object, functions: Mapping | None = None,
     params = tuple(sorted(syms - set(state), key=lambda z: z.name))
     fast: tuple[sp.Symbol, ...] = ()
     p0 = None
-    eps_sym = eps_symbol if eps_symbol in syms else None
+    eps_sym = scale if scale in syms else None
     if isinstance(model, SDE) and eps_sym is not None:
         orders = model.generator.expand(eps_sym)
         if orders and min(orders) < 0:
@@ -124,4 +149,5 @@ def model_coefficients(model: object, functions: Mapping | None = None,
             fast = orders[p0].acts_on()
     return ModelCoefficients(
         state=tuple(state), drift=tuple(b), noise=tuple(s), m=m, parameters=params,
-        periodic=periods, fast=tuple(fast), leading_power=p0, eps_symbol=eps_sym, name=name)
+        periodic=periods, fast=tuple(fast), leading_power=p0, eps_symbol=eps_sym, name=name,
+        scale=scale)

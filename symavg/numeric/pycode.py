@@ -49,6 +49,10 @@ def effective_to_python(model: Any, params: Mapping | None = None,
         With ``params``: coefficients without closed form that depend on a state
         variable are baked in as Chebyshev tables on that interval
         (:mod:`symavg.numeric.tabulate`).
+
+    The scale parameter is the model's own (``model.eps``); where the
+    coefficients contain it (a full model, a reduced model of order 1) it is a
+    parameter of the module like the others, given by name in ``params``.
     """
     co = model_coefficients(model, functions)
     n, m = len(co.state), co.m
@@ -102,6 +106,9 @@ def effective_to_python(model: Any, params: Mapping | None = None,
     pnames = [s.name for s in co.parameters]
     baked_values = {q.name: float(dict(params or {})[q]) for q in sorted(frozen, key=str)}
     sde = _describe(model, co)
+    scale_line = ("none" if co.scale is None else co.scale.name + (
+        " (a parameter: pass its value in params)" if co.eps_symbol is not None
+        else " (absent from these coefficients)"))
     bret = ", ".join(f"b{i}" for i in range(n))
     sret = ", ".join(f"s{k}" for k in range(n * m))
     imports = "import scipy.special\n" if scipy_needed else ""
@@ -113,6 +120,7 @@ def effective_to_python(model: Any, params: Mapping | None = None,
 
 State order: {names}
 Parameters (params keys, by name): {pnames}
+Scale parameter of the model: {scale_line}
 Baked in at generation (fixed): {baked_values or "none"}
 
 Functions

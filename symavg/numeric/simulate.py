@@ -41,12 +41,11 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from .._symbols import epsilon
 from ..errors import ModelError, SimulationError
 from .codegen import evaluate_derived, have_numba, load_source
 from .initial import FastSampler, sampler_from_measure
 from .kernel import build_kernel
-from .plan import ModelCoefficients, model_coefficients
+from .plan import ModelCoefficients, model_coefficients, model_scale
 
 
 class CoarseStepWarning(UserWarning):
@@ -141,13 +140,13 @@ def _memo(cache: dict, key: Any, make: Callable[[], Any]) -> Any:
     return cache[key]
 
 
-def _coefficients(model: Any, functions: Mapping | None, eps_symbol: sp.Symbol
+def _coefficients(model: Any, functions: Mapping | None, eps_symbol: sp.Symbol | None
                   ) -> ModelCoefficients:
     return _memo(_COEFFS, _key(model, functions, eps_symbol),
                  lambda: model_coefficients(model, functions, eps_symbol))
 
 
-def _kernel(model: Any, functions: Mapping | None, eps_symbol: sp.Symbol,
+def _kernel(model: Any, functions: Mapping | None, eps_symbol: sp.Symbol | None,
             co: ModelCoefficients, scheme: str, backend: str) -> Any:
     """The generated kernel source for ``model`` (built once per model, scheme and backend)."""
     return _memo(_KERNELS, _key(model, functions, (eps_symbol, scheme, backend)),
@@ -245,7 +244,7 @@ def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
              params: Mapping | None = None, paths: int = 10_000, dt: float | None = None,
              seed: int | None = None, saveat: Sequence[float] | None = None,
              backend: str = "auto", executor: Any = None, scheme: str = "auto",
-             functions: Mapping | None = None, eps_symbol: sp.Symbol = epsilon,
+             functions: Mapping | None = None, eps_symbol: sp.Symbol | None = None,
              chunk_size: int = 4096, dt_factor: float = 0.05, progress: bool | None = None,
              tabulate: Mapping | None = None, max_steps: int = 50_000_000) -> Ensemble:
     r"""Simulate ``paths`` copies of a full (``SDE``) or reduced (``EffectiveModel``) model.
@@ -260,7 +259,8 @@ def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
     T : float
         Final time.
     eps : float, optional
-        Value of the scale parameter ``eps_symbol`` (full models).
+        Value of the model's scale parameter ``model.eps`` (full models, and
+        reduced models of order 1, whose coefficients contain it).
     params : dict {Symbol: float}
         Values of the other parameters.
     paths : int
@@ -278,6 +278,10 @@ def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
         themselves, Euler-Maruyama otherwise.
     functions : dict, optional
         Definitions of undefined functions, e.g. ``{c: sp.Lambda(x, x)}``.
+    eps_symbol : Symbol, optional
+        Deprecated, kept for one release: the scale parameter is read from the
+        model (``model.eps``). ``None`` (the default) or that same symbol; a
+        different one is a :class:`~symavg.errors.ModelError`.
     chunk_size : int
         Paths per chunk (per seeded generator).
     dt_factor : float
@@ -302,14 +306,15 @@ def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
         overflow): the message names the model, the time and the fraction of
         paths.
     """
-    co = _coefficients(model, functions, eps_symbol)
-    values = _parameter_values(co, params, eps, eps_symbol)
+    scale = model_scale(model, eps_symbol, "simulate")
+    co = _coefficients(model, functions, scale)
+    values = _parameter_values(co, params, eps)
     if T <= 0 or not math.isfinite(T):
         raise ModelError(f"T must be a positive number; got {T}")
     if paths <= 0:
         raise ModelError(f"paths must be positive; got {paths}")
     backend = _backend(backend)
-    ks = _kernel(model, functions, eps_symbol, co, scheme, backend)
+    ks = _kernel(model, functions, scale, co, scheme, backend)
     derived = evaluate_derived(ks.derived, values)
     tables, table_info = _tables(ks, co, values, tabulate)
     p = np.array([values[s] for s in co.parameters] + [derived[s] for s, _ in ks.derived]
@@ -490,8 +495,8 @@ def _backend(backend: str) -> str:
     return backend
 
 
-def _parameter_values(co: ModelCoefficients, params: Mapping | None, eps: float | None,
-                      eps_symbol: sp.Symbol) -> dict[sp.Symbol, float]:
+def _parameter_values(co: ModelCoefficients, params: Mapping | None, eps: float | None
+                      ) -> dict[sp.Symbol, float]:
     values: dict[sp.Symbol, float] = {}
     for k, v in dict(params or {}).items():
         if not isinstance(k, sp.Symbol):
@@ -502,13 +507,22 @@ def _parameter_values(co: ModelCoefficients, params: Mapping | None, eps: float 
         except (TypeError, ValueError):
             raise ModelError(f"params[{k}] must be a number; got {v!r}") from None
     if eps is not None:
-        values[eps_symbol] = float(eps)
+        if co.scale is None:
+            raise ModelError(
+                f"{co.name} was declared without a scale parameter, so eps={eps} has "
+                "nothing to set: pass the values of its parameters in params={symbol: value}")
+        values[co.scale] = float(eps)
     if co.eps_symbol is not None and co.eps_symbol in values and values[co.eps_symbol] <= 0:
         raise ModelError(f"{co.eps_symbol} must be positive; got {values[co.eps_symbol]}")
     missing = [s for s in co.parameters if s not in values]
     if missing:
-        hint = (f"pass eps=... for {eps_symbol}" if missing == [eps_symbol]
-                else f"pass params={{{missing[0]}: ...}}")
+        if co.scale in missing:
+            hint = f"pass eps=... for the scale parameter {co.scale} (model.eps)"
+            if len(missing) > 1:
+                rest = next(s for s in missing if s != co.scale)
+                hint += f", and params={{{rest}: ...}} for the others"
+        else:
+            hint = f"pass params={{{missing[0]}: ...}}"
         raise SimulationError(f"{co.name}: no value for the parameter(s) "
                               f"{[str(s) for s in missing]}: {hint}")
     return values

@@ -39,8 +39,8 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from .._symbols import epsilon
 from ..errors import ModelError
+from .plan import model_scale
 from .simulate import Ensemble, simulate
 
 
@@ -259,7 +259,7 @@ def fit_order(eps: Sequence[float], err: Sequence[float], se: Sequence[float],
 def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequence[float],
            observables: Sequence[sp.Expr] | None = None, params: Mapping | None = None,
            paths: int = 20_000, seed: int | None = 0, dt: float | None = None,
-           functions: Mapping | None = None, eps_symbol: sp.Symbol = epsilon,
+           functions: Mapping | None = None, eps_symbol: sp.Symbol | None = None,
            backend: str = "auto", executor: Any = None, progress: bool | None = None,
            dt_reduced: float | None = None, check_dt: bool = True,
            **simulate_kwargs: Any) -> VerifyReport:
@@ -291,6 +291,12 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
         report the time-stepping bias per observable (``report.dt_bias``): a
         bias comparable to the error means the error measures the scheme, not
         the reduction (lower ``dt_factor`` or ``dt``).
+    eps_symbol : Symbol, optional
+        Deprecated, kept for one release: the scale parameter is the full
+        model's (``full.eps``), and ``eps_values`` are its values. ``None`` (the
+        default) or that same symbol; a different one is a
+        :class:`~symavg.errors.ModelError`, as is a reduced model derived with
+        another scale.
 
     Returns
     -------
@@ -314,8 +320,13 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
             raise ModelError(f"observable {o} uses the fast variable(s) {bad}; observables are "
                              f"functions of the slow variables {list(slow)}")
     x0_red = {k: v for k, v in dict(x0).items() if k in slow}
+    scale = model_scale(full, eps_symbol, "verify")
+    if getattr(reduced, "eps", None) is not None and reduced.eps != scale:
+        raise ModelError(f"verify: the full model has the scale parameter {scale} but the "
+                         f"reduced model was derived with {reduced.eps}: pass the matching "
+                         "pair (full, sa.reduce(full, ...))")
     common = dict(params=params, paths=paths, functions=functions,
-                  backend=backend, executor=executor, eps_symbol=eps_symbol)
+                  backend=backend, executor=executor, eps_symbol=scale)
     # independent streams for every run: the standard error of full - reduced assumes
     # independent samples (the same seed with the same step would correlate them)
     seeds = [int(c.generate_state(1)[0])
