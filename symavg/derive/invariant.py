@@ -119,7 +119,8 @@ class InvariantMeasure:
         exprs: list[tuple[str, sp.Basic]] = [(r"\rho", self.density)]
         if self.mean is not None:
             exprs += [("m", self.mean), ("S", self.covariance)]
-        dom = ", ".join(f"{y} in ({lo}, {hi})" for y, lo, hi in self.domain)
+        dom = ", ".join(f"${sp.latex(y)} \\in ({sp.latex(lo)}, {sp.latex(hi)})$"
+                        for y, lo, hi in self.domain)
         return Step("invariant measure",
                     f"Invariant probability of $\\mathcal{{L}}_0$ with the slow variables frozen "
                     f"({dom}).", tuple(exprs), self.checks, self.strategy)
