@@ -99,7 +99,7 @@ class Step:
         --------
         >>> import sympy as sp
         >>> s = Step("centering", "Mean zero.", (("h", sp.Symbol("y")),))
-        >>> print(s.to_markdown())
+        >>> print(s.to_markdown().rstrip())
         **centering**
         <BLANKLINE>
         Mean zero.

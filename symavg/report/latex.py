@@ -150,7 +150,7 @@ def visual_width(tex: str) -> float:
 
     Examples
     --------
-    >>> visual_width(r"\frac{a + b}{c}") == visual_width("a + b")
+    >>> visual_width(r"\frac{a + b}{c}") < visual_width("a + b + c")
     True
     """
     width, _ = _width(tex, 0)
