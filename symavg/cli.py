@@ -2,7 +2,7 @@
 
 ::
 
-    symavg derive MODEL.toml [--format markdown|latex] [--emit reduced.py]
+    symavg derive MODEL.toml [--format markdown|latex] [--standalone] [--emit reduced.py]
     symavg verify MODEL.toml [--eps 0.1 0.05 0.025] [--paths N] [--seed S] [--T T]
                              [--figure out.png]
     symavg examples [--run NAME]
@@ -98,8 +98,14 @@ def _verify_function() -> Callable[..., Any]:
 def _cmd_derive(args: argparse.Namespace, out: TextIO) -> int:
     spec = _load(args.model)
     red = _reduce(spec)
-    text = red.steps.to_latex() if args.format == "latex" else red.steps.to_markdown()
-    if spec.name:
+    if args.standalone and args.format != "latex":
+        raise _UserError("--standalone needs --format latex")
+    standalone = args.format == "latex" and args.standalone
+    text = (red.steps.to_latex(standalone=standalone) if args.format == "latex"
+            else red.steps.to_markdown())
+    if spec.name and standalone:
+        text = text.replace("\\maketitle\n", "\\maketitle\n" + _latex_comment(spec) + "\n", 1)
+    elif spec.name:
         lead = "% " if args.format == "latex" else ""
         out.write(f"{lead}Model: {spec.name} ({spec.source})\n\n")
     out.write(text.rstrip("\n") + "\n")
@@ -115,6 +121,13 @@ def _cmd_derive(args: argparse.Namespace, out: TextIO) -> int:
             raise _UserError(f"cannot write {dest}: {exc.strerror or exc}") from None
         print(f"symavg: wrote the reduced model to {dest}", file=sys.stderr)
     return 0
+
+
+def _latex_comment(spec: Any) -> str:
+    from .report.latex import escape
+
+    source = escape(str(spec.source)).replace("/", "/\\allowbreak{}")
+    return f"{{\\raggedright Model: {escape(spec.name)} ({source})\\par}}"
 
 
 def _cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
@@ -311,6 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("model", metavar="MODEL.toml", help="the model file")
     d.add_argument("--format", choices=("markdown", "latex"), default="markdown",
                    help="how to print the derivation (default: markdown)")
+    d.add_argument("--standalone", action="store_true",
+                   help="with --format latex: a whole LaTeX document (for pdflatex) instead "
+                        "of a fragment")
     d.add_argument("--emit", metavar="PATH",
                    help="also write a standalone Python module of the reduced model to PATH")
     d.set_defaults(func=_cmd_derive)

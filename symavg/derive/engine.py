@@ -291,7 +291,8 @@ def _reduce_symbolic(deriv: Derivation, L0: Generator, L1: Generator | None, L2:
         deriv = deriv.then(Step(
             "centering",
             r"At the next order $-\mathcal{L}_0 u_1 = \mathcal{L}_1 v_0 = "
-            r"\sum_i h_i \partial_i v_0$; solvability requires $\langle h_i\rangle = 0$.",
+            r"\sum_i h_i \partial_i v_0$; solvability requires $\langle h_i\rangle = 0$, and then "
+            r"$u_1 = \sum_i \Phi_i \partial_i v_0$ with $-\mathcal{L}_0 \Phi_i = h_i$.",
             tuple((rf"h_{{{sp.latex(x)}}}", _part(parts, (x,), L1)) for x in slow),
             tuple(cent)))
         for x in slow:
@@ -440,7 +441,7 @@ def effective_model(deriv: Derivation, drift: list, diff: sp.Matrix, regime: str
     noise = matrix_sqrt(diff) if not diff.is_zero_matrix else sp.ImmutableMatrix.zeros(n, 1)
     noise_checks = []
     if noise is not None and not diff.is_zero_matrix:
-        chk = zero_check("sigma sigma^T = A", noise * noise.T - diff)
+        chk = zero_check("A A^T = diffusion", noise * noise.T - diff)
         noise_checks.append(chk)
         if not chk.passed:
             noise = None
@@ -451,7 +452,7 @@ def effective_model(deriv: Derivation, drift: list, diff: sp.Matrix, regime: str
         "effective coefficients",
         f"The {regime} {'limit' if order == 0 else 'model to order one'}: "
         f"$dX = F(X)\\,dt + A(X)\\,dW$ for the slow variables "
-        f"{', '.join(map(str, slow))}.", tuple(exprs), tuple(noise_checks)))
+        f"${', '.join(map(sp.latex, slow))}$.", tuple(exprs), tuple(noise_checks)))
     return EffectiveModel(
         state=slow, drift=sp.ImmutableMatrix(drift), diffusion=sp.ImmutableMatrix(diff),
         noise=noise, regime=regime, steps=deriv, fast=fast, eps=eps,
@@ -748,7 +749,8 @@ def _model_step(model: SDE) -> Step:
         exprs.append((r"\sigma", model.noise))
     exprs.append((r"a = \sigma\sigma^T", model.diffusion))
     per = model.periodic_map
-    where = f" Periodic: {', '.join(f'{k} (period {v})' for k, v in per.items())}." if per else ""
+    where = (" Periodic: " + ", ".join(f"${sp.latex(k)}$ (period ${sp.latex(v)}$)"
+                                       for k, v in per.items()) + "." if per else "")
     return Step("model", rf"The Itô SDE $dZ = b\,dt + \sigma\,dW$ in "
                          rf"$Z = ({', '.join(sp.latex(z) for z in model.state)})$.{where}",
                 tuple(exprs))

@@ -104,17 +104,14 @@ class EffectiveModel:
         return any(e.has(sp.Integral) for e in list(self.drift) + list(self.diffusion))
 
     def _repr_latex_(self) -> str:
-        rows = []
-        for i, x in enumerate(self.state):
-            rhs = sp.latex(self.drift[i]) + r"\,dt"
-            if self.noise is not None:
-                for k in range(self.noise.shape[1]):
-                    if self.noise[i, k] != 0:
-                        rhs += rf" + {sp.latex(self.noise[i, k])}\,dW_{{{k + 1}}}"
-            rows.append(rf"d{sp.latex(x)} &= {rhs}")
-        if self.noise is None and any(e != 0 for e in self.diffusion):
-            rows.append(r"\sigma\sigma^T &= " + sp.latex(self.diffusion))
-        return "$\\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}$"
+        from ..report.display import sde_latex
+
+        return sde_latex(self.state, self.drift, self.noise, self.diffusion)
+
+    def _repr_markdown_(self) -> str:
+        from ..report.display import effective_markdown
+
+        return effective_markdown(self)
 
     def __repr__(self) -> str:
         return (f"EffectiveModel(regime={self.regime!r}, order={self.order}, "

@@ -197,12 +197,12 @@ class SDE:
         return _hooks.call("simulate", self, x0, T, **kwargs)
 
     def _repr_latex_(self) -> str:
-        rows = []
-        for i, z in enumerate(self.state):
-            terms = [sp.latex(self.drift[i]) + r"\,dt"]
-            if self.noise is not None:
-                for k in range(self.noise.shape[1]):
-                    if self.noise[i, k] != 0:
-                        terms.append(rf"{sp.latex(self.noise[i, k])}\,dW_{{{k + 1}}}")
-            rows.append(rf"d{sp.latex(z)} &= " + " + ".join(terms))
-        return "$\\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}$"
+        from ..report.display import sde_latex
+
+        return sde_latex(self.state, self.drift, self.noise, self.diffusion)
+
+    def _repr_markdown_(self) -> str:
+        from ..report.display import model_markdown
+
+        return model_markdown(self)
+

@@ -112,6 +112,11 @@ class Ensemble:
         v = self.evaluate(expr)
         return v.mean(axis=1), v.std(axis=1, ddof=1) / math.sqrt(v.shape[1])
 
+    def _repr_html_(self) -> str:
+        from ..report.display import ensemble_html
+
+        return ensemble_html(self)
+
 
 # ------------------------------------------------------------------ caches
 _COEFFS: dict[Any, ModelCoefficients] = {}

@@ -163,13 +163,21 @@ class VerifyReport:
 
     __str__ = table
 
+    def _repr_html_(self) -> str:
+        from ..report.display import verify_html
+
+        return verify_html(self)
+
+    def _repr_markdown_(self) -> str:
+        return self.table()
+
     def plot(self, ax: Any = None) -> Any:
         """Log-log weak error against eps with error bars and a reference slope.
 
         Returns the matplotlib ``Figure`` (made without pyplot, so no display is needed).
         """
         if ax is None:
-            from matplotlib.figure import Figure
+            from ..report.display import Figure
 
             fig = Figure(figsize=(6.0, 4.2))
             ax = fig.add_subplot(1, 1, 1)

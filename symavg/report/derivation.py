@@ -4,8 +4,8 @@ A :class:`Derivation` is what a teacher hands to a class: the generator split,
 the invariant measure, the centering condition, each cell problem with its
 solution, the solvability condition and the effective coefficients, each step
 with the checks that were done on it (substitution residual, normalisation,
-centering). It renders to Markdown, to LaTeX, and in a notebook through
-``_repr_latex_``.
+centering). It renders to Markdown, to LaTeX (a fragment or a whole document)
+and in a notebook as Markdown, one display per equation (:mod:`symavg.report.display`).
 """
 
 from __future__ import annotations
@@ -86,38 +86,44 @@ class Step:
                 return expr
         raise KeyError(label)
 
-    def to_markdown(self) -> str:
-        head = f"**{self.name}**"
-        if self.strategy:
-            head += f" _(strategy: {self.strategy})_"
-        lines = [head, "", self.statement, ""]
-        for label, expr in self.expressions:
-            lines.append(f"$$ {label} = {_latex(expr)} $$")
-            lines.append("")
-        for c in self.checks:
-            lines.append(f"- {c.to_markdown()}")
-        return "\n".join(lines).rstrip() + "\n"
+    def to_markdown(self, heading: str | None = None) -> str:
+        r"""The step as Markdown: its name, the statement, one ``$$ ... $$`` display
+        per equation (long ones broken over lines) and the checks as a list.
+
+        Parameters
+        ----------
+        heading : str, optional
+            The heading line to use instead of ``**name**``.
+
+        Examples
+        --------
+        >>> import sympy as sp
+        >>> s = Step("centering", "Mean zero.", (("h", sp.Symbol("y")),))
+        >>> print(s.to_markdown().rstrip())
+        **centering**
+        <BLANKLINE>
+        Mean zero.
+        <BLANKLINE>
+        $$ h = y $$
+        """
+        from .display import step_markdown
+
+        return step_markdown(self, heading)
 
     def to_latex(self) -> str:
-        head = rf"\paragraph{{{_escape(self.name)}}}"
-        if self.strategy:
-            head += rf" \emph{{(strategy: {_escape(self.strategy)})}}"
-        lines = [head, _escape_text(self.statement)]
-        if self.expressions:
-            lines.append(r"\begin{align*}")
-            body = [rf"{label} &= {_latex(expr)}" for label, expr in self.expressions]
-            lines.append(" \\\\\n".join(body))
-            lines.append(r"\end{align*}")
-        if self.checks:
-            lines.append(r"\begin{itemize}")
-            for c in self.checks:
-                mark = "passed" if c.passed else "FAILED"
-                detail = f" ({_escape(c.detail)})" if c.detail else ""
-                lines.append(
-                    rf"\item check \texttt{{{_escape(c.name)}}}: {mark}, {c.method}{detail}"
-                )
-            lines.append(r"\end{itemize}")
-        return "\n".join(lines) + "\n"
+        r"""The step as LaTeX: ``\paragraph``, the statement, ``align*`` and the
+        checks in an ``itemize``; every piece of text is escaped."""
+        from .display import step_latex
+
+        return step_latex(self)
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+    def _repr_latex_(self) -> str:
+        from .display import step_math
+
+        return step_math(self)
 
 
 @dataclass(frozen=True)
@@ -166,50 +172,50 @@ class Derivation:
         return all(c.passed for c in self.checks)
 
     def to_markdown(self) -> str:
-        """The derivation as Markdown with ``$$ ... $$`` display math."""
-        out = [f"# {self.title}", ""]
-        for i, step in enumerate(self.steps, 1):
-            out.append(f"## {i}. {step.name}")
-            out.append("")
-            out.append(step.to_markdown())
-        return "\n".join(out)
+        """The derivation as Markdown with one ``$$ ... $$`` display per equation.
 
-    def to_latex(self) -> str:
-        """The derivation as a LaTeX fragment (``\\section*`` and ``align*``)."""
-        out = [rf"\section*{{{_escape(self.title)}}}"]
-        for step in self.steps:
-            out.append(step.to_latex())
-        return "\n".join(out)
+        Examples
+        --------
+        >>> import sympy as sp
+        >>> d = Derivation("t").then(Step("centering", "Mean zero.", (("h", sp.Symbol("y")),)))
+        >>> print(d.to_markdown().splitlines()[2])
+        ## 1. centering
+        """
+        from .display import derivation_markdown
+
+        return derivation_markdown(self)
+
+    def to_latex(self, standalone: bool = False) -> str:
+        r"""The derivation as LaTeX.
+
+        Parameters
+        ----------
+        standalone : bool
+            ``False`` (default): a fragment (``\section*``, ``\subsection*``,
+            ``align*``) to ``\input`` into a document that loads amsmath and
+            amssymb. ``True``: a whole ``article`` document (amsmath, amssymb,
+            geometry, lmodern) with the title, every step and its checks, and a
+            summary of the checks, ready for ``pdflatex``: the handout.
+
+        Examples
+        --------
+        >>> d = Derivation("A_b & c")
+        >>> d.to_latex().splitlines()[0]
+        '\\section*{A\\_b \\& c}'
+        >>> d.to_latex(standalone=True).startswith("\\documentclass")
+        True
+        """
+        from .display import derivation_latex
+
+        return derivation_latex(self, standalone=standalone)
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
 
     def _repr_latex_(self) -> str:
-        rows = [rf"\text{{{_escape(self.title)}}}"]
-        for i, step in enumerate(self.steps, 1):
-            mark = r"\checkmark" if step.passed else r"\times"
-            rows.append(rf"\text{{{i}. {_escape(step.name)}}}\ {mark}")
-            for label, expr in step.expressions:
-                rows.append(rf"\quad {label} = {_latex(expr)}")
-        return "$\\displaystyle \\begin{array}{l}" + r" \\ ".join(rows) + r"\end{array}$"
+        from .display import derivation_math
+
+        return derivation_math(self)
 
     def __str__(self) -> str:
         return self.to_markdown()
-
-
-def _latex(expr: object) -> str:
-    if isinstance(expr, sp.Basic | sp.MatrixBase):
-        return sp.latex(expr)
-    return sp.latex(sp.sympify(expr))
-
-
-def _escape(text: str) -> str:
-    for a, b in (("\\", r"\textbackslash{}"), ("_", r"\_"), ("&", r"\&"), ("%", r"\%"),
-                 ("#", r"\#")):
-        text = text.replace(a, b)
-    return text
-
-
-def _escape_text(text: str) -> str:
-    """Escape prose but keep ``$...$`` math untouched."""
-    parts = text.split("$")
-    for i in range(0, len(parts), 2):
-        parts[i] = _escape(parts[i])
-    return "$".join(parts)

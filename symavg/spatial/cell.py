@@ -111,6 +111,11 @@ class EffectiveTensor:
                 out[i, j] = _eval_float(M[i, j])
         return out
 
+    def _repr_markdown_(self) -> str:
+        from ..report.display import tensor_markdown
+
+        return tensor_markdown(self)
+
     def convergence_table(self) -> str:
         """The grid-convergence table as text."""
         if not self.convergence:

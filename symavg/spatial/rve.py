@@ -219,14 +219,20 @@ class RVEStudy:
             lines.append(f"{len(self.failures)} sample(s) failed: {self.failures[0][2]}")
         return "\n".join(lines)
 
+    def _repr_html_(self) -> str:
+        from ..report.display import rve_html
+
+        return rve_html(self)
+
     def plot(self) -> Any:
         """Figure: mean +- CI against L per BC with the HS bounds; the variance
         against L (log-log) with the fitted power law and the slope ``-d``; and, when
         both are present, the Dirichlet - Neumann gap against L with the slope -1."""
-        import matplotlib.pyplot as plt
+        from ..report.display import Figure
 
         gap = self.bc_gap_exponent is not None
-        fig, axes = plt.subplots(1, 3 if gap else 2, figsize=(15 if gap else 10, 4))
+        fig = Figure(figsize=(15 if gap else 10, 4))
+        axes = fig.subplots(1, 3 if gap else 2)
         ax1, ax2 = axes[0], axes[1]
         for bc in self.bcs:
             rows = [s for s in self.stats if s.bc == bc]

@@ -1,0 +1,439 @@
+r"""Rich displays: derivations, SDEs and numeric results in Markdown, HTML and LaTeX.
+
+The result objects of symavg delegate their notebook displays here:
+
+* :class:`~symavg.report.derivation.Derivation` and
+  :class:`~symavg.report.derivation.Step` render as Markdown with prose, one
+  ``$$ ... $$`` display per equation (long ones broken over lines) and the
+  checks, so that no single formula is huge;
+* :class:`~symavg.models.sde.SDE` and
+  :class:`~symavg.models.effective.EffectiveModel` render as the system of Itô
+  equations (:func:`sde_latex`), with parentheses around sums, no ``0\,dt`` and
+  no ``1\,dW``;
+* the numeric results (``VerifyReport``, ``Ensemble``, ``EffectiveTensor``,
+  ``RVEStudy``) render as HTML tables (:func:`html_table`) and figures as PNG
+  (:class:`Figure`).
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import sympy as sp
+from sympy.printing.precedence import PRECEDENCE
+
+from .latex import TextbookLatexPrinter, document, equation_lines, escape, escape_prose, latex
+
+if TYPE_CHECKING:
+    from .derivation import Derivation, Step
+
+__all__ = ["Figure", "as_figure", "derivation_latex", "derivation_markdown", "html_table",
+           "sde_latex", "sde_markdown", "step_latex", "step_markdown"]
+
+_EPS = re.compile(r"\\epsilon(?![A-Za-z])")
+_SIGMA = re.compile(r"\\sigma(?![A-Za-z])")
+
+
+def _math_text(tex: str) -> str:
+    """Labels and statements written by the engine, in the notation of :func:`latex`."""
+    return _EPS.sub(r"\\varepsilon", tex)
+
+
+def _names(expr: Any) -> set[str]:
+    expr = sp.sympify(expr) if not isinstance(expr, sp.Basic | sp.MatrixBase) else expr
+    out = {s.name for s in getattr(expr, "free_symbols", ())}
+    atoms = expr.atoms(sp.Function) if hasattr(expr, "atoms") else set()
+    out |= {type(f).__name__ for f in atoms}
+    return out
+
+
+def _step_parts(step: Step) -> tuple[str, list[tuple[str, Any]]]:
+    """The statement and the labelled expressions with clashing names made distinct.
+
+    A label ``\\sigma`` (the noise matrix of the engine) in a step whose
+    expressions contain the user's own ``sigma`` is written ``\\Sigma``."""
+    statement = _math_text(step.statement)
+    exprs = [(_math_text(label), e) for label, e in step.expressions]
+    used = set().union(*(_names(e) for _, e in exprs)) if exprs else set()
+    clash = False
+    if "sigma" in used:
+        for label, e in exprs:
+            if _SIGMA.search(label) and not _is_user_sigma(e):
+                clash = True
+    if clash:
+        exprs = [(_SIGMA.sub(r"\\Sigma", label), e) for label, e in exprs]
+        statement = _SIGMA.sub(r"\\Sigma", statement)
+    return statement, exprs
+
+
+def _is_user_sigma(e: Any) -> bool:
+    items = list(e) if isinstance(e, sp.MatrixBase) else [e]
+    return all(isinstance(v, sp.Basic) and (v == 0 or (isinstance(v, sp.Function | sp.Symbol)
+                                                        and (getattr(v, "name", None) or
+                                                             type(v).__name__) == "sigma"))
+               for v in items)
+
+
+# ----------------------------------------------------------------- derivations
+def step_displays(step: Step) -> tuple[str, list[list[list[str]]]]:
+    """The statement and, per equation, its displays (see :func:`equation_lines`)."""
+    statement, exprs = _step_parts(step)
+    return statement, [equation_lines(label, e) for label, e in exprs]
+
+
+def _md_display(lines: list[str]) -> str:
+    if len(lines) == 1:
+        return "$$ " + lines[0].replace(" &= ", " = ", 1) + " $$"
+    return "$$ \\begin{aligned} " + " \\\\ ".join(lines) + " \\end{aligned} $$"
+
+
+def _check_md(c: Any) -> str:
+    mark = "passed" if c.passed else "**FAILED**"
+    extra = f" ({c.detail})" if c.detail else ""
+    return f"check `{c.name}`: {mark}, {c.method}{extra}"
+
+
+def step_markdown(step: Step, heading: str | None = None) -> str:
+    """Markdown of one step (see :meth:`Step.to_markdown`)."""
+    head = heading if heading is not None else f"**{step.name}**"
+    if step.strategy:
+        head += f" _(strategy: {step.strategy})_"
+    statement, displays = step_displays(step)
+    lines = [head, "", statement, ""]
+    for eq in displays:
+        for d in eq:
+            lines += [_md_display(d), ""]
+    for c in step.checks:
+        lines.append(f"- {_check_md(c)}")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def derivation_markdown(deriv: Derivation) -> str:
+    """Markdown of a derivation: a title, then one section per step."""
+    out = [f"# {deriv.title}", ""]
+    for i, step in enumerate(deriv.steps, 1):
+        out.append(step_markdown(step, heading=f"## {i}. {step.name}"))
+    n = len(deriv.checks)
+    failed = [c.name for c in deriv.checks if not c.passed]
+    out.append(f"_{n} checks, {'all passed' if not failed else 'FAILED: ' + ', '.join(failed)}._")
+    return "\n".join(out) + "\n"
+
+
+def _check_tex(c: Any) -> str:
+    mark = "passed" if c.passed else r"\textbf{FAILED}"
+    detail = f" ({escape(c.detail)})" if c.detail else ""
+    return rf"\item check \texttt{{{escape(c.name)}}}: {mark}, {escape(c.method)}{detail}"
+
+
+def step_latex(step: Step, heading: str | None = None) -> str:
+    """LaTeX of one step (see :meth:`Step.to_latex`)."""
+    head = heading if heading is not None else rf"\paragraph{{{escape(step.name)}}}"
+    if step.strategy:
+        head += rf" \emph{{(strategy: {escape(step.strategy)})}}"
+    statement, displays = step_displays(step)
+    lines = [head, "", escape_prose(statement)]
+    rows = [ln for eq in displays for d in eq for ln in d]
+    if rows:
+        lines += [r"\begin{align*}", " \\\\\n".join(rows), r"\end{align*}"]
+    if step.checks:
+        lines.append(r"\begin{itemize}")
+        lines += [_check_tex(c) for c in step.checks]
+        lines.append(r"\end{itemize}")
+    return "\n".join(lines) + "\n"
+
+
+def derivation_latex(deriv: Derivation, standalone: bool = False) -> str:
+    """LaTeX of a derivation (see :meth:`Derivation.to_latex`)."""
+    body = [] if standalone else [rf"\section*{{{escape(deriv.title)}}}"]
+    for i, step in enumerate(deriv.steps, 1):
+        body.append(step_latex(step, heading=rf"\subsection*{{{i}. {escape(step.name)}}}"))
+    n = len(deriv.checks)
+    failed = [c.name for c in deriv.checks if not c.passed]
+    summary = (f"{n} checks, all passed." if not failed else
+               f"{n} checks; FAILED: {', '.join(failed)}.")
+    body.append(r"\paragraph{Checks} " + escape(summary))
+    text = "\n".join(body)
+    return document(text, title=deriv.title) if standalone else text
+
+
+def step_math(step: Step) -> str:
+    """A compact ``$...$`` rendering of a step's equations (for ``text/latex``)."""
+    _, displays = step_displays(step)
+    rows = [ln for eq in displays for d in eq for ln in d]
+    return "$\\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}$" if rows else ""
+
+
+def derivation_math(deriv: Derivation) -> str:
+    """A compact ``$...$`` outline (step names and check marks) for ``text/latex``."""
+    rows = [rf"\text{{{escape(deriv.title)}}}"]
+    for i, step in enumerate(deriv.steps, 1):
+        mark = r"\checkmark" if step.passed else r"\times"
+        rows.append(rf"\text{{{i}. {escape(step.name)}}}\ {mark}")
+    return "$\\displaystyle \\begin{array}{l}" + r" \\ ".join(rows) + r"\end{array}$"
+
+
+# ----------------------------------------------------------------- SDEs
+def _coef(expr: sp.Expr) -> str | None:
+    r"""LaTeX of a coefficient in front of ``\,dt`` / ``\,dW``: ``None`` for 0,
+    ``""`` for 1, ``"-"`` for -1, sums parenthesised."""
+    expr = sp.sympify(expr)
+    if expr == 0:
+        return None
+    if expr == 1:
+        return ""
+    if expr.could_extract_minus_sign():
+        return "-" + (_coef(-expr) or "")
+    return TextbookLatexPrinter().parenthesize(expr, PRECEDENCE["Mul"], strict=True)
+
+
+def _times(coef: str, differential: str) -> str:
+    if coef in ("", "-"):
+        return coef + differential
+    return rf"{coef}\,{differential}"
+
+
+def sde_lines(state: Sequence[sp.Symbol], drift: Any, noise: Any = None,
+              diffusion: Any = None) -> list[str]:
+    """One ``d x &= ...`` line per variable (see :func:`sde_latex`)."""
+    rows = []
+    for i, z in enumerate(state):
+        terms: list[str] = []
+        c = _coef(drift[i])
+        if c is not None:
+            terms.append(_times(c, "dt"))
+        if noise is not None:
+            m = noise.shape[1]
+            for k in range(m):
+                c = _coef(noise[i, k])
+                if c is not None:
+                    w = "W" if m == 1 else f"W_{{{k + 1}}}"
+                    terms.append(_times(c, f"d{w}"))
+        rhs = ""
+        for t in terms:
+            if not rhs:
+                rhs = t
+            elif t.startswith("-"):
+                rhs += " - " + t[1:].lstrip()
+            else:
+                rhs += " + " + t
+        rows.append(rf"d{latex(z)} &= {rhs or '0'}")
+    if noise is None and diffusion is not None and any(e != 0 for e in diffusion):
+        rows.append(r"\sigma\sigma^T &= " + latex(diffusion))
+    return rows
+
+
+def sde_latex(state: Sequence[sp.Symbol], drift: Any, noise: Any = None,
+              diffusion: Any = None) -> str:
+    r"""The Itô system ``dx = b dt + sigma dW`` as ``$\begin{aligned}...\end{aligned}$``.
+
+    Sums are parenthesised, zero terms are left out and unit coefficients are not
+    written; with ``noise=None`` the diffusion matrix is shown instead.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> x = sp.Symbol("x")
+    >>> c = sp.Function("c")(x)
+    >>> sde_latex([x], sp.Matrix([0]), sp.Matrix([[sp.sqrt(2) * c + 1]]))
+    '$\\begin{aligned}dx &= \\left(\\sqrt{2} c(x) + 1\\right)\\,dW\\end{aligned}$'
+    """
+    return "$\\begin{aligned}" + r" \\ ".join(sde_lines(state, drift, noise, diffusion)) \
+        + r"\end{aligned}$"
+
+
+def sde_markdown(title: str, state: Sequence[sp.Symbol], drift: Any, noise: Any = None,
+                 diffusion: Any = None, notes: Sequence[str] = ()) -> str:
+    """Markdown: a title line, the system as one display, and notes."""
+    rows = sde_lines(state, drift, noise, diffusion)
+    out = [title, "", "$$ \\begin{aligned} " + r" \\ ".join(rows) + " \\end{aligned} $$"]
+    out += ["", *notes] if notes else []
+    return "\n".join(out) + "\n"
+
+
+def sde_document(title: str, state: Sequence[sp.Symbol], drift: Any, noise: Any = None,
+                 diffusion: Any = None) -> str:
+    """A standalone LaTeX document with the system."""
+    body = r"\begin{align*}" + " \\\\\n".join(sde_lines(state, drift, noise, diffusion)) \
+        + r"\end{align*}"
+    return document(body, title=title)
+
+
+def model_markdown(model: Any) -> str:
+    """Markdown of an :class:`~symavg.models.sde.SDE`: the Itô system and its circles."""
+    notes = [f"${latex(k)}$ has period ${latex(v)}$." for k, v in model.periodic]
+    return sde_markdown("Itô SDE", model.state, model.drift, model.noise, model.diffusion, notes)
+
+
+def effective_markdown(red: Any) -> str:
+    """Markdown of an :class:`~symavg.models.effective.EffectiveModel`: the reduced
+    Itô system, what was eliminated, and the number of checks of its derivation."""
+    fast = ", ".join(latex(v) for v in red.fast)
+    checks = red.steps.checks
+    failed = sum(not c.passed for c in checks)
+    notes = [f"Reduced model ({red.regime}" + (f", fast ${fast}$ eliminated" if fast else "")
+             + f"); derivation: {len(red.steps)} steps, {len(checks)} checks, "
+             + ("all passed." if not failed else f"{failed} FAILED.")
+             + " Show it with `red.steps`."]
+    notes += [f"${latex(k)}$ has period ${latex(v)}$." for k, v in red.periodic]
+    if red.noise is None and not red.diffusion.is_zero_matrix:
+        notes.append("No closed-form square root of the diffusion: the simulators factor it "
+                     "numerically.")
+    return sde_markdown("**Effective model**", red.state, red.drift, red.noise, red.diffusion,
+                        notes)
+
+
+# ----------------------------------------------------------------- tables and figures
+def html_table(header: Sequence[str], rows: Sequence[Sequence[Any]], caption: str = "",
+               notes: Sequence[str] = ()) -> str:
+    """An HTML table (cells escaped) with an optional caption and notes below.
+
+    Examples
+    --------
+    >>> html_table(["a", "b"], [[1, "<2>"]]).count("<td>")
+    2
+    """
+    out = ["<table>"]
+    if caption:
+        out.append(f"<caption>{html.escape(caption)}</caption>")
+    out.append("<thead><tr>" + "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+               + "</tr></thead><tbody>")
+    for r in rows:
+        out.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>")
+    out.append("</tbody></table>")
+    if notes:
+        out.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")
+    return "\n".join(out)
+
+
+try:  # a matplotlib Figure that notebooks display without %matplotlib inline
+    from matplotlib.figure import Figure as _MplFigure
+except ImportError:  # pragma: no cover - matplotlib is a dependency
+    _MplFigure = object  # type: ignore[assignment,misc]
+
+
+class Figure(_MplFigure):  # type: ignore[misc,valid-type]
+    """A :class:`matplotlib.figure.Figure` with a ``_repr_png_``, so that a
+    notebook shows it whatever the matplotlib backend (no ``%matplotlib inline``
+    needed). It is made without pyplot and saved with ``savefig`` as usual.
+
+    Examples
+    --------
+    >>> fig = Figure(figsize=(2, 2))
+    >>> _ = fig.add_subplot(1, 1, 1).plot([0, 1], [0, 1])
+    >>> fig._repr_png_()[:4] == b"\\x89PNG"
+    True
+    """
+
+    def _repr_png_(self) -> bytes:
+        buf = io.BytesIO()
+        self.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+        return buf.getvalue()
+
+    def _repr_html_(self) -> None:  # let the PNG be the rich display
+        return None
+
+
+def as_figure(fig: Any) -> Any:
+    """Give an existing matplotlib figure a PNG display (its class becomes :class:`Figure`)."""
+    if isinstance(fig, _MplFigure) and not isinstance(fig, Figure):
+        fig.__class__ = type("Figure", (Figure, type(fig)), {}) if type(fig) is not _MplFigure \
+            else Figure
+    return fig
+
+
+def latex_document(body: str, title: str = "") -> str:
+    """Alias of :func:`symavg.report.latex.document` for the display helpers."""
+    return document(body, title=title)
+
+
+# ----------------------------------------------------------------- numeric results
+def _g(v: float, fmt: str = ".6g") -> str:
+    return format(v, fmt)
+
+
+def verify_html(rep: Any) -> str:
+    """HTML of a ``VerifyReport``: the weak errors, the Wasserstein distances, the
+    fitted orders and the notes."""
+    rows = [[_g(r.eps, "g"), sp.sstr(r.observable), f"{r.full:.6g} ± {r.full_se:.2g}",
+             f"{r.reduced:.6g} ± {r.reduced_se:.2g}", f"{r.error:+.3e} ± {r.error_se:.2e}",
+             "yes" if r.resolved else "no"] for r in rep.rows]
+    out = [html_table(["eps", "observable", "full", "reduced", "error = full − reduced",
+                       "resolved"], rows,
+                      caption=f"Weak errors at T = {rep.T} with {rep.paths} paths per model "
+                              "(± one standard error)")]
+    if rep.distances:
+        out.append(html_table(["eps", "variable", "W1(full, reduced)", "noise floor"],
+                              [[_g(d.eps, "g"), str(d.variable), f"{d.w1:.3e}",
+                                f"{d.noise_floor:.3e}"] for d in rep.distances],
+                              caption="Wasserstein-1 distance of the final-time laws"))
+    notes = [f"{sp.sstr(f.observable)}: {f.message}" for f in rep.fits.values()]
+    notes += [f"{sp.sstr(o)}: time-step check at eps = {min(rep.eps_values):g}: "
+              f"mean(dt) − mean(dt/2) = {d:+.2e} ± {se:.1e}" for o, (d, se) in rep.dt_bias.items()]
+    notes += [f"note: {n}" for n in rep.notes]
+    if notes:
+        out.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")
+    out.append("<p>Figure: <code>rep.plot()</code>.</p>")
+    return "\n".join(out)
+
+
+def ensemble_html(ens: Any) -> str:
+    """HTML of an ``Ensemble``: size, step, schemes, and per variable the mean and
+    standard deviation at the first and last saved times."""
+    import numpy as np
+
+    rows = []
+    for i, v in enumerate(ens.state):
+        first, last = ens.values[0, i, :], ens.values[-1, i, :]
+        rows.append([str(v), ens.schemes.get(v, ""), f"{np.mean(first):.6g}",
+                     f"{np.mean(last):.6g} ± {np.std(last, ddof=1) / np.sqrt(last.size):.2g}",
+                     f"{np.std(last, ddof=1):.4g}"])
+    params = ", ".join(f"{k} = {v:g}" for k, v in ens.params.items())
+    caption = (f"Ensemble: {ens.paths} paths, {len(ens.t)} saved times in "
+               f"[{ens.t[0]:g}, {ens.t[-1]:g}], dt = {ens.dt:.3g}"
+               + (f"; {params}" if params else ""))
+    return html_table(["variable", "scheme", "mean at t0", "mean at T (± se)", "std at T"],
+                      rows, caption=caption)
+
+
+def tensor_markdown(res: Any) -> str:
+    """Markdown of an ``EffectiveTensor``: the tensor, the method and the checks."""
+    import numpy as np
+
+    checks = res.steps.checks
+    failed = sum(not c.passed for c in checks)
+    if isinstance(res.tensor, np.ndarray):
+        body = latex(sp.Matrix(np.round(res.tensor, 12).tolist()))
+    else:
+        body = latex(sp.Matrix(res.tensor))
+    out = [f"**Effective tensor** ({res.method})", "", f"$$ A^* = {body} $$", "",
+           f"{len(res.steps)} steps, {len(checks)} checks, "
+           + ("all passed." if not failed else f"{failed} FAILED.")
+           + " The derivation: `res.steps`."]
+    if res.convergence:
+        out += ["", "| n | A*_11 | max change |", "| --- | --- | --- |"]
+        for n, T, ch in res.convergence:
+            out.append(f"| {n} | {T[0, 0]:.10f} | {'' if not np.isfinite(ch) else f'{ch:.3e}'} |")
+    return "\n".join(out) + "\n"
+
+
+def rve_html(study: Any) -> str:
+    """HTML of an ``RVEStudy``: per size and boundary condition the statistics of
+    ``tr A_L / d``, then the estimate, the bounds and the notes."""
+    rows = [[s.size, s.bc, s.count, f"{s.mean:.5f}", f"{s.var:.3e}",
+             f"[{s.ci[0]:.5f}, {s.ci[1]:.5f}]"] for s in study.stats]
+    lo, hi = study.hashin_shtrikman
+    notes = [f"estimate {study.estimate:.5f}, 95% CI [{study.estimate_ci[0]:.5f}, "
+             f"{study.estimate_ci[1]:.5f}]; Hashin-Shtrikman [{lo:.5f}, {hi:.5f}]"]
+    notes += [f"variance exponent ({bc}): {g:.3f} ± {se:.3f}"
+              for bc, (g, se) in study.variance_exponent.items()]
+    notes.append("ordering Reuss ≤ N ≤ P ≤ D ≤ Voigt: "
+                 + ("held in every sample" if study.ordering_ok else "VIOLATED"))
+    notes += list(study.notes)
+    if study.failures:
+        notes.append(f"{len(study.failures)} sample(s) failed: {study.failures[0][2]}")
+    return html_table(["L", "bc", "n", "mean", "var", "95% CI"], rows,
+                      caption=f"RVE study of {study.medium!r}", notes=notes)
