@@ -149,10 +149,8 @@ class DensityMeasure(InvariantMeasure):
     def domain_text(self) -> str:
         parts = []
         for y, lo, hi in self.domain:
-            if y in self.periodic:
-                parts.append(f"${sp.latex(y)}$ on a circle of length ${sp.latex(hi - lo)}$")
-            else:
-                parts.append(f"${sp.latex(y)} \\in ({sp.latex(lo)}, {sp.latex(hi)})$")
+            where = f"${sp.latex(y)} \\in ({sp.latex(lo)}, {sp.latex(hi)})$"
+            parts.append(where + (" (a circle)" if y in self.periodic else ""))
         return ", ".join(parts)
 
 
