@@ -13,7 +13,8 @@ x, y, z = sp.symbols("x y z", real=True)
 
 def test_registry_lists_the_documented_strategies():
     assert [n for n, _ in STRATEGIES] == ["polynomial ansatz", "fourier", "finite chain",
-                                          "independent blocks", "quadrature (1-D)"]
+                                          "independent blocks", "quadrature (1-D)",
+                                          "spectral (numeric)"]
 
 
 def test_ou_hermite_eigenfunction():
@@ -109,6 +110,7 @@ def _decline_inputs():
         "polynomial ansatz (periodic)": (circle, sp.cos(y), (y,)),
         "finite chain": (ou, y, (y,)),                          # no jump part
         "independent blocks": (two, y * z, (y, z)),             # cross-block product
+        "spectral (numeric)": (circle, sp.cos(y), (y,)),        # no numeric context
     }
 
 

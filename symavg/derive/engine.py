@@ -70,6 +70,7 @@ from ..models.generator import Expansion, Generator
 from ..models.markov import MarkovChain, SwitchingSDE
 from ..models.sde import SDE
 from ..report.derivation import Check, Derivation, Step
+from ._context import numeric_parameters
 from .invariant import InvariantMeasure, invariant_measure
 from .measures import DensityMeasure
 from .poisson import Corrector, centering_check, solve_poisson
@@ -205,29 +206,29 @@ def reduce(model: SDE | SwitchingSDE | EffectiveModel,
     if method not in ("auto", "symbolic", "numeric"):
         raise ModelError(f"method must be 'auto', 'symbolic' or 'numeric'; got {method!r}")
     ctx = _Context(fast, slow, eps, per, L0_order, expansion, order, model)
-    if method == "numeric" or method == "auto" and params is not None:
+    if method == "numeric" and params is None:
+        raise ModelError("method='numeric' needs params={symbol: value}")
+    if method != "numeric":
         try:
-            if method == "numeric":
-                raise UnsolvedError("numeric route requested")
             return _reduce_symbolic(deriv, L0, L1, L2, mid, ctx)
         except UnsolvedError as exc:
             if params is None:
-                raise ModelError("method='numeric' needs params={symbol: value}") from None
-            if order != 0 or view.chain is not None:
-                raise
-            from .numeric_reduce import reduce_numeric
-
-            return reduce_numeric(deriv, L0, L1, L2, fast, slow, eps, per, params, n,
-                                  reason=str(exc))
-    try:
+                hint = ("" if view.chain is not None else
+                        " With every fast variable periodic, pass params={symbol: value} to "
+                        "sa.reduce to use the numeric (spectral) cell solver.")
+                raise UnsolvedError(f"{exc}{hint}") from None
+            reason = str(exc)
+    else:
+        reason = "numeric route requested"
+    with numeric_parameters(params, n, slow):
+        deriv = deriv.then(Step(
+            "numeric cell problems",
+            f"No closed form ({reason}): the invariant density and the cell problems are "
+            f"solved by spectral collocation on a Fourier grid with {n} points per fast "
+            f"dimension, and again with {max(8, n // 2)}, at the given parameter values; the "
+            "difference of every average is recorded as its discretisation error.",
+            (("params", sp.Dict({sp.sympify(k): sp.Float(v) for k, v in params.items()})),)))
         return _reduce_symbolic(deriv, L0, L1, L2, mid, ctx)
-    except UnsolvedError as exc:
-        if view.chain is not None:
-            raise
-        raise UnsolvedError(
-            f"{exc} With every fast variable periodic, pass params={{symbol: value}} to "
-            "sa.reduce to use the numeric (spectral) cell solver."
-        ) from None
 
 
 @dataclass(frozen=True)
@@ -619,6 +620,8 @@ def _average(c: object, measure: InvariantMeasure, phis: dict, fast: tuple,
     valid because such ``g`` are centred (they are the right-hand sides of the
     cell problems).
     """
+    if getattr(measure, "averages_correctors", False) and phis:
+        return measure.average_with_correctors(c, phis, slow)
     if isinstance(c, sp.MatrixBase):
         repl = {}
         for ph, sol in phis.values():

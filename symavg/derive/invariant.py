@@ -44,6 +44,7 @@ from ..errors import ModelError, NoInvariantMeasureError, UnsolvedError
 from ..models.generator import Generator
 from ..models.markov import stationary_law
 from ..report.derivation import Check
+from . import _context
 from .integrals import antiderivative, definite_integral
 from .measures import (
     DensityMeasure,
@@ -63,10 +64,12 @@ Strategy = Callable[[Generator, tuple], "InvariantMeasure | None"]
 STRATEGIES: list[tuple[str, Strategy]] = []
 
 
-def strategy(name: str, handles: frozenset[str] | set[str] = frozenset({"diffusion"})
-             ) -> Callable[[Strategy], Strategy]:
+def strategy(name: str, handles: frozenset[str] | set[str] = frozenset({"diffusion"}),
+             numeric: bool = False) -> Callable[[Strategy], Strategy]:
     """Register an invariant-measure strategy (tried in registration order).
 
+    ``numeric`` strategies (grid solvers) are tried only inside
+    :func:`~symavg.derive._context.numeric_parameters`, and only they are tried there.
     ``handles`` names the generator parts the strategy understands (see
     :data:`symavg.models.generator.PART_KINDS`); on a generator with any other
     part the registered function declines (returns None) without looking further.
@@ -82,6 +85,7 @@ def strategy(name: str, handles: frozenset[str] | set[str] = frozenset({"diffusi
             return fn(G, fast)
 
         guarded.handles = kinds  # type: ignore[attr-defined]
+        guarded.numeric = numeric  # type: ignore[attr-defined]
         STRATEGIES.append((name, guarded))
         return guarded
 
@@ -118,6 +122,8 @@ def invariant_measure(L0: Generator, fast: Sequence[sp.Symbol]) -> InvariantMeas
             "eigenvalue is a different problem (symavg.ldp)."
         )
     for _name, fn in STRATEGIES:
+        if _context.skip(fn):
+            continue
         res = fn(G, fast)
         if res is not None:
             return res

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
-from scipy.sparse.linalg import LinearOperator, gmres
 
 from ..errors import ModelError, UnsolvedError
 from ..models.generator import Generator
@@ -99,7 +98,9 @@ class SpectralOperator:
                 out += 0.5 * self._dd(np.fft.fftn(self.a[i][j] * rho), i, j)
         return out
 
-    def preconditioner(self) -> LinearOperator:
+    def preconditioner(self) -> object:
+        from scipy.sparse.linalg import LinearOperator
+
         abar = [[float(np.mean(self.a[i][j])) for j in range(self.d)] for i in range(self.d)]
         symbol = sum(0.5 * abar[i][j] * self.k[i] * self.k[j]
                      for i in range(self.d) for j in range(self.d))
@@ -113,7 +114,9 @@ class SpectralOperator:
         return LinearOperator((size, size), matvec=solve, dtype=float)
 
 
-def _solve(op_fn, rhs: np.ndarray, M: LinearOperator, what: str) -> tuple[np.ndarray, float]:
+def _solve(op_fn, rhs: np.ndarray, M: object, what: str) -> tuple[np.ndarray, float]:
+    from scipy.sparse.linalg import LinearOperator, gmres
+
     shape = rhs.shape
     size = rhs.size
     A = LinearOperator((size, size), matvec=lambda v: op_fn(v.reshape(shape)).ravel(),

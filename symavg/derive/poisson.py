@@ -48,6 +48,7 @@ from ..errors import CenteringError, CheckFailedError, UnsolvedError
 from ..models.generator import Generator
 from ..models.markov import poisson_solve
 from ..report.derivation import Check, Step
+from . import _context
 from .integrals import antiderivative, definite_integral
 from .measures import DiscreteMeasure, InvariantMeasure, ProductMeasure
 
@@ -179,10 +180,12 @@ Strategy = Callable[[Generator, sp.Expr, tuple, InvariantMeasure], "Corrector | 
 STRATEGIES: list[tuple[str, Strategy]] = []
 
 
-def strategy(name: str, handles: frozenset[str] | set[str] = frozenset({"diffusion"})
-             ) -> Callable[[Strategy], Strategy]:
+def strategy(name: str, handles: frozenset[str] | set[str] = frozenset({"diffusion"}),
+             numeric: bool = False) -> Callable[[Strategy], Strategy]:
     """Register a Poisson strategy (tried in registration order).
 
+    ``numeric`` strategies (grid solvers) are tried only inside
+    :func:`~symavg.derive._context.numeric_parameters`, and only they are tried there.
     ``handles`` names the generator parts the strategy understands; on a
     generator with any other part the registered function declines.
     """
@@ -198,6 +201,7 @@ def strategy(name: str, handles: frozenset[str] | set[str] = frozenset({"diffusi
             return fn(G, rhs, fast, measure)
 
         guarded.handles = kinds  # type: ignore[attr-defined]
+        guarded.numeric = numeric  # type: ignore[attr-defined]
         STRATEGIES.append((name, guarded))
         return guarded
 
@@ -258,6 +262,8 @@ def solve_poisson(L0: Generator, rhs: sp.Expr, fast: Sequence[sp.Symbol],
         return PoissonSolution(rhs, sp.S.Zero, tuple(sp.S.Zero for _ in fast), fast, "trivial",
                                pre)
     for _name, fn in STRATEGIES:
+        if _context.skip(fn):
+            continue
         sol = fn(G, rhs, fast, measure)
         if sol is not None:
             return dataclasses.replace(sol, checks=pre + sol.checks)
