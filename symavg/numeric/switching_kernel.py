@@ -197,7 +197,7 @@ def _rk4_source(n: int, zargs: list[str], pargs: list[str]) -> str:
 
     zz = [f"z{i}" for i in range(n)]
     lines = [f"{_MARK}def rk4(s, h, {', '.join(zz)}, H{Pc}):",
-             '    """One RK4 step of dz = b_s(z) dt, dH = lambda_s(z) dt; also lambda_s at the start."""',
+             '    """One RK4 step of dz = b_s(z) dt, dH = lambda_s(z) dt; also lambda_s(z)."""',
              f"    {', '.join(f'k1_{i}' for i in range(n))}, = {call('drift', 'z')}",
              f"    l1 = {call('hazard', 'z')}"]
     for st, (prev, frac) in enumerate((("k1_", "0.5"), ("k2_", "0.5"), ("k3_", "1.0")), start=2):
