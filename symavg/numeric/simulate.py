@@ -251,7 +251,8 @@ def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
              backend: str = "auto", executor: Any = None, scheme: str = "auto",
              functions: Mapping | None = None, eps_symbol: sp.Symbol | None = None,
              chunk_size: int = 4096, dt_factor: float = 0.05, progress: bool | None = None,
-             tabulate: Mapping | None = None, max_steps: int = 50_000_000) -> Ensemble:
+             tabulate: Mapping | None = None, max_steps: int = 50_000_000,
+             s0: Any = None) -> Ensemble:
     r"""Simulate ``paths`` copies of a full (``SDE``) or reduced (``EffectiveModel``) model.
 
     Parameters
@@ -310,7 +311,23 @@ def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
         Missing parameters or undefined functions, or a blow-up (NaN or
         overflow): the message names the model, the time and the fraction of
         paths.
+
+    A ``SwitchingSDE`` (PDMP or switching SDE) goes to
+    :func:`symavg.numeric.switching.simulate_switching` (``s0``: its initial chain state).
     """
+    from ..models.markov import SwitchingSDE
+
+    if isinstance(model, SwitchingSDE):
+        from .switching import simulate_switching
+
+        if scheme != "auto" or tabulate:
+            raise ModelError("scheme= and tabulate= do not apply to a SwitchingSDE")
+        return simulate_switching(model, x0, T, eps=eps, params=params, paths=paths, dt=dt,
+                                  seed=seed, saveat=saveat, s0=s0, backend=backend,
+                                  executor=executor, functions=functions,
+                                  chunk_size=chunk_size, dt_factor=dt_factor)
+    if s0 is not None:
+        raise ModelError("s0 (the initial chain state) applies to a SwitchingSDE only")
     scale = model_scale(model, eps_symbol, "simulate")
     co = _coefficients(model, functions, scale)
     values = _parameter_values(co, params, eps)

@@ -271,12 +271,13 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
            backend: str = "auto", executor: Any = None, progress: bool | None = None,
            dt_reduced: float | None = None, check_dt: bool = True,
            **simulate_kwargs: Any) -> VerifyReport:
-    r"""Simulate ``full`` at each ``eps`` in ``eps_values`` and ``reduced`` once; compare.
+    r"""Simulate ``full`` at each ``eps`` in ``eps_values`` and ``reduced`` once (at each
+    ``eps`` when its coefficients hold the scale, e.g. an order-1 diffusion ~ eps); compare.
 
     Parameters
     ----------
-    full : SDE
-        The full slow-fast model.
+    full : SDE or SwitchingSDE
+        The full slow-fast model (a PDMP or switching SDE included).
     reduced : EffectiveModel
         The reduced model (``sa.reduce(full, ...)``).
     x0 : dict {Symbol: float}
@@ -338,8 +339,9 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
     # independent streams for every run: the standard error of full - reduced assumes
     # independent samples (the same seed with the same step would correlate them)
     seeds = [int(c.generate_state(1)[0])
-             for c in np.random.SeedSequence(seed).spawn(len(eps_list) + 2)]
+             for c in np.random.SeedSequence(seed).spawn(2 * len(eps_list) + 2)]
     seed_of = dict(zip(eps_list, seeds))
+    seeds, red_seeds = seeds[:len(eps_list) + 2], dict(zip(eps_list, seeds[len(eps_list) + 2:]))
     runs: dict[float, Ensemble] = {}
     iterator: Any = eps_list
     if progress or (progress is None and paths * len(eps_list) > 200_000):
@@ -353,23 +355,34 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
     # the reduced model with a step no coarser than the finest full run, so that its
     # own time-stepping bias stays below the errors being measured
     if dt_reduced is None:
-        dt_reduced = min(min(r.dt for r in runs.values()), T / 1000)
-    red = simulate(reduced, x0_red, T, dt=dt_reduced, seed=seeds[-2], **common,
-                   **simulate_kwargs)
-    red_final = {o: red.evaluate(o)[-1] for o in obs}
+        dt_reduced = min([r.dt for r in runs.values() if math.isfinite(r.dt)] + [T / 1000])
+    red_kwargs = {k: v for k, v in simulate_kwargs.items() if k != "s0"}  # s0: the chain's
+    # a reduced model whose coefficients hold the scale (the order-1 diffusion
+    # approximation: diffusion ~ eps) is simulated at every eps, each with its own stream
+    red_scale = getattr(reduced, "eps", None) or eps_symbol
+    coeffs = [*reduced.drift, *reduced.diffusion, *(reduced.noise or [])]
+    if any(red_scale in sp.sympify(c).free_symbols for c in coeffs):
+        reds = {e: simulate(reduced, x0_red, T, eps=e, dt=dt_reduced, seed=red_seeds[e],
+                            **{**common, "eps_symbol": red_scale}, **red_kwargs)
+                for e in eps_list}
+    else:
+        red = simulate(reduced, x0_red, T, dt=dt_reduced, seed=seeds[-2], **common,
+                       **red_kwargs)
+        reds = dict.fromkeys(eps_list, red)
+        red_seeds = seeds[-2]    # type: ignore[assignment]
     rows: list[ErrorRow] = []
     dists: list[DistanceRow] = []
     # W1 between two independent samples of sizes n1, n2 scales like sqrt(1/n1 + 1/n2):
     # halves of the reduced sample (N/2 each) against full vs reduced (N each)
     half = paths // 2
     scale = math.sqrt((2 / paths) / (1 / half + 1 / (paths - half)))
-    floors = {x: scale * wasserstein_distance(red[x][-1][:half], red[x][-1][half:])
-              for x in slow}
     for e in eps_list:
-        ens = runs[e]
+        ens, red = runs[e], reds[e]
+        floors = {x: scale * wasserstein_distance(red[x][-1][:half], red[x][-1][half:])
+                  for x in slow}
         for o in obs:
             f = ens.evaluate(o)[-1]
-            r = red_final[o]
+            r = red.evaluate(o)[-1]
             fm, fs = float(f.mean()), float(f.std(ddof=1) / math.sqrt(f.size))
             rm, rs = float(r.mean()), float(r.std(ddof=1) / math.sqrt(r.size))
             rows.append(ErrorRow(e, o, fm, fs, rm, rs, fm - rm, math.hypot(fs, rs)))
@@ -378,7 +391,7 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
                                      float(floors[x])))
     dt_bias: dict[sp.Expr, tuple[float, float]] = {}
     notes = []
-    if check_dt:
+    if check_dt and math.isfinite(runs[eps_list[-1]].dt):   # NaN: exact, no step
         e = eps_list[-1]
         fine = simulate(full, x0, T, eps=e, dt=runs[e].dt / 2, seed=seeds[-1], **common,
                         **simulate_kwargs)
@@ -404,8 +417,8 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
                 f"{o}: at eps = {', '.join(f'{r.eps:g}' for r in small)} the error is within "
                 "2 standard errors of zero: Monte Carlo noise hides it (4x the paths halves "
                 "the standard error)")
-    info = {"dt_full": {e: r.dt for e, r in runs.items()}, "dt_reduced": red.dt,
-            "seeds": {"full": seed_of, "reduced": seeds[-2], "dt check": seeds[-1]},
+    info = {"dt_full": {e: r.dt for e, r in runs.items()}, "dt_reduced": reds[eps_list[0]].dt,
+            "seeds": {"full": seed_of, "reduced": red_seeds, "dt check": seeds[-1]},
             "schemes": {e: r.schemes for e, r in runs.items()}}
     return VerifyReport(rows, dists, fits, eps_list, obs, float(T), int(paths), notes, info,
                         dt_bias)
