@@ -172,7 +172,7 @@ def reduce(model: SDE | SwitchingSDE | EffectiveModel,
     >>> chain = sa.MarkovChain({("off", "on"): a / eps, ("on", "off"): b / eps})
     >>> pdmp = sa.SwitchingSDE([x], chain, drift={"off": -g * x, "on": 1 - g * x})
     >>> sa.reduce(pdmp).drift[0]
-    a/(a + b) - gamma*x
+    -(a*gamma*x - a + b*gamma*x)/(a + b)
     >>> sa.reduce(pdmp, order=1).diffusion[0, 0]
     2*a*b*epsilon/(a + b)**3
     """
