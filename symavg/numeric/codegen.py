@@ -28,14 +28,13 @@ import importlib.util
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import sympy as sp
-from sympy.core.function import AppliedUndef
 from sympy.printing.codeprinter import PrintMethodNotImplementedError
 from sympy.printing.numpy import NumPyPrinter
 
@@ -43,40 +42,6 @@ from ..errors import ModelError, SimulationError
 
 
 # --------------------------------------------------------------- functions
-def substitute_functions(expr: sp.Expr, functions: Mapping | None) -> sp.Expr:
-    """Replace undefined functions by their definitions and evaluate derivatives.
-
-    ``functions`` maps an undefined function (``c = sp.Function("c")``) or its
-    name to a :class:`sympy.Lambda` or a Python callable that returns a SymPy
-    expression (``lambda x: x**2``, ``sp.sin``).
-    """
-    expr = sp.sympify(expr)
-    if not functions:
-        return expr
-    for key, value in functions.items():
-        name = key if isinstance(key, str) else getattr(key, "__name__", str(key))
-        targets = [f for f in expr.atoms(AppliedUndef) if f.func.__name__ == name]
-        if not targets:
-            continue
-        if not callable(value):
-            raise ModelError(
-                f"functions[{name}] must be a sympy.Lambda or a callable returning a SymPy "
-                f"expression; got {value!r}"
-            )
-        repl = {f: sp.sympify(value(*f.args)) for f in targets}
-        expr = expr.subs(repl)
-    return expr.doit() if expr.has(sp.Derivative, sp.Subs) else expr
-
-
-def undefined_functions(exprs: Iterable[sp.Expr]) -> list[str]:
-    """Names of the undefined functions left in ``exprs``."""
-    names: set[str] = set()
-    for e in exprs:
-        names |= {f.func.__name__ for f in sp.sympify(e).atoms(AppliedUndef)}
-    return sorted(names)
-
-
-# --------------------------------------------------------------- hoisting
 def hoist_parameter_functions(exprs: Sequence[sp.Expr], state: Sequence[sp.Symbol],
                               prefix: str = "_h") -> tuple[list[sp.Expr],
                                                            list[tuple[sp.Symbol, sp.Expr]]]:

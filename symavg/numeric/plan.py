@@ -15,15 +15,50 @@ in the declaration, and :func:`model_scale` refuses a different one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 from ..errors import ModelError, SimulationError
 from ..models._common import same_scale
-from .codegen import substitute_functions, undefined_functions
 
+
+def substitute_functions(expr: sp.Expr, functions: Mapping | None) -> sp.Expr:
+    """Replace undefined functions by their definitions and evaluate derivatives.
+
+    ``functions`` maps an undefined function (``c = sp.Function("c")``) or its
+    name to a :class:`sympy.Lambda` or a Python callable that returns a SymPy
+    expression (``lambda x: x**2``, ``sp.sin``).
+    """
+    expr = sp.sympify(expr)
+    if not functions:
+        return expr
+    for key, value in functions.items():
+        name = key if isinstance(key, str) else getattr(key, "__name__", str(key))
+        targets = [f for f in expr.atoms(AppliedUndef) if f.func.__name__ == name]
+        if not targets:
+            continue
+        if not callable(value):
+            raise ModelError(
+                f"functions[{name}] must be a sympy.Lambda or a callable returning a SymPy "
+                f"expression; got {value!r}"
+            )
+        repl = {f: sp.sympify(value(*f.args)) for f in targets}
+        expr = expr.subs(repl)
+    return expr.doit() if expr.has(sp.Derivative, sp.Subs) else expr
+
+
+def undefined_functions(exprs: Iterable[sp.Expr]) -> list[str]:
+    """Names of the undefined functions left in ``exprs``."""
+    names: set[str] = set()
+    for e in exprs:
+        names |= {f.func.__name__ for f in sp.sympify(e).atoms(AppliedUndef)}
+    return sorted(names)
+
+
+# --------------------------------------------------------------- hoisting
 
 @dataclass(frozen=True)
 class ModelCoefficients:

@@ -70,7 +70,8 @@ import numpy as np
 import sympy as sp
 
 from ..errors import ModelError, SimulationError
-from .codegen import evaluate_derived, load_source, substitute_functions, undefined_functions
+from .codegen import evaluate_derived, load_source
+from .plan import substitute_functions, undefined_functions
 from .simulate import (
     Ensemble,
     _backend,
