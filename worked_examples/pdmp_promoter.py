@@ -42,7 +42,7 @@ print("all checks passed:", red.steps.passed)
 from _common import monte_carlo_check  # noqa: E402
 
 values = {a: 1.0, b: 2.0, g: 1.0, k: 3.0}
-for name, model in (("pdmp_promoter_order0", avg), ("pdmp_promoter_order1", red)):
+for name, model in (("pdmp_promoter_order0", avg), ("pdmp_promoter", red)):
     print(f"--- {name}")
     monte_carlo_check(pdmp, model, name, x0={x: 1.0}, T=1.0, eps_values=[0.2, 0.1, 0.05],
                       observables=[x, x**2], params=values)
