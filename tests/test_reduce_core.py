@@ -181,3 +181,21 @@ def test_reduce_accepts_an_effective_model_and_keeps_records():
                               regime="averaging", steps=sa.Derivation("by hand"), eps=eps)
     again = sa.reduce(inter, [y], order=1)
     assert again.state == (x,) and sp.simplify(again.diffusion[0, 0] - 2 * eps) == 0
+
+
+def test_fast_chain_next_to_an_independent_fast_ou_process():
+    """Mixed blocks (discrete x Gaussian): dx = (k 1{on} + c y - gamma x) dt with a fast
+    two-state chain and an independent fast OU y. The measure is the product, the corrector
+    the sum of the blocks' correctors, and the order-one diffusion the sum of the two
+    Green-Kubo integrals: eps (2 k^2 a b/(a+b)^3 + 2 c^2)."""
+    chain = sa.MarkovChain({("off", "on"): a / eps, ("on", "off"): b / eps})
+    m = sa.SwitchingSDE([x, y], chain,
+                        drift={"off": [-g * x + c * y, -y / eps],
+                               "on": [k - g * x + c * y, -y / eps]},
+                        noise=[[0], [sp.sqrt(2 / eps)]])
+    red = sa.reduce(m, order=1)
+    assert set(red.fast) == {y, chain.symbol} and red.state == (x,)
+    assert sp.simplify(red.drift[0] - (k * a / (a + b) - g * x)) == 0
+    expected = eps * (2 * k**2 * a * b / (a + b) ** 3 + 2 * c**2)
+    assert sp.simplify(red.diffusion[0, 0] - expected) == 0
+    assert "product" in red.records["measure"].strategy and red.steps.passed

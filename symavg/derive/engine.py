@@ -72,7 +72,7 @@ from ..models.sde import SDE
 from ..report.derivation import Check, Derivation, Step
 from ._context import numeric_parameters
 from .invariant import InvariantMeasure, invariant_measure
-from .measures import DensityMeasure
+from .measures import DensityMeasure, DiscreteMeasure
 from .poisson import Corrector, centering_check, solve_poisson
 
 REGIMES = ("averaging", "homogenization")
@@ -268,10 +268,12 @@ def _placeholder(x: sp.Symbol, measure: InvariantMeasure, slow: tuple,
                  fast: tuple) -> sp.Expr | sp.ImmutableMatrix:
     """A stand-in for the corrector of ``x``: a function of slow and fast variables, or a
     column of functions of the slow variables (one per state) for a finite fast state."""
-    states = getattr(measure, "states", ())
-    if states:
-        return sp.ImmutableMatrix([sp.Function(f"Phi_{x}_{k}")(*slow) if slow else
-                                   sp.Symbol(f"Phi_{x}_{k}") for k in range(len(states))])
+    disc = measure if isinstance(measure, DiscreteMeasure) else getattr(measure, "discrete",
+                                                                          None)
+    if disc is not None:
+        args = (*slow, *(y for y in fast if y != disc.symbol))
+        return sp.ImmutableMatrix([sp.Function(f"Phi_{x}_{k}")(*args) if args else
+                                   sp.Symbol(f"Phi_{x}_{k}") for k in range(len(disc.states))])
     return sp.Function(f"Phi_{x}")(*slow, *fast)
 
 
@@ -495,11 +497,6 @@ def _validate(view: _View, fast: tuple, eps: sp.Symbol, regime: str | None) -> N
             f"the chain's state {view.chain} is slow here: reducing fast continuous variables "
             "of a switching SDE with a slow chain is not supported. Make the chain fast (rates "
             f"proportional to 1/{eps}) or reduce the continuous SDE for each chain state."
-        )
-    if view.chain is not None and len(fast) > 1:
-        raise ModelError(
-            f"fast variables {list(fast)}: a fast chain together with fast continuous variables "
-            "is not supported; declare the continuous fast variables slow or the chain alone fast"
         )
     G = view.generator
     coeffs = [e for p in G.parts for e in (list(p.drift) + list(p.diffusion)

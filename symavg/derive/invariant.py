@@ -205,19 +205,29 @@ def _finite_chain(G: Generator, fast: tuple) -> InvariantMeasure | None:
                            checks=checks, states=G.jump.states, probabilities=pi)
 
 
-@strategy("product")
+@strategy("product", handles={"diffusion", "jump"})
 def _product(G: Generator, fast: tuple) -> InvariantMeasure | None:
-    """Split the fast variables into non-interacting groups."""
+    """Split the fast variables into non-interacting groups (a fast chain is a group of its
+    own when its rates do not depend on the continuous fast variables and their dynamics
+    does not depend on the chain's state)."""
     if len(fast) < 2:
         return None
-    n = len(fast)
+    G = G.merge_modes()
+    chain = G.jump.symbol if G.jump is not None and not G.jump.is_zero() else None
+    cont = tuple(y for y in fast if y != chain)
+    if chain is not None:
+        if G.is_switching or any(e.has(*cont) for e in G.jump.rates) or not cont:
+            return None
+        G = G.restrict(fast, strict=False)
+    n = len(cont)
     adj = {i: set() for i in range(n)}
-    for i in range(n):
-        for j in range(n):
-            if i != j and (G.drift[i].has(fast[j]) or G.diffusion[i, j] != 0
-                           or G.diffusion[i, i].has(fast[j])):
-                adj[i].add(j)
-                adj[j].add(i)
+    if n:
+        b, a = G.diffusion_in(G.modes[0]) if G.modes else (G.drift, G.diffusion)
+        for i in range(n):
+            for j in range(n):
+                if i != j and (b[i].has(cont[j]) or a[i, j] != 0 or a[i, i].has(cont[j])):
+                    adj[i].add(j)
+                    adj[j].add(i)
     groups, seen = [], set()
     for i in range(n):
         if i in seen:
@@ -230,11 +240,13 @@ def _product(G: Generator, fast: tuple) -> InvariantMeasure | None:
             seen.add(k)
             comp.append(k)
             stack.extend(adj[k] - seen)
-        groups.append(tuple(sorted(comp)))
+        groups.append(tuple(cont[k] for k in sorted(comp)))
+    if chain is not None:
+        groups.append((chain,))
     if len(groups) < 2:
         return None
-    factors = [invariant_measure(G.restrict([fast[k] for k in grp], strict=False),
-                                 [fast[k] for k in grp]) for grp in groups]
+    factors = [invariant_measure(G.restrict(list(grp), strict=False), list(grp))
+               for grp in groups]
     checks = tuple(c for f in factors for c in f.checks)
     ordered = tuple(y for f in factors for y in f.fast)
     return ProductMeasure(fast=ordered,

@@ -210,19 +210,41 @@ class ProductMeasure(InvariantMeasure):
     """Independent blocks of fast variables: the product of the factors' measures."""
 
     def expect_checked(self, expr: object) -> tuple[sp.Expr, tuple[Check, ...]]:
+        checks: list[Check] = []
+        if isinstance(expr, sp.MatrixBase | list | tuple):
+            # a function of a chain's state: the continuous factors entry by entry, the
+            # chain's law last
+            col = list(expr)
+            discrete = [f for f in self.factors if isinstance(f, DiscreteMeasure)]
+            for fac in self.factors:
+                if fac in discrete:
+                    continue
+                out = []
+                for e in col:
+                    v, ch = fac.expect_checked(e)
+                    out.append(v)
+                    checks.extend(ch)
+                col = out
+            value, ch = discrete[0].expect_checked(sp.ImmutableMatrix(col)) if discrete \
+                else (sp.ImmutableMatrix(col), ())
+            return value, tuple(checks) + tuple(ch)
         value = sp.sympify(expr)
         if not value.has(*self.fast):
             return value, ()
-        checks: list[Check] = []
         for fac in reversed(self.factors):
             value, ch = fac.expect_checked(value)
             checks.extend(ch)
         return value, tuple(checks)
 
     @property
+    def discrete(self) -> DiscreteMeasure | None:
+        """The factor on a chain's states, if there is one."""
+        return next((f for f in self.factors if isinstance(f, DiscreteMeasure)), None)
+
+    @property
     def density(self) -> sp.Expr:
         """The product of the factors' densities (factors with a density)."""
-        return sp.Mul(*[f.density for f in self.factors])
+        return sp.Mul(*[f.density for f in self.factors if hasattr(f, "density")])
 
     @property
     def domain(self) -> tuple:

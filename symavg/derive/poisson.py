@@ -378,13 +378,15 @@ def _finite_chain(G: Generator, rhs: object, fast: tuple,
                              "finite chain (fundamental matrix)", (chk,))
 
 
-@strategy("independent blocks")
+@strategy("independent blocks", handles={"diffusion", "jump"})
 def _blocks(G: Generator, rhs: object, fast: tuple,
             measure: InvariantMeasure | None) -> Corrector | None:
     r"""Independent blocks and a right-hand side that is a sum of single-block terms:
     :math:`\Phi = \sum_b\Phi_b`, each block solved through the registry."""
-    if not isinstance(measure, ProductMeasure) or isinstance(rhs, sp.MatrixBase):
+    if not isinstance(measure, ProductMeasure):
         return None
+    if isinstance(rhs, sp.MatrixBase):
+        return _chain_and_continuous_blocks(G, rhs, fast, measure)
     blocks = [f.fast for f in measure.factors]
     terms: dict[int, sp.Expr] = {}
     const = sp.S.Zero
@@ -421,6 +423,48 @@ def _blocks(G: Generator, rhs: object, fast: tuple,
     names = ", ".join(sol.strategy for _, sol in parts)
     return BlockCorrector(rhs, phi, tuple(grad), fast, f"independent blocks ({names})",
                           tuple(checks), parts=tuple(parts))
+
+
+def _chain_and_continuous_blocks(G: Generator, rhs: sp.MatrixBase, fast: tuple,
+                                 measure: ProductMeasure) -> Corrector | None:
+    r"""A fast chain next to independent fast continuous variables ``y``, with
+    :math:`h_s(y) = c(y) + d_s`: :math:`\Phi_s(y) = \Phi_c(y) + \Psi_s`, where
+    :math:`-\mathcal L_y\Phi_c = c - \langle c\rangle` and
+    :math:`-Q\Psi = d + \langle c\rangle\mathbf 1` (centred because :math:`\langle h\rangle = 0`)."""
+    disc = measure.discrete
+    if disc is None:
+        return None
+    cont_factors = tuple(f for f in measure.factors if f is not disc)
+    cont = tuple(y for f in cont_factors for y in f.fast)
+    h = [sp.sympify(e) for e in rhs]
+    c = h[0]
+    d = [sp.cancel(e - c) if not (e - c).has(sp.Integral) else e - c for e in h]
+    if any(e.has(*cont) for e in d):
+        return None  # the chain and the continuous variables are coupled in h
+    cont_measure = cont_factors[0] if len(cont_factors) == 1 else ProductMeasure(
+        fast=cont, strategy="product", checks=(), factors=cont_factors)
+    Gc = G.merge_modes().restrict(cont, strict=False)
+    mean_c = cont_measure.expect(c)
+    checks: list[Check] = []
+    phi_c = sp.S.Zero
+    if c.has(*cont):
+        sol = solve_poisson(Gc, c - mean_c, cont, cont_measure, check_centering=False)
+        if sol.phi is None:
+            return None  # a gradient-only continuous corrector: not combined with a chain
+        phi_c = sol.phi
+        checks.extend(sol.checks)
+    Q = G.jump.rates
+    dprime = sp.Matrix([e + mean_c for e in d])
+    psi = poisson_solve(Q, dprime, disc.probabilities)
+    phi = sp.ImmutableMatrix([phi_c + p for p in psi])
+    res = sp.Matrix(G.merge_modes().apply(phi)) + sp.Matrix(h)
+    chk = zero_check("L0 Phi + h = 0", res)
+    if not chk.passed:
+        raise CheckFailedError(f"the block solution {list(phi)} of -L0 Phi = {list(h)} failed "
+                               f"its substitution check: {chk.detail}")
+    return DiscreteCorrector(sp.ImmutableMatrix(h), phi, disc.states, disc.symbol,
+                             "independent blocks (chain and continuous)",
+                             tuple(checks) + (chk,))
 
 
 @strategy("quadrature (1-D)")

@@ -396,13 +396,35 @@ class Generator:
             out = [o + j for o, j in zip(out, self.jump.adjoint(rv))]
         return self._result(out)
 
+    def merge_modes(self) -> Generator:
+        """The same operator with per-state parts that agree in every state merged into one
+        part acting in every state (so a switching generator whose continuous dynamics does
+        not depend on the finite state is recognised as such)."""
+        if not self.is_switching:
+            return self
+        n = len(self.state)
+        per_mode = [self.diffusion_in(lab) for lab in self.modes]
+        b0, a0 = per_mode[0]
+        same = all(all(sp.cancel(e) == 0 for e in list(b - b0) + list(a - a0))
+                   for b, a in per_mode[1:])
+        pots = [sum((p.potential for p in self.potential_parts if p.mode in (None, lab)),
+                    sp.S.Zero) for lab in self.modes]
+        if not same or any(sp.cancel(v - pots[0]) != 0 for v in pots[1:]):
+            return self
+        parts: list[Part] = [DiffusionPart(b0, a0)] if (b0, a0) != (sp.zeros(n, 1),
+                                                                  sp.zeros(n, n)) else []
+        if pots[0] != 0:
+            parts.append(PotentialPart(pots[0]))
+        return self._rebuild(parts, self.jump)
+
     # -------------------------------------------------------------- algebra
     def _rebuild(self, parts: Sequence[Part], jump: JumpPart | None,
                  state: Sequence[sp.Symbol] | None = None,
-                 periodic: Mapping | None = None) -> Generator:
+                 periodic: Mapping | None = None, keep_modes: bool = True) -> Generator:
+        modes = self.modes if keep_modes else ()
         return Generator(self.state if state is None else state, parts=parts, jump=jump,
                          periodic=self.periodic_map if periodic is None else periodic,
-                         modes=self.modes, mode_symbol=self.mode_symbol)
+                         modes=modes, mode_symbol=self.mode_symbol if modes else None)
 
     def restrict(self, variables: Sequence[sp.Symbol], strict: bool = True) -> Generator:
         """The operator in ``variables`` only: the other variables become parameters.
@@ -432,7 +454,11 @@ class Generator:
                 parts.append(p)
         keep_jump = self.jump is not None and self.jump.symbol in variables
         per = {v: L for v, L in self.periodic if v in cont}
-        return self._rebuild(parts, self.jump if keep_jump else None, cont, per)
+        # without its jump part and with nothing that depends on the finite state, the
+        # operator acts on plain functions of the continuous variables
+        modal = keep_jump or any(p.mode is not None for p in parts if not p.is_zero())
+        return self._rebuild(parts, self.jump if keep_jump else None, cont, per,
+                             keep_modes=modal)
 
     def subs(self, *args: object, **kwargs: object) -> Generator:
         parts: list[Part] = []
