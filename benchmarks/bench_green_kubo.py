@@ -65,8 +65,7 @@ def main() -> None:
     except ImportError:
         print("sportran not installed")
         return
-    j = st.GenericCurrent(s[0] - s.mean(), DT_FS=tr.spacing, KAPPA_SCALE=1.0,
-                          units="metal")
+    j = st.GenericCurrent(s[0] - s.mean(), DT_FS=tr.spacing, KAPPA_SCALE=1.0)
     j.cepstral_analysis()
     # sportran's kappa is KAPPA_SCALE * S(0)/2 = int_0^inf C(t) dt (one-sided)
     print(f"sportran cepstral: int_0^inf C = {j.kappa:.4g} +- {j.kappa_std:.2g} -> "
