@@ -20,6 +20,7 @@ from .derive import (
 from .errors import (
     CenteringError,
     CheckFailedError,
+    ErgodicityError,
     ModelError,
     NoInvariantMeasureError,
     ParseError,
@@ -30,6 +31,7 @@ from .errors import (
 )
 from .io import ModelSpec, load_model, loads_model, parse_expr
 from .models import SDE, EffectiveModel, Generator, MarkovChain, SwitchingSDE
+from .models.deterministic import DeterministicFlow, DeterministicMap
 from .report import Check, Derivation, Step
 
 # --- numeric layer and spatial homogenization: imported on first use (PEP 562),
@@ -41,6 +43,11 @@ _LAZY = {
     "verify": "symavg.numeric.verify",
     "VerifyReport": "symavg.numeric.verify",
     "lambdify_model": "symavg.numeric.codegen",
+    # deterministic chaos (issue 10)
+    "green_kubo": "symavg.numeric.green_kubo",
+    "GreenKuboEstimate": "symavg.numeric.green_kubo",
+    "time_averages": "symavg.numeric.chaos",
+    "TimeAverages": "symavg.numeric.chaos",
     # spatial homogenization
     "CellProblem": "symavg.spatial",
     "EffectiveTensor": "symavg.spatial",
@@ -99,6 +106,9 @@ __version__ = "0.1.0"
 __all__ = [
     "SDE",
     "CenteringError",
+    "DeterministicFlow",
+    "DeterministicMap",
+    "ErgodicityError",
     "Check",
     "CheckFailedError",
     "Derivation",

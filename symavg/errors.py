@@ -55,3 +55,10 @@ class SimulationError(SymavgError):
 
 class ParseError(SymavgError, ValueError):
     """A model file or an expression in it is malformed or not allowed."""
+
+
+class ErgodicityError(SymavgError, ValueError):
+    """Time averages of a deterministic system from several initial conditions
+    disagree beyond their error bars: on the simulated time the system is not
+    ergodic (several attractors, a long transient, or an orbit that collapsed
+    onto a fixed point or a periodic orbit)."""

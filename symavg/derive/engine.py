@@ -176,6 +176,13 @@ def reduce(model: SDE | SwitchingSDE | EffectiveModel,
     >>> sa.reduce(pdmp, order=1).diffusion[0, 0]
     2*a*b*epsilon/(a + b)**3
     """
+    from ..models.deterministic import DeterministicFlow
+
+    if isinstance(model, DeterministicFlow):   # fast chaotic flow: numeric Green-Kubo
+        from .chaotic import reduce_chaotic
+
+        same_scale(model, eps, "reduce")
+        return reduce_chaotic(model, fast, params=params)
     view = _view(model)
     eps = same_scale(model, eps, "reduce")
     if order not in (0, 1):

@@ -329,6 +329,13 @@ def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
     if s0 is not None:
         raise ModelError("s0 (the initial chain state) applies to a SwitchingSDE only")
     scale = model_scale(model, eps_symbol, "simulate")
+    from ..models.deterministic import DeterministicFlow
+
+    if isinstance(model, DeterministicFlow):   # deterministic chaos: RK4 (numeric/chaos.py)
+        from .chaos import simulate_deterministic
+
+        return simulate_deterministic(model, x0, T, eps=eps, params=params, paths=paths, dt=dt,
+                                      seed=seed, executor=executor, dt_factor=dt_factor)
     co = _coefficients(model, functions, scale)
     values = _parameter_values(co, params, eps)
     if T <= 0 or not math.isfinite(T):

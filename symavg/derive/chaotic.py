@@ -1,0 +1,253 @@
+r"""Homogenization of a slow variable driven by a fast deterministic chaotic flow.
+
+The full model is the skew product (Melbourne & Stuart 2011, "A note on
+diffusion limits of chaotic skew-product flows", *Nonlinearity* 24:1361;
+Gottwald & Melbourne 2013, *Proc. R. Soc. A* 469:20130201)
+
+.. math::
+
+    \dot x = g(x, y) + \epsilon^{-1} \sum_k a_k(x)\,h_k(y), \qquad
+    \dot y = \epsilon^{-2} F(y),
+
+with :math:`y` a mixing chaotic flow and :math:`\langle h_k\rangle = 0` under
+its invariant measure. The same expansion as for a fast diffusion (the
+generator of the fast flow is :math:`\mathcal L_0 = F\cdot\nabla_y`, the cell
+problem :math:`-\mathcal L_0\Phi = h` is solved by
+:math:`\Phi = \int_0^\infty h(y_t)\,dt`) gives, with
+:math:`\Lambda_{kl} = \int_0^\infty \langle h_k(y_0) h_l(y_t)\rangle\,dt`,
+
+.. math::
+
+    dX = \Big(\langle g\rangle(X) + \sum_{j,k,l} a_{jk}\,\partial_{x_j} a_{il}\,
+         \Lambda_{kl}\Big)dt + \sqrt{a\,\Sigma\,a^T}\,dW,
+    \qquad \Sigma = \Lambda + \Lambda^T ,
+
+:math:`\Sigma` the Green-Kubo matrix. No closed form exists for a chaotic flow,
+so :math:`\Lambda` and :math:`\langle g\rangle` are computed numerically
+(:func:`symavg.green_kubo`, :func:`symavg.time_averages`), each with an error
+bar from two independent estimators recorded in the derivation.
+
+Supported: one fast observable (:math:`K = 1`, any number of slow
+variables), or several with :math:`a` independent of :math:`x` (then only
+:math:`\Sigma` enters, found by polarisation). The antisymmetric part of
+:math:`\Lambda` (the Levy-area drift of several observables with
+:math:`x`-dependent coefficients) is not computed: an :class:`UnsolvedError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from ..errors import ModelError, ScaleSeparationError, UnsolvedError
+from ..models.deterministic import DeterministicFlow
+from ..models.effective import TIME, EffectiveModel
+from ..report.derivation import Check, Derivation, Step
+
+
+def _separate(expr: sp.Expr, fast: tuple, slow: tuple, where: str) -> dict[sp.Expr, sp.Expr]:
+    """``expr = sum_k a_k(x) h_k(y)`` as ``{h_k: a_k}`` (``h = 1`` for the y-free part)."""
+    out: dict[sp.Expr, sp.Expr] = {}
+    for term in sp.Add.make_args(sp.expand(expr)):
+        xs, ys = [], []
+        for fac in sp.Mul.make_args(term):
+            if fac.free_symbols & set(fast) and fac.free_symbols & set(slow):
+                raise UnsolvedError(f"{where}: the factor {fac} of {term} mixes slow and fast "
+                                    "variables; write the rhs as sum_k a_k(x) h_k(y)")
+            (ys if fac.free_symbols & set(fast) else xs).append(fac)
+        h = sp.Mul(*ys)
+        out[h] = out.get(h, sp.S.Zero) + sp.Mul(*xs)
+    return out
+
+
+def _split_slow(e: sp.Expr, eps: sp.Symbol, x: sp.Symbol) -> tuple[sp.Expr, sp.Expr]:
+    """``e = g + f/eps``: returns ``(g, f)``; other powers are a named error."""
+    e = sp.expand(e)
+    g = f = sp.S.Zero
+    for term in sp.Add.make_args(e):
+        c, p = term.as_coeff_exponent(eps)
+        if c.has(eps):
+            raise ScaleSeparationError(f"the rhs of {x} depends on eps as {term}: write it as "
+                                       "g(x, y) + f(x, y)/eps")
+        if p == 0:
+            g += c
+        elif p == -1:
+            f += c
+        else:
+            raise ScaleSeparationError(
+                f"the rhs of the slow variable {x} has the term {term} (eps^{p}); the "
+                "homogenization of a chaotic skew product needs g(x, y) + f(x, y)/eps")
+    return g, f
+
+
+def reduce_chaotic(model: DeterministicFlow, fast: Sequence[sp.Symbol] | sp.Symbol | None = None,
+                   *, params: Mapping | None = None, n_samples: int = 400_000,
+                   dt: float = 0.005, every: int = 2, paths: int = 8, seed: int | None = 0,
+                   digits: int = 6, executor: Any = None) -> EffectiveModel:
+    r"""The homogenized SDE of the slow variables of a chaotic skew-product flow.
+
+    Parameters
+    ----------
+    model : DeterministicFlow
+        Slow and fast variables together; fast right-hand sides are
+        ``F(y) / eps**2``, slow ones ``g(x, y) + f(x, y) / eps``.
+    fast : Symbol or list of Symbol, optional
+        The fast variables (default: those whose rhs is of order ``eps^-2``).
+    params : dict {Symbol: float}
+        Values of the parameters of the fast flow and of the observables
+        (the slow coefficients :math:`a_k(x)` may keep symbols).
+    n_samples, dt, every, paths, seed, executor
+        The Green-Kubo run of the fast flow on its own time scale (see
+        :func:`symavg.green_kubo`).
+    digits : int
+        Significant digits of the numbers put into the effective model.
+
+    Returns
+    -------
+    EffectiveModel
+        ``regime="homogenization"``; ``records["green_kubo"]`` holds the
+        estimates (both estimators, window, error bars).
+
+    Examples
+    --------
+    >>> import sympy as sp, symavg as sa
+    >>> x, y1, y2, y3 = sp.symbols("x y1 y2 y3", real=True)
+    >>> eps = sa.epsilon
+    >>> m = sa.DeterministicFlow([x, y1, y2, y3], [x - x**3 + y2 / eps,
+    ...     10 * (y2 - y1) / eps**2, (y1 * (28 - y3) - y2) / eps**2,
+    ...     (y1 * y2 - sp.Rational(8, 3) * y3) / eps**2])
+    >>> red = sa.reduce(m, fast=[y1, y2, y3])            # doctest: +SKIP
+    >>> red.drift, red.diffusion                         # doctest: +SKIP
+    (Matrix([[-x**3 + x]]), Matrix([[63.2]]))
+    """
+    from ..numeric.chaos import check_agreement, trajectories
+    from ..numeric.green_kubo import green_kubo_series
+
+    eps = model.eps
+    if fast is None:
+        fast = tuple(v for v, e in zip(model.state, model.rhs)
+                     if sp.expand(e * eps ** 2).subs(eps, 0) != 0
+                     and not sp.expand(e * eps ** 2).has(1 / eps))
+    fast = (fast,) if isinstance(fast, sp.Symbol) else tuple(fast)
+    if not fast:
+        raise ScaleSeparationError("no fast variables: none of the right-hand sides is of "
+                                   "order eps^-2; pass fast=[...]")
+    for v in fast:
+        if v not in model.state:
+            raise ModelError(f"fast variable {v} is not a variable of {list(model.state)}")
+    slow = tuple(v for v in model.state if v not in fast)
+    if not slow:
+        raise ModelError("every variable is fast: nothing is left to reduce")
+    Fy = []
+    for v in fast:
+        F = sp.expand(model.rhs[model.index(v)] * eps ** 2)
+        if F.has(eps):
+            raise ScaleSeparationError(f"the rhs of the fast variable {v} must be F(y)/eps^2; "
+                                       f"got {model.rhs[model.index(v)]}")
+        if F.free_symbols & set(slow):
+            raise ScaleSeparationError(
+                f"the rhs of the fast variable {v} depends on the slow variables "
+                f"{sorted(F.free_symbols & set(slow), key=str)}: only skew products (a fast "
+                "flow that does not feel x) are supported")
+        Fy.append(F)
+    gs, fs = zip(*[_split_slow(model.rhs[model.index(x)], eps, x) for x in slow])
+    f_parts = [_separate(f, fast, slow, f"rhs of {x}") for x, f in zip(slow, fs)]
+    g_parts = [_separate(g, fast, slow, f"rhs of {x}") for x, g in zip(slow, gs)]
+    hs = sorted({h for part in f_parts for h in part}, key=sp.default_sort_key)
+    if sp.S.One in hs:
+        x = slow[[i for i, p in enumerate(f_parts) if sp.S.One in p][0]]
+        raise ScaleSeparationError(
+            f"the eps^-1 part of the rhs of {x} has a term without fast variables: "
+            "the slow variable moves on the fast time scale (centering fails)")
+    qs = sorted({q for part in g_parts for q in part if q != 1}, key=sp.default_sort_key)
+    a = sp.Matrix([[f_parts[i].get(h, 0) for h in hs] for i in range(len(slow))])
+    K = len(hs)
+    xdep = any(e.free_symbols & set(slow) for e in a)
+    if K > 1 and xdep:
+        raise UnsolvedError(
+            "several fast observables with coefficients that depend on the slow variables: the "
+            "drift needs the antisymmetric part of the Green-Kubo matrix (Levy area), which is "
+            "not computed; write the slow rhs with one fast observable, or x-independent "
+            "coefficients")
+    fast_flow = DeterministicFlow(list(fast), Fy, eps=eps)
+    prods = [hs[k] + hs[l] for k in range(K) for l in range(k + 1, K)]
+    obs = list(hs) + prods + list(qs)
+    tr = trajectories(fast_flow, obs, n_samples=n_samples + n_samples // 10, params=params,
+                      dt=dt, every=every, burn_in=int(20 / dt), paths=paths, seed=seed,
+                      executor=executor)
+    vals = tr.values[:, n_samples // 10:, :]
+    est = {h: green_kubo_series(vals[:, :, i], tr.spacing, warn=False, what=str(h))
+           for i, h in enumerate(hs)}
+    pol = {}
+    for i, s in enumerate(prods):
+        pol[s] = green_kubo_series(vals[:, :, K + i], tr.spacing, warn=False, what=str(s))
+    Sigma = np.zeros((K, K))
+    Sse = np.zeros((K, K))
+    for k in range(K):
+        Sigma[k, k], Sse[k, k] = est[hs[k]].value, est[hs[k]].stderr
+    idx = K
+    for k in range(K):
+        for l in range(k + 1, K):
+            e = pol[prods[idx - K]]
+            Sigma[k, l] = Sigma[l, k] = (e.value - Sigma[k, k] - Sigma[l, l]) / 2
+            Sse[k, l] = Sse[l, k] = float(np.sqrt(e.stderr ** 2 + Sse[k, k] ** 2
+                                                  + Sse[l, l] ** 2) / 2)
+            idx += 1
+    means = {}
+    if qs:
+        av = check_agreement(vals[:, :, K + len(prods):], qs, system=fast_flow)
+        means = {q: (float(av.mean[i]), float(av.stderr[i])) for i, q in enumerate(qs)}
+
+    def num(v: float) -> sp.Float:
+        return sp.Float(float(f"{v:.{digits}g}"), 15)
+
+    S = sp.Matrix(K, K, lambda k, l: num(Sigma[k, l]))
+    Lam = S / 2    # K = 1 or x-independent a: only the symmetric part enters
+    diff = (a * S * a.T).applyfunc(sp.expand)
+    drift = []
+    for i in range(len(slow)):
+        avg_g = sum((c * (1 if q == 1 else num(means[q][0])) for q, c in g_parts[i].items()),
+                    sp.S.Zero)
+        corr = sum((a[j, k] * sp.diff(a[i, l], slow[j]) * Lam[k, l]
+                    for j in range(len(slow)) for k in range(K) for l in range(K)), sp.S.Zero)
+        drift.append(sp.expand(avg_g + corr))
+    checks = []
+    for h, e in list(est.items()) + list(pol.items()):
+        checks.append(Check(f"Green-Kubo of {h}: autocorrelation vs batch means", e.agree,
+                            "numeric", f"{e.value:.6g} +- {e.stderr:.2g} (window {e.cutoff:.3g},"
+                            f" {e.window}) vs {e.batch_value:.6g} +- {e.batch_stderr:.2g}; "
+                            f"{e.discrepancy:.1f} standard errors apart"))
+        checks.append(Check(f"centering of {h}", True, "numeric",
+                            f"mean {e.mean:.3g} +- {e.mean_stderr:.2g}"))
+    lat = ", ".join(map(sp.latex, fast))
+    deriv = Derivation("Homogenization of a slow variable driven by a fast chaotic flow", (
+        Step("model", f"Skew product: fast chaotic flow in ${lat}$ on the time scale "
+                      f"$\\epsilon^{{-2}}$, slow ${', '.join(map(sp.latex, slow))}$.",
+             (("F(y)", sp.Matrix(Fy)), ("g", sp.Matrix(gs)), ("f", sp.Matrix(fs)))),
+        Step("separation", "The $\\epsilon^{-1}$ part as $\\sum_k a_k(x) h_k(y)$.",
+             (("h", sp.Matrix(hs)), ("a", a))),
+        Step("cell problem", "$-F\\cdot\\nabla_y \\Phi = h$ is solved by $\\Phi = \\int_0^\\infty "
+             "h(y_t)\\,dt$; the effective coefficients need $\\Lambda_{kl} = \\int_0^\\infty "
+             "\\langle h_k(y_0) h_l(y_t)\\rangle dt$, computed from trajectories (no closed "
+             "form for a chaotic flow).", (), ()),
+        Step("Green-Kubo", f"$\\Sigma = \\Lambda + \\Lambda^T$ from {paths} trajectories of "
+             f"{n_samples} samples (spacing {tr.spacing:g}), RK4 step {dt:g}; error bars: "
+             + "; ".join(f"{hs[k]}: {Sigma[k, k]:.6g} +- {Sse[k, k]:.2g}" for k in range(K)),
+             (("Sigma", S),), tuple(checks), "numeric"),
+    ))
+    if means:
+        deriv = deriv.then(Step("averages", "Means of the $O(1)$ drift's fast factors "
+                                "(time averages, MSER-5 burn-in, agreement across initial "
+                                "conditions checked).",
+                                tuple((f"<{q}>", num(m)) for q, (m, _) in means.items()), (),
+                                "numeric"))
+    from .engine import effective_model
+
+    red = effective_model(deriv, drift, sp.Matrix(diff), "homogenization", fast, slow, eps, {},
+                          records={"green_kubo": {**est, **pol}, "Sigma_stderr": Sse,
+                                   "means": means, "source": model, "fast_flow": fast_flow})
+    assert red.timescale == TIME
+    return red
