@@ -430,7 +430,8 @@ def _chain_and_continuous_blocks(G: Generator, rhs: sp.MatrixBase, fast: tuple,
     r"""A fast chain next to independent fast continuous variables ``y``, with
     :math:`h_s(y) = c(y) + d_s`: :math:`\Phi_s(y) = \Phi_c(y) + \Psi_s`, where
     :math:`-\mathcal L_y\Phi_c = c - \langle c\rangle` and
-    :math:`-Q\Psi = d + \langle c\rangle\mathbf 1` (centred because :math:`\langle h\rangle = 0`)."""
+    :math:`-Q\Psi = d + \langle c\rangle\mathbf 1` (centred because
+    :math:`\langle h\rangle = 0`)."""
     disc = measure.discrete
     if disc is None:
         return None
