@@ -350,12 +350,8 @@ class Generator:
     def _result(self, vals: list[sp.Expr]) -> sp.Expr | sp.ImmutableMatrix:
         return sp.ImmutableMatrix(vals) if self.modes else vals[0]
 
-    def apply(self, f: object) -> sp.Expr | sp.ImmutableMatrix:
-        r"""Apply the operator to ``f`` (a column over the finite states, when there are any).
-
-        .. math:: (\mathcal L f)_i = b_i\cdot\nabla f_i + \tfrac12 a_i:\nabla\nabla f_i
-            + \sum_j Q_{ij} f_j + V_i f_i
-        """
+    def _act(self, f: object, adjoint: bool) -> sp.Expr | sp.ImmutableMatrix:
+        """The operator (or its adjoint) part by part, state by state."""
         fv = self._columns(f)
         labels = self.modes or (None,)
         out = []
@@ -363,14 +359,23 @@ class Generator:
             val = sp.S.Zero
             for p in self.diffusion_parts:
                 if p.mode is None or p.mode == lab:
-                    val += p.apply(self.state, fv[k])
+                    val += (p.adjoint if adjoint else p.apply)(self.state, fv[k])
             for p in self.potential_parts:
                 if p.mode is None or p.mode == lab:
                     val += p.potential * fv[k]
             out.append(val)
         if self.jump is not None and not self.jump.is_zero():
-            out = [o + j for o, j in zip(out, self.jump.apply(fv))]
+            jumps = (self.jump.adjoint if adjoint else self.jump.apply)(fv)
+            out = [o + j for o, j in zip(out, jumps)]
         return self._result(out)
+
+    def apply(self, f: object) -> sp.Expr | sp.ImmutableMatrix:
+        r"""Apply the operator to ``f`` (a column over the finite states, when there are any).
+
+        .. math:: (\mathcal L f)_i = b_i\cdot\nabla f_i + \tfrac12 a_i:\nabla\nabla f_i
+            + \sum_j Q_{ij} f_j + V_i f_i
+        """
+        return self._act(f, adjoint=False)
 
     __call__ = apply
 
@@ -380,42 +385,7 @@ class Generator:
         .. math:: \mathcal L^*\rho = -\nabla\cdot(b\rho) + \tfrac12\nabla\nabla:(a\rho)
             + Q^T\rho + V\rho
         """
-        rv = self._columns(rho)
-        labels = self.modes or (None,)
-        out = []
-        for k, lab in enumerate(labels):
-            val = sp.S.Zero
-            for p in self.diffusion_parts:
-                if p.mode is None or p.mode == lab:
-                    val += p.adjoint(self.state, rv[k])
-            for p in self.potential_parts:
-                if p.mode is None or p.mode == lab:
-                    val += p.potential * rv[k]
-            out.append(val)
-        if self.jump is not None and not self.jump.is_zero():
-            out = [o + j for o, j in zip(out, self.jump.adjoint(rv))]
-        return self._result(out)
-
-    def merge_modes(self) -> Generator:
-        """The same operator with per-state parts that agree in every state merged into one
-        part acting in every state (so a switching generator whose continuous dynamics does
-        not depend on the finite state is recognised as such)."""
-        if not self.is_switching:
-            return self
-        n = len(self.state)
-        per_mode = [self.diffusion_in(lab) for lab in self.modes]
-        b0, a0 = per_mode[0]
-        same = all(all(sp.cancel(e) == 0 for e in list(b - b0) + list(a - a0))
-                   for b, a in per_mode[1:])
-        pots = [sum((p.potential for p in self.potential_parts if p.mode in (None, lab)),
-                    sp.S.Zero) for lab in self.modes]
-        if not same or any(sp.cancel(v - pots[0]) != 0 for v in pots[1:]):
-            return self
-        parts: list[Part] = [DiffusionPart(b0, a0)] if (b0, a0) != (sp.zeros(n, 1),
-                                                                  sp.zeros(n, n)) else []
-        if pots[0] != 0:
-            parts.append(PotentialPart(pots[0]))
-        return self._rebuild(parts, self.jump)
+        return self._act(rho, adjoint=True)
 
     # -------------------------------------------------------------- algebra
     def _rebuild(self, parts: Sequence[Part], jump: JumpPart | None,
