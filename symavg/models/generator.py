@@ -387,6 +387,27 @@ class Generator:
         """
         return self._act(rho, adjoint=True)
 
+    def merge_modes(self) -> Generator:
+        """The same operator with per-state parts that agree in every state merged into one
+        part acting in every state (so a switching generator whose continuous dynamics does
+        not depend on the finite state is recognised as such)."""
+        if not self.is_switching:
+            return self
+        n = len(self.state)
+        per_mode = [self.diffusion_in(lab) for lab in self.modes]
+        b0, a0 = per_mode[0]
+        same = all(all(sp.cancel(e) == 0 for e in list(b - b0) + list(a - a0))
+                   for b, a in per_mode[1:])
+        pots = [sum((p.potential for p in self.potential_parts if p.mode in (None, lab)),
+                    sp.S.Zero) for lab in self.modes]
+        if not same or any(sp.cancel(v - pots[0]) != 0 for v in pots[1:]):
+            return self
+        parts: list[Part] = [DiffusionPart(b0, a0)] if (b0, a0) != (sp.zeros(n, 1),
+                                                                  sp.zeros(n, n)) else []
+        if pots[0] != 0:
+            parts.append(PotentialPart(pots[0]))
+        return self._rebuild(parts, self.jump)
+
     # -------------------------------------------------------------- algebra
     def _rebuild(self, parts: Sequence[Part], jump: JumpPart | None,
                  state: Sequence[sp.Symbol] | None = None,
