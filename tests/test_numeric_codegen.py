@@ -9,12 +9,8 @@ import pytest
 import sympy as sp
 
 import symavg as sa
-from symavg.numeric.codegen import (
-    have_numba,
-    hoist_parameter_functions,
-    lambdify_model,
-    substitute_functions,
-)
+from symavg.numeric.codegen import have_numba, hoist_parameter_functions, lambdify_model
+from symavg.numeric.plan import substitute_functions
 
 x, y = sp.symbols("x y", real=True)
 k, D, V0 = sp.symbols("k D V0", positive=True)
