@@ -199,3 +199,21 @@ def test_fast_chain_next_to_an_independent_fast_ou_process():
     expected = eps * (2 * k**2 * a * b / (a + b) ** 3 + 2 * c**2)
     assert sp.simplify(red.diffusion[0, 0] - expected) == 0
     assert "product" in red.records["measure"].strategy and red.steps.passed
+
+
+def test_a_chain_coupled_to_a_fast_continuous_variable_is_a_named_refusal():
+    chain = sa.MarkovChain({(0, 1): a / eps, (1, 0): b / eps})
+    m = sa.SwitchingSDE([x, y], chain, drift={0: [y, -y / eps], 1: [y, (1 - y) / eps]},
+                        noise=[[0], [sp.sqrt(2 / eps)]])
+    with pytest.raises(sa.UnsolvedError, match="not independent blocks"):
+        sa.reduce(m)
+
+
+def test_a_cross_block_right_hand_side_is_named():
+    """h = y z couples two independent fast OU blocks: with the block strategy declined and
+    no polynomial route for a periodic block, the message says it is a cross-block term."""
+    m = sa.SDE([x, y, z], [sp.cos(y) * z / eps, -sp.sin(y) / eps**2, -z / eps**2],
+               noise=[[0, 0], [sp.sqrt(2) / eps, 0], [0, sp.sqrt(2) / eps]],
+               periodic={y: 2 * sp.pi})
+    with pytest.raises(sa.UnsolvedError, match="cross-block"):
+        sa.reduce(m, [y, z])

@@ -127,12 +127,31 @@ def invariant_measure(L0: Generator, fast: Sequence[sp.Symbol]) -> InvariantMeas
         res = fn(G, fast)
         if res is not None:
             return res
+    if G.modes and G.merge_modes().is_switching:
+        raise UnsolvedError(
+            f"no strategy found an invariant measure for the fast variables {list(fast)}: the "
+            f"continuous fast dynamics depends on the chain's state {G.mode_symbol} (or the "
+            "rates on the continuous fast variables), so they are not independent blocks. "
+            "Supported: a fast chain alone, or next to continuous fast variables whose "
+            "dynamics does not depend on its state and which its rates do not depend on."
+        )
     raise UnsolvedError(
         f"no strategy found an invariant measure for the fast generator in {list(fast)} "
-        f"with drift {list(G.drift)} and diffusion {G.diffusion.tolist()}. Supported: linear "
-        "SDEs (Gaussian), gradient systems with isotropic noise, 1-D diffusions on the line or "
-        "the circle, and products of these."
+        f"with {_describe(G)}. Supported: finite chains, linear SDEs (Gaussian), gradient "
+        "systems with isotropic noise, 1-D diffusions on the line or the circle, and products "
+        "of independent blocks of these."
     )
+
+
+def _describe(G: Generator) -> str:
+    """The generator's coefficients for a message."""
+    G = G.merge_modes()
+    if G.is_switching:
+        return "coefficients that depend on the chain's state"
+    text = f"drift {list(G.drift)} and diffusion {G.diffusion.tolist()}"
+    if G.jump is not None:
+        text += f" and rates {G.jump.rates.tolist()}"
+    return text
 
 
 def _adjoint_check(G: Generator, rho: sp.Expr) -> Check:

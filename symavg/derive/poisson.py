@@ -50,6 +50,7 @@ from ..models.markov import poisson_solve
 from ..report.derivation import Check, Step
 from . import _context
 from .integrals import antiderivative, definite_integral
+from .invariant import _describe
 from .measures import DiscreteMeasure, InvariantMeasure, ProductMeasure
 
 
@@ -268,9 +269,12 @@ def solve_poisson(L0: Generator, rhs: sp.Expr, fast: Sequence[sp.Symbol],
         if sol is not None:
             return dataclasses.replace(sol, checks=pre + sol.checks)
     raise UnsolvedError(
-        f"no strategy solved -L0 Phi = {rhs} in closed form for the fast generator with drift "
-        f"{list(G.drift)} and diffusion {G.diffusion.tolist()}. Give parameter values to use "
-        "the numeric cell solver, or simplify the model."
+        f"no strategy solved -L0 Phi = {list(rhs) if isinstance(rhs, sp.MatrixBase) else rhs}"
+        f" in closed form for the fast generator with {_describe(G)}"
+        + (" (the right-hand side couples the independent fast blocks: a cross-block term)"
+           if isinstance(measure, ProductMeasure) else "")
+        + ". With every fast variable periodic, give parameter values to use the numeric cell "
+        "solver; otherwise simplify the model."
     )
 
 
