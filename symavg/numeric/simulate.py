@@ -256,7 +256,9 @@ def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
 
     Parameters
     ----------
-    model : SDE or EffectiveModel
+    model : SDE, EffectiveModel or ReactionNetwork
+        A ``ReactionNetwork`` is simulated exactly by :func:`symavg.numeric.ssa.ssa`
+        (``dt``, ``scheme`` and the SDE-only options do not apply).
     x0 : dict {Symbol: float or array of shape (paths,)}
         Initial values. Fast variables of a full model that are left out start
         from a draw of their invariant law (Gaussian, inverse CDF on a circle,
@@ -311,6 +313,13 @@ def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
         overflow): the message names the model, the time and the fraction of
         paths.
     """
+    from ..models.network import ReactionNetwork
+
+    if isinstance(model, ReactionNetwork):     # exact SSA (symavg.numeric.ssa)
+        from .ssa import ssa
+
+        return ssa(model, x0, T, eps=eps, params=params, paths=paths, seed=seed,
+                   saveat=saveat, executor=executor, chunk_size=chunk_size)
     scale = model_scale(model, eps_symbol, "simulate")
     co = _coefficients(model, functions, scale)
     values = _parameter_values(co, params, eps)
