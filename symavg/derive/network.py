@@ -463,7 +463,7 @@ def _monomolecular_law(net: ReactionNetwork, fs: FastSubnetwork) -> _Law:
             continue
         pi = stationary_law(Q)
         res = (pi.T * Q).applyfunc(sp.cancel)
-        gap = _chain_gap(Q) if n <= 3 else None
+        gap = _gap(Q, net.eps)
         if gap is not None:
             gaps.append(gap)
         for a, p in zip(comp, pi):
@@ -494,6 +494,34 @@ def _monomolecular_law(net: ReactionNetwork, fs: FastSubnetwork) -> _Law:
     if len(gaps) == len(comps):
         gap = gaps[0] if len(gaps) == 1 else sp.Min(*gaps)
     return _Law("monomolecular", expect, gap, True, "; ".join(why), tuple(steps))
+
+
+def _gap(Q: sp.MatrixBase, eps: sp.Symbol) -> sp.Expr | None:
+    r"""Spectral gap of a small rate matrix, symbolic, with the power of eps factored out.
+
+    Two states: :math:`-\operatorname{tr}Q`. Three states of a reversible chain
+    (Kolmogorov's criterion :math:`Q_{12}Q_{23}Q_{31} = Q_{13}Q_{32}Q_{21}`), whose
+    eigenvalues are real: the smaller root :math:`(c_1 - \sqrt{c_1^2 - 4c_0})/2` of
+    :math:`\lambda^2 - c_1\lambda + c_0`, with :math:`c_1 = -\operatorname{tr}Q` and
+    :math:`c_0` the sum of the principal 2x2 minors. Otherwise None.
+    """
+    Q = sp.Matrix(Q)
+    scale = sp.S.One
+    powers = {p for e in Q if e != 0 for p in laurent_terms(e, eps)}
+    if len(powers) == 1:
+        scale = eps ** next(iter(powers))
+        Q = (Q / scale).applyfunc(sp.cancel)
+    if Q.rows == 2:
+        return sp.factor(-Q.trace() * scale)
+    if Q.rows == 3:
+        cyc = sp.cancel(Q[0, 1] * Q[1, 2] * Q[2, 0] - Q[0, 2] * Q[2, 1] * Q[1, 0])
+        if cyc != 0:
+            return None
+        c1 = sp.expand(-Q.trace())
+        c0 = sp.expand(sum(Q.extract([i, j], [i, j]).det() for i, j in ((0, 1), (0, 2), (1, 2))))
+        disc = sp.factor(c1**2 - 4 * c0)
+        return sp.factor((c1 - sp.sqrt(disc)) / 2) * scale
+    return None
 
 
 def _irreducible(Q: sp.Matrix) -> bool:
@@ -659,7 +687,7 @@ def _one_direction_law(net: ReactionNetwork, fs: FastSubnetwork, values: Mapping
             f"{vals}: some propensity vanishes inside the range")
     pi = stationary_law(Q)
     res = (pi.T * Q).applyfunc(sp.cancel)
-    gap = _chain_gap(Q) if n_states <= 3 else None
+    gap = _gap(Q, net.eps)
     step = Step(
         "conditional stationary law",
         f"The fast reactions move along one direction; with the slow variables fixed"
