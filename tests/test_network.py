@@ -311,8 +311,12 @@ def test_reduce_single_enzyme_discrete_michaelis_menten():
 
 
 def test_reduce_errors():
-    with pytest.raises(sa.UnsolvedError, match="depends on the slow variables"):
-        enzyme().reduce()
+    # any number of enzymes: an exact ratio of sums in two slow variables, which the SSA
+    # cannot tabulate (a named error)
+    red = enzyme().reduce()
+    assert red.propensities[1].has(sp.Sum) and len(red.species) == 3
+    with pytest.raises(sa.SimulationError, match="must depend on one species"):
+        sa.ssa(red, {"T_SC": 3, "T_EC": 2, "P": 0}, 1.0, params={k0: 1, k1: 1, k2: 1, kc: 1})
     with pytest.raises(sa.ModelError, match="not a slow variable"):
         enzyme().reduce(values={"Q": 1})
     with pytest.raises(sa.NoInvariantMeasureError, match="not ergodic"):
@@ -347,3 +351,37 @@ def test_ssa_errors():
         sa.ssa(isomerization(), {"S1": 1, "S2": 0}, 1.0, params={k1: 1, k2: 1, k3: 1})
     with pytest.raises(sa.ModelError, match="nonnegative integer"):
         sa.ssa(birth_death(), {X: -1}, 1.0, params={lam: 1.0, mu: 1.0})
+
+
+def test_reduce_fast_dimerization_detailed_balance_against_the_fast_cme():
+    """Fast 2 A <-> B with slow inflow of A and decay of B: the conditional law of B given
+    A + 2B = y is a birth-death law by detailed balance (Gardiner 2004, eq. 7.1.22); the
+    averaged decay k_d E[B | y] is checked against the stationary law of the fast master
+    equation on the block A + 2B = 10 (an independent computation) and the table the SSA uses."""
+    from symavg.numeric.ssa import sum_table
+
+    ka, kb, kd = sp.symbols("k_a k_b k_d", positive=True)
+    net = sa.ReactionNetwork(["2 A -> B", "B -> 2 A", "0 -> A", "B -> 0"],
+                             [ka / eps, kb / eps, k0, kd])
+    red = net.reduce()
+    assert red.steps.passed
+    y, = red.species
+    assert [r.text for r in red.reactions] == ["0 -> T_A2B", "2 T_A2B -> 0"]
+    vals = {ka: sp.Rational(3, 2), kb: 2, kd: 1}
+    fast = sa.ReactionNetwork(["2 A -> B", "B -> 2 A"], [ka, kb])
+    A, B = fast.species
+    m = fast.cme({A: 10, B: 5}, params={ka: 1.5, kb: 2.0})
+    block = np.nonzero(m.states[:, 0] + 2 * m.states[:, 1] == 10)[0]
+    Q = m.Q.toarray()[np.ix_(block, block)]
+    w, v = np.linalg.eig(Q.T)
+    pi = np.real(v[:, np.argmin(np.abs(w))])
+    pi /= pi.sum()
+    expected = float(pi @ m.states[block, 1])
+    got = float(red.propensities[1].subs(vals).subs(y, 10).doit())
+    assert got == pytest.approx(expected, rel=1e-12)
+    tab = sum_table(red.propensities[1], y, {ka: 1.5, kb: 2.0, kd: 1.0}, 300)
+    assert tab[10] == pytest.approx(expected, rel=1e-10) and np.all(np.isfinite(tab))
+    assert red.validity.gap is None and "numerically" in red.validity.condition
+    g = net.spectral_gap(params={ka: 1.5, kb: 2, eps: 1}, slow={y: 10})
+    ev = np.sort(-np.linalg.eigvals(Q).real)
+    assert float(g) == pytest.approx(ev[1], rel=1e-9)

@@ -118,3 +118,21 @@ def test_verify_single_enzyme_fast_equilibrium_not_qssa_constant():
     worse = [r for r in bad.rows if r.eps == 0.02][0]
     assert abs(good.error) < 3 * good.error_se + 0.02 * good.full
     assert worse.resolved and abs(worse.error) > 4 * abs(good.error)
+
+
+def test_verify_fast_dimerization():
+    """Fast 2 A <-> B: the reduced network (detailed-balance average, tabulated in the SSA)
+    against the full SSA at eps = 0.1, 0.01: the error at the smaller eps is within noise or
+    smaller than at the larger one."""
+    ka, kb, kd = sp.symbols("k_a k_b k_d", positive=True)
+    net = sa.ReactionNetwork(["2 A -> B", "B -> 2 A", "0 -> A", "B -> 0"],
+                             [ka / eps, kb / eps, k0, kd])
+    A, B = net.species
+    red = net.reduce()
+    y, = red.species
+    rep = sa.verify(net, red, {A: 20, B: 0}, 2.0, eps_values=[0.1, 0.01],
+                    params={ka: 1.0, kb: 2.0, kd: 1.0, k0: 5.0}, paths=6000, seed=8)
+    small = [r for r in rep.rows if r.eps == 0.01][0]
+    big = [r for r in rep.rows if r.eps == 0.1][0]
+    assert not small.resolved or abs(small.error) < abs(big.error)
+    assert abs(small.error) < 4 * small.error_se + 0.01 * small.full

@@ -568,7 +568,10 @@ def _check_propensity(r: Reaction, a: sp.Expr, species: list[sp.Symbol],
     for name, m in r.reactants:
         s = by_name[name]
         for j in range(m):
-            v = sp.simplify(a.subs(s, j))
+            v = a.subs(s, j)
+            v = sp.cancel(v.doit() if v.has(sp.Sum) else v)
+            if v != 0:
+                v = sp.simplify(v)
             if v != 0:
                 raise ModelError(
                     f"reaction {r.text!r}: the propensity {a} is {v} when {name} = {j}, but the "
@@ -596,6 +599,8 @@ def _check_nonnegative(r: Reaction, a: sp.Expr, species: list[sp.Symbol]) -> Non
             sub = dict(zip(used, counts))
             sub.update({s: 1 for s in used[3:]})
             v = a.subs(psub).subs(sub)
+            if v.has(sp.Sum):
+                v = v.doit()
             if v.is_number and v.is_extended_real and v < 0:
                 raise ModelError(
                     f"reaction {r.text!r}: the propensity {a} is negative ({v}) at "
