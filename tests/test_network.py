@@ -385,3 +385,32 @@ def test_reduce_fast_dimerization_detailed_balance_against_the_fast_cme():
     g = net.spectral_gap(params={ka: 1.5, kb: 2, eps: 1}, slow={y: 10})
     ev = np.sort(-np.linalg.eigvals(Q).real)
     assert float(g) == pytest.approx(ev[1], rel=1e-9)
+
+
+def test_extrinsic_noise_fast_ou_rate_inside_a_network():
+    """Degradation rate gamma + s eta/eps with eta a fast OU process of rate alpha/eps^2
+    (Pavliotis & Stuart, Multiscale Methods, 2008, Sec. 11.7): the reduction of the network's
+    CLE gains the diffusion 2 s^2 x^2/alpha and the noise-induced drift s^2 x/alpha, the same
+    as for the hand-written CLE of worked_examples/cle_noisy_rate.py."""
+    eta = sp.Symbol("eta", real=True)
+    kp, gamma, V, s, alpha = sp.symbols("k_p gamma V s alpha", positive=True)
+    net = sa.ReactionNetwork(["0 -> X", "X -> 0"], [kp * V, gamma + s * eta / eps])
+    X, = net.species
+    env = sa.SDE([eta], [-alpha * eta / eps**2], noise=[sp.sqrt(2 * alpha) / eps])
+    model = net.cle(V, environment=env, noise_at={eta: 0})
+    assert model.state == (X, eta) and model.noise.shape == (2, 3)
+    red = sa.reduce(model, fast=[eta])
+    assert red.steps.passed
+    assert sp.simplify(red.drift[0] - (kp - gamma * X + s**2 * X / alpha)) == 0
+    assert sp.simplify(red.diffusion[0, 0] - ((kp + gamma * X) / V + 2 * s**2 * X**2 / alpha)) \
+        == 0
+    # the same through net.reduce(environment=...), and the hand-written CLE agrees
+    red2 = net.reduce(environment=env, volume=V, noise_at={eta: 0})
+    assert (red2.drift - red.drift).applyfunc(sp.simplify).is_zero_matrix
+    hand = sa.SDE([X, eta], [kp - (gamma + s * eta / eps) * X, -alpha * eta / eps**2],
+                  noise=[sp.sqrt((kp + gamma * X) / V), sp.sqrt(2 * alpha) / eps])
+    ref = sa.reduce(hand, fast=[eta])
+    assert (ref.drift - red.drift).applyfunc(sp.simplify).is_zero_matrix
+    assert (ref.diffusion - red.diffusion).applyfunc(sp.simplify).is_zero_matrix
+    with pytest.raises(sa.ModelError, match="not environment variables"):
+        net.cle(V, environment=env, noise_at={X: 0})

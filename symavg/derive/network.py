@@ -121,7 +121,8 @@ def rate_equations(net: ReactionNetwork, volume: object = None) -> SDE:
     return SDE(list(net.species), drift, eps=net.eps)
 
 
-def cle(net: ReactionNetwork, volume: object = None) -> SDE:
+def cle(net: ReactionNetwork, volume: object = None, environment: SDE | None = None,
+        noise_at: Mapping | None = None) -> SDE:
     r"""The chemical Langevin equation, an Itô SDE with one Brownian motion per reaction.
 
     .. math:: dn = \sum_r \nu_r a_r(n)\,dt + \sum_r \nu_r\sqrt{a_r(n)}\,dW_r
@@ -132,6 +133,15 @@ def cle(net: ReactionNetwork, volume: object = None) -> SDE:
     The noise matrix is ``S x R`` (column :math:`r` is :math:`\nu_r\sqrt{a_r}`);
     the diffusion is :math:`\sum_r \nu_r\nu_r^T a_r`. Fast reactions keep their
     :math:`1/\epsilon`, so ``sa.reduce`` applies to the result.
+
+    **Extrinsic noise.** Rates may contain the state of an ``environment``
+    (an :class:`~symavg.models.sde.SDE`, e.g. a fast OU process
+    :math:`d\eta = -\alpha\eta/\epsilon^2\,dt + \sqrt{2\alpha}/\epsilon\,dW`); the
+    result is the joint SDE of the species and the environment, with the
+    environment's own noise in extra columns. ``noise_at`` (e.g. ``{eta: 0}``)
+    evaluates the intrinsic noise :math:`\sqrt{a_r}` at given environment values
+    (at the mean rates), which keeps it a Laurent series in eps; ``sa.reduce(model,
+    fast=[eta])`` then gives the extra diffusion and the noise-induced drift.
 
     Examples
     --------
@@ -148,15 +158,36 @@ def cle(net: ReactionNetwork, volume: object = None) -> SDE:
     S, R = N.shape
     drift = [sp.S.Zero] * S
     noise = sp.zeros(S, R)
+    at = {sp.sympify(k): sp.sympify(v) for k, v in dict(noise_at or {}).items()}
+    if environment is not None:
+        if not isinstance(environment, SDE):
+            raise ModelError(f"environment must be a sa.SDE; got {type(environment).__name__}")
+        if environment.eps != net.eps:
+            raise ModelError(f"the environment has the scale {environment.eps}, the network "
+                             f"{net.eps}: declare both with the same eps=")
+        clash = set(environment.state) & set(net.species)
+        if clash:
+            raise ModelError(f"environment variables {sorted(clash, key=str)} are also species")
+    env_state = set(environment.state) if environment is not None else set()
+    bad = [k for k in at if k not in env_state]
+    if bad:
+        raise ModelError(f"noise_at names {bad}, which are not environment variables")
     for r, a in enumerate(net.propensities):
         a_ = a if V is None else a.xreplace({s: V * s for s in net.species})
         scale = 1 if V is None else 1 / V
-        root = sp.sqrt(a_)
+        root = sp.sqrt(a_.subs(at))
         for i in range(S):
             if N[i, r] != 0:
                 drift[i] += N[i, r] * a_ * scale
                 noise[i, r] = N[i, r] * root * scale
-    return SDE(list(net.species), [sp.expand(d) for d in drift], noise=noise, eps=net.eps)
+    if environment is None:
+        return SDE(list(net.species), [sp.expand(d) for d in drift], noise=noise, eps=net.eps)
+    m = environment.noise.shape[1]
+    full_noise = noise.row_join(sp.zeros(S, m)).col_join(
+        sp.zeros(len(environment.state), R).row_join(sp.Matrix(environment.noise)))
+    return SDE(list(net.species) + list(environment.state),
+               [sp.expand(d) for d in drift] + list(environment.drift), noise=full_noise,
+               eps=net.eps)
 
 
 def fokker_planck(net: ReactionNetwork, volume: object = None) -> sp.Eq:
@@ -914,8 +945,9 @@ class ValidityReport:
 
 
 def reduce_network(net: ReactionNetwork, *, names: Mapping | None = None,
-                   values: Mapping | None = None, slow_range: Mapping | None = None
-                   ) -> ReactionNetwork:
+                   values: Mapping | None = None, slow_range: Mapping | None = None,
+                   environment: SDE | None = None, volume: object = None,
+                   noise_at: Mapping | None = None) -> Any:
     r"""Average the fast subnetwork out: the slow-scale network of Cao, Gillespie & Petzold (2005).
 
     Parameters
@@ -930,6 +962,12 @@ def reduce_network(net: ReactionNetwork, *, names: Mapping | None = None,
     slow_range : mapping ``{slow variable: (lo, hi)}``, optional
         The range of the slow variables over which the validity ratio is
         maximised (at the upper ends).
+    environment, volume, noise_at : optional
+        Extrinsic noise: rates driven by the fast ``environment`` SDE. Then the
+        result is ``sa.reduce(net.cle(volume, environment, noise_at),
+        fast=environment.state)``, an ``EffectiveModel`` for the species'
+        concentrations with the extra diffusion and the noise-induced drift
+        (see :func:`cle`).
 
     Returns
     -------
@@ -951,6 +989,10 @@ def reduce_network(net: ReactionNetwork, *, names: Mapping | None = None,
     >>> red.validity.condition
     '(k1 + k2)/epsilon >> T_S1S2*k1*k3/(k1 + k2)'
     """
+    if environment is not None:
+        from .engine import reduce
+
+        return reduce(cle(net, volume, environment, noise_at), fast=list(environment.state))
     fs = fast_subnetwork(net, names)
     values = dict(values or {})
     law = _law(net, fs, values)

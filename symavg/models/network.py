@@ -341,9 +341,10 @@ class ReactionNetwork:
         """The deterministic rate equations; see :func:`symavg.derive.network.rate_equations`."""
         return _hooks.call("network.rate_equations", self, volume)
 
-    def cle(self, volume: object = None) -> Any:
+    def cle(self, volume: object = None, environment: Any = None,
+            noise_at: Mapping | None = None) -> Any:
         """The chemical Langevin equation, an ``SDE``; see :func:`symavg.derive.network.cle`."""
-        return _hooks.call("network.cle", self, volume)
+        return _hooks.call("network.cle", self, volume, environment, noise_at)
 
     def fokker_planck(self, volume: object = None) -> Any:
         """The Fokker-Planck equation of the CLE; see
