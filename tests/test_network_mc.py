@@ -136,3 +136,13 @@ def test_verify_fast_dimerization():
     big = [r for r in rep.rows if r.eps == 0.1][0]
     assert not small.resolved or abs(small.error) < abs(big.error)
     assert abs(small.error) < 4 * small.error_se + 0.01 * small.full
+
+
+@pytest.mark.parametrize("module", ["symavg.models.network", "symavg.derive.network",
+                                    "symavg.numeric.ssa", "symavg.numeric.network_verify"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    res = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert res.failed == 0 and res.attempted > 0

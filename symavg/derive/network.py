@@ -241,7 +241,7 @@ class NetworkGenerator:
         >>> net = sa.ReactionNetwork(["0 -> X", "X -> 0"], [lam, mu])
         >>> X, = net.species
         >>> sp.expand(net.generator().apply(X**2))
-        2*X*lambda - 2*X**2*mu + X*mu + lambda
+        -2*X**2*mu + 2*X*lambda + X*mu + lambda
         """
         f = sp.sympify(f)
         out = sp.S.Zero
