@@ -32,6 +32,7 @@ from .errors import (
 from .io import ModelSpec, load_model, loads_model, parse_expr
 from .models import SDE, EffectiveModel, Generator, MarkovChain, SwitchingSDE
 from .models.deterministic import DeterministicFlow, DeterministicMap
+from .models.network import ReactionNetwork
 from .report import Check, Derivation, Step
 
 # --- numeric layer and spatial homogenization: imported on first use (PEP 562),
@@ -48,6 +49,10 @@ _LAZY = {
     "GreenKuboEstimate": "symavg.numeric.green_kubo",
     "time_averages": "symavg.numeric.chaos",
     "TimeAverages": "symavg.numeric.chaos",
+    "ssa": "symavg.numeric.ssa",
+    "tau_leap": "symavg.numeric.ssa",
+    "cme": "symavg.numeric.ssa",
+    "CME": "symavg.numeric.ssa",
     # spatial homogenization
     "CellProblem": "symavg.spatial",
     "EffectiveTensor": "symavg.spatial",
@@ -92,6 +97,12 @@ def _provide_numeric() -> None:
     _hooks.provide("simulate", lazy("symavg.numeric.simulate", "simulate"))
     _hooks.provide("lambdify_model", lazy("symavg.numeric.codegen", "lambdify_model"))
     _hooks.provide("to_python", lazy("symavg.numeric.pycode", "effective_to_python"))
+    for op in ("rate_equations", "cle", "fokker_planck", "generator", "fast_subnetwork",
+               "spectral_gap"):
+        _hooks.provide(f"network.{op}", lazy("symavg.derive.network", op))
+    _hooks.provide("network.reduce", lazy("symavg.derive.network", "reduce_network"))
+    _hooks.provide("network.ssa", lazy("symavg.numeric.ssa", "ssa"))
+    _hooks.provide("network.cme", lazy("symavg.numeric.ssa", "cme"))
 
 
 _provide_numeric()
@@ -116,6 +127,7 @@ __all__ = [
     "Generator",
     "MarkovChain",
     "SwitchingSDE",
+    "ReactionNetwork",
     "ModelError",
     "NoInvariantMeasureError",
     "ParseError",

@@ -257,7 +257,9 @@ def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
 
     Parameters
     ----------
-    model : SDE or EffectiveModel
+    model : SDE, EffectiveModel or ReactionNetwork
+        A ``ReactionNetwork`` is simulated exactly by :func:`symavg.numeric.ssa.ssa`
+        (``dt``, ``scheme`` and the SDE-only options do not apply).
     x0 : dict {Symbol: float or array of shape (paths,)}
         Initial values. Fast variables of a full model that are left out start
         from a draw of their invariant law (Gaussian, inverse CDF on a circle,
@@ -328,6 +330,14 @@ def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
                                   chunk_size=chunk_size, dt_factor=dt_factor)
     if s0 is not None:
         raise ModelError("s0 (the initial chain state) applies to a SwitchingSDE only")
+
+    from ..models.network import ReactionNetwork
+
+    if isinstance(model, ReactionNetwork):     # exact SSA (symavg.numeric.ssa)
+        from .ssa import ssa
+
+        return ssa(model, x0, T, eps=eps, params=params, paths=paths, seed=seed,
+                   saveat=saveat, executor=executor, chunk_size=chunk_size)
     scale = model_scale(model, eps_symbol, "simulate")
     from ..models.deterministic import DeterministicFlow
 

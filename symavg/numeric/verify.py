@@ -276,8 +276,9 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
 
     Parameters
     ----------
-    full : SDE or SwitchingSDE
-        The full slow-fast model (a PDMP or switching SDE included).
+    full : SDE, SwitchingSDE or ReactionNetwork
+        The full slow-fast model (a PDMP or switching SDE included; a network: see
+        :func:`symavg.numeric.network_verify.verify_network`).
     reduced : EffectiveModel
         The reduced model (``sa.reduce(full, ...)``).
     x0 : dict {Symbol: float}
@@ -314,6 +315,14 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
     """
     from scipy.stats import wasserstein_distance
 
+    from ..models.network import ReactionNetwork
+
+    if isinstance(full, ReactionNetwork):      # exact SSA of both networks
+        from .network_verify import verify_network
+
+        return verify_network(full, reduced, x0, T, eps_values=eps_values,
+                              observables=observables, params=params, paths=paths, seed=seed,
+                              executor=executor, **simulate_kwargs)
     eps_list = sorted((float(e) for e in eps_values), reverse=True)
     if not eps_list or any(e <= 0 for e in eps_list):
         raise ModelError(f"eps_values must be positive numbers; got {list(eps_values)}")

@@ -1,0 +1,700 @@
+r"""Exact stochastic simulation of reaction networks and their master equation.
+
+**Direct method** (Gillespie, J. Comput. Phys. 22:403, 1976; J. Phys. Chem.
+81:2340, 1977). In the state :math:`n` with propensities :math:`a_r(n)` and
+total :math:`a_0 = \sum_r a_r`, the time to the next reaction is
+exponential with rate :math:`a_0` and reaction :math:`r` fires with
+probability :math:`a_r/a_0`. The path is right-continuous: the value saved at a
+time :math:`s` is the state after every reaction at times :math:`\le s`.
+
+**Tau-leaping** (Gillespie, J. Chem. Phys. 115:1716, 2001) with the step
+selection of Cao, Gillespie & Petzold (J. Chem. Phys. 124:044109, 2006,
+eqs. 32-33): every reaction fires a Poisson(:math:`a_r\tau`) number of times
+in a leap of length :math:`\tau = \min_i \max(\varepsilon n_i/g_i, 1)/|\mu_i|,
+\max(\varepsilon n_i/g_i,1)^2/\sigma_i^2` (with :math:`g_i` the highest order of
+a reaction consuming :math:`i`); a leap that would make a population negative
+is rejected and retried with :math:`\tau/2`, and when :math:`\tau < 10/a_0`
+exact steps are taken instead, so populations stay nonnegative.
+
+Both are compiled with numba (straight-line propensity code generated per
+network, cached on disk) and release the GIL; paths are split into chunks of
+``chunk_size``, each with its own generator from ``SeedSequence(seed).spawn``,
+and the chunks go to an executor (threads by default; a
+``dask.distributed.Client`` works unchanged). Memory is
+``O(paths x len(saveat))``: events are never stored.
+
+**Master equation** (:func:`cme`): the generator matrix on the box
+:math:`\{0..n^{\max}_i\}` (the finite state projection of Munsky & Khammash,
+J. Chem. Phys. 124:044104, 2006). Reactions that leave the box are kept as an
+exit rate; the probability that has left by time :math:`t` is an exact bound
+on the :math:`\ell^1` error of the projected solution (their Theorem 2.2).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from ..errors import ModelError, SimulationError
+from ..models.network import ReactionNetwork
+from .codegen import load_source, straight_line
+from .simulate import Ensemble
+
+__all__ = ["CME", "cme", "ssa", "tau_leap"]
+
+
+# ------------------------------------------------------------ code generation
+def _tabulated(net: ReactionNetwork) -> dict[int, sp.Symbol]:
+    """Reactions whose propensity holds a finite ``Sum`` (a detailed-balance average of
+    the fast-equilibrium reduction): tabulated over the counts of their one species."""
+    out = {}
+    for r, a in enumerate(net.propensities):
+        if a.has(sp.Sum):
+            used = [s for s in net.species if s in a.free_symbols]
+            if len(used) != 1:
+                raise SimulationError(
+                    f"reaction {net.reactions[r].text!r}: a propensity with a sum over states "
+                    f"must depend on one species to be tabulated; it depends on {used}")
+            out[r] = used[0]
+    return out
+
+
+def _propensity_source(net: ReactionNetwork, params: Sequence[sp.Symbol],
+                       table_size: int) -> str:
+    sub = {s: sp.Symbol(f"n{i}") for i, s in enumerate(net.species)}
+    sub.update({p: sp.Symbol(f"p{i}") for i, p in enumerate(params)})
+    tab = _tabulated(net)
+    exprs = [sp.S.Zero if r in tab else sp.sympify(a).xreplace(sub)
+             for r, a in enumerate(net.propensities)]
+    lines = ["import math", "import numpy", "import numba", "",
+             "@numba.njit(cache=True, nogil=True)",
+             "def props(n, p, a):"]
+    for i in range(net.n_species):
+        lines.append(f"    n{i} = float(n[{i}])")
+    for i in range(len(params)):
+        lines.append(f"    p{i} = p[{i}]")
+    lines += straight_line(exprs, [f"a[{r}]" for r in range(net.n_reactions)])
+    for k, (r, s) in enumerate(tab.items()):
+        i = net.species.index(s)
+        off = len(params) + k * (table_size + 1)
+        lines.append(f"    a[{r}] = p[{off} + n[{i}]] if n[{i}] <= {table_size} else numpy.nan")
+    lines.append("    return 0")
+    return "\n".join(lines) + "\n" + _KERNELS
+
+
+def sum_table(expr: sp.Expr, y: sp.Symbol, values: Mapping, size: int) -> np.ndarray:
+    r"""``expr`` at ``y = 0..size``, where ``expr`` holds finite sums ``Sum(g, (xi, 0, U(y)))``.
+
+    Each sum is evaluated from its term ratio :math:`g(\xi+1)/g(\xi)` (a rational
+    function for the hypergeometric terms of detailed-balance weights) in log
+    space; when ``expr`` is homogeneous of degree 0 in the sums (a ratio of
+    averages) a common scale is divided out, so no term overflows.
+    """
+    expr = sp.sympify(expr).xreplace({k: sp.nsimplify(v) for k, v in values.items()})
+    sums = sorted(expr.atoms(sp.Sum), key=str)
+    dums = [sp.Dummy(f"S{k}") for k in range(len(sums))]
+    outer = expr.xreplace(dict(zip(sums, dums)))
+    t = sp.Dummy("t", positive=True)
+    homogeneous = sp.cancel(outer.xreplace({d: t * d for d in dums}) - outer) == 0
+    f_outer = sp.lambdify([y, *dums], outer, "math")
+    parts = []
+    for sm in sums:
+        g, (xi, lo, hi) = sm.function, sm.limits[0]
+        ratio = sp.factor(sp.expand_func(sp.gammasimp(sp.combsimp(g.subs(xi, xi + 1) / g))))
+        if ratio.has(sp.gamma, sp.RisingFactorial, sp.factorial):
+            raise SimulationError(f"the terms of {sm} have no rational term ratio: cannot "
+                                  "tabulate the propensity")
+        parts.append((sp.lambdify([xi, y], g, "mpmath"), sp.lambdify([xi, y], ratio, "numpy"),
+                      sp.lambdify([y], lo, "math"), sp.lambdify([y], hi, "math")))
+    import mpmath
+
+    out = np.empty(size + 1)
+    for n in range(size + 1):
+        logs = []
+        for g0, rat, lo, hi in parts:
+            a, b = int(math.floor(lo(n))), int(math.floor(hi(n)))
+            if b < a:
+                logs.append((np.array([]), np.array([])))
+                continue
+            start = a
+            while start <= b and g0(start, n) == 0:
+                start += 1
+            if start > b:
+                logs.append((np.array([]), np.array([])))
+                continue
+            first = mpmath.mpf(g0(start, n))
+            xs = np.arange(start, b, dtype=float)
+            r = np.asarray(rat(xs, float(n)), dtype=float) if len(xs) else np.array([])
+            sign = np.concatenate([[np.sign(float(first))], np.sign(float(first)) *
+                                   np.cumprod(np.sign(r))]) if len(r) else \
+                np.array([np.sign(float(first))])
+            lg = float(mpmath.log(abs(first))) + np.concatenate([[0.0], np.cumsum(
+                np.log(np.abs(r)))]) if len(r) else np.array([float(mpmath.log(abs(first)))])
+            logs.append((lg, sign))
+        shift = max((float(lg.max()) for lg, _ in logs if len(lg)), default=0.0) \
+            if homogeneous else 0.0
+        vals = [float(np.sum(sg * np.exp(lg - shift))) if len(lg) else 0.0 for lg, sg in logs]
+        try:
+            out[n] = float(f_outer(float(n), *vals))
+        except ZeroDivisionError:
+            out[n] = 0.0
+    return out
+
+
+_KERNELS = r'''
+
+@numba.njit(cache=True, nogil=True)
+def direct(x0, p, T, tsave, nu, rng, out, max_events):
+    paths, S = x0.shape
+    R = nu.shape[0]
+    nsave = tsave.shape[0]
+    a = numpy.zeros(R)
+    n = numpy.zeros(S, dtype=numpy.int64)
+    events = 0
+    for k in range(paths):
+        for i in range(S):
+            n[i] = x0[k, i]
+        t = 0.0
+        idx = 0
+        while True:
+            props(n, p, a)
+            a0 = 0.0
+            for r in range(R):
+                if a[r] < 0.0:
+                    a[r] = 0.0
+                a0 += a[r]
+            if a0 != a0:
+                return -1 - events
+            if a0 > 0.0:
+                tnext = t + rng.exponential(1.0 / a0)
+            else:
+                tnext = numpy.inf
+            while idx < nsave and tsave[idx] < tnext:
+                for i in range(S):
+                    out[idx, i, k] = n[i]
+                idx += 1
+            if idx == nsave:
+                break
+            u = rng.random() * a0
+            r = 0
+            acc = a[0]
+            while acc < u and r < R - 1:
+                r += 1
+                acc += a[r]
+            while a[r] == 0.0 and r > 0:   # u landed on the edge of a zero propensity
+                r -= 1
+            for i in range(S):
+                n[i] += nu[r, i]
+            t = tnext
+            events += 1
+            if events > max_events:
+                return -events
+    return events
+
+
+@numba.njit(cache=True, nogil=True)
+def leap(x0, p, T, tsave, nu, order, rng, out, max_events, tol):
+    paths, S = x0.shape
+    R = nu.shape[0]
+    nsave = tsave.shape[0]
+    a = numpy.zeros(R)
+    n = numpy.zeros(S, dtype=numpy.int64)
+    m = numpy.zeros(S, dtype=numpy.int64)
+    kfire = numpy.zeros(R, dtype=numpy.int64)
+    events = 0
+    leaps = 0
+    for k in range(paths):
+        for i in range(S):
+            n[i] = x0[k, i]
+        t = 0.0
+        idx = 0
+        while idx < nsave:
+            props(n, p, a)
+            a0 = 0.0
+            for r in range(R):
+                if a[r] < 0.0:
+                    a[r] = 0.0
+                a0 += a[r]
+            if a0 != a0:
+                return -1 - events, leaps
+            # Cao-Gillespie-Petzold 2006 step
+            tau = numpy.inf
+            for i in range(S):
+                mu = 0.0
+                s2 = 0.0
+                for r in range(R):
+                    mu += nu[r, i] * a[r]
+                    s2 += nu[r, i] * nu[r, i] * a[r]
+                g = order[i]
+                if g == 0:
+                    continue
+                b = max(tol * n[i] / g, 1.0)
+                if mu != 0.0:
+                    tau = min(tau, b / abs(mu))
+                if s2 > 0.0:
+                    tau = min(tau, b * b / s2)
+            exact = a0 == 0.0 or tau * a0 < 10.0
+            if exact:
+                if a0 > 0.0:
+                    tnext = t + rng.exponential(1.0 / a0)
+                else:
+                    tnext = numpy.inf
+            else:
+                tnext = t + tau
+            while idx < nsave and tsave[idx] < tnext:
+                for i in range(S):
+                    out[idx, i, k] = n[i]
+                idx += 1
+            if idx == nsave:
+                break
+            if exact:
+                u = rng.random() * a0
+                r = 0
+                acc = a[0]
+                while acc < u and r < R - 1:
+                    r += 1
+                    acc += a[r]
+                while a[r] == 0.0 and r > 0:
+                    r -= 1
+                for i in range(S):
+                    n[i] += nu[r, i]
+                events += 1
+                t = tnext
+                continue
+            # the leap may not pass the next save time: cut it there
+            h = tnext - t
+            while True:
+                for i in range(S):
+                    m[i] = n[i]
+                fired = 0
+                for r in range(R):
+                    kfire[r] = rng.poisson(a[r] * h) if a[r] > 0.0 else 0
+                    fired += kfire[r]
+                ok = True
+                for i in range(S):
+                    for r in range(R):
+                        m[i] += kfire[r] * nu[r, i]
+                    if m[i] < 0:
+                        ok = False
+                if ok:
+                    break
+                h = 0.5 * h
+            for i in range(S):
+                n[i] = m[i]
+            t += h
+            events += fired
+            leaps += 1
+            if events > max_events:
+                return -events, leaps
+    return events, leaps
+'''
+
+
+_CACHE: dict[Any, tuple[str, tuple[sp.Symbol, ...]]] = {}
+
+
+def _compiled(net: ReactionNetwork, table_size: int = 0) -> tuple[str, tuple[sp.Symbol, ...]]:
+    key = (tuple(r.text for r in net.reactions), net.propensities, net.species, table_size)
+    hit = _CACHE.get(key)
+    if hit is None:
+        params = tuple(sorted(set().union(*(a.free_symbols for a in net.propensities))
+                              - set(net.species), key=lambda s: s.name))
+        hit = (_propensity_source(net, params, table_size), params)
+        _CACHE[key] = hit
+    return hit
+
+
+def _tables(net: ReactionNetwork, vals: Mapping, size: int) -> list[float]:
+    out: list[float] = []
+    for r, y in _tabulated(net).items():
+        out.extend(sum_table(net.propensities[r], y, vals, size))
+    return out
+
+
+def _values(net: ReactionNetwork, params: tuple[sp.Symbol, ...], given: Mapping | None,
+            eps: float | None) -> dict[sp.Symbol, float]:
+    vals: dict[sp.Symbol, float] = {}
+    for k, v in dict(given or {}).items():
+        if isinstance(k, str):
+            raise ModelError(f"params are keyed by SymPy symbols, not the string {k!r}")
+        vals[k] = float(v)
+    if eps is not None:
+        vals[net.eps] = float(eps)
+    missing = [p for p in params if p not in vals]
+    if missing:
+        hint = f" (the scale parameter {net.eps}: pass eps=...)" if net.eps in missing else ""
+        raise SimulationError(f"the propensities need values for {missing}{hint}: pass "
+                              "params={symbol: value}")
+    for p in params:
+        if not math.isfinite(vals[p]):
+            raise SimulationError(f"parameter {p} = {vals[p]} is not finite")
+    return vals
+
+
+def _initial(net: ReactionNetwork, x0: Mapping, paths: int) -> np.ndarray:
+    names = {s.name: s for s in net.species}
+    given = {}
+    for k, v in x0.items():
+        s = names.get(k) if isinstance(k, str) else k
+        if s not in net.species:
+            raise ModelError(f"x0 names {k}, which is not a species {list(net.species)}")
+        given[s] = v
+    missing = [s for s in net.species if s not in given]
+    if missing:
+        raise ModelError(f"x0 must give every species a count; missing {missing}")
+    z = np.empty((paths, net.n_species), dtype=np.int64)
+    for i, s in enumerate(net.species):
+        v = np.asarray(given[s])
+        if np.any(v < 0) or np.any(np.asarray(v, dtype=float) != np.rint(v)):
+            raise ModelError(f"x0[{s}] must be a nonnegative integer count (or an array of them)")
+        z[:, i] = np.broadcast_to(v.astype(np.int64), (paths,))
+    return z
+
+
+@dataclass
+class _Chunk:
+    source: str
+    method: str
+    x0: np.ndarray
+    p: np.ndarray
+    T: float
+    tsave: np.ndarray
+    nu: np.ndarray
+    order: np.ndarray
+    seed: np.random.SeedSequence
+    max_events: int
+    tol: float
+    start: int
+
+
+def _run(task: _Chunk) -> tuple[np.ndarray, int, int]:
+    mod = load_source(task.source, "ssa")
+    rng = np.random.default_rng(task.seed)
+    out = np.empty((len(task.tsave), task.x0.shape[1], task.x0.shape[0]))
+    if task.method == "direct":
+        ev = mod.direct(task.x0, task.p, task.T, task.tsave, task.nu, rng, out,
+                        task.max_events)
+        leaps = 0
+    else:
+        ev, leaps = mod.leap(task.x0, task.p, task.T, task.tsave, task.nu, task.order, rng,
+                             out, task.max_events, task.tol)
+    return out, int(ev), int(leaps)
+
+
+class _Serial:
+    class _Done:
+        def __init__(self, v: Any) -> None:
+            self.v = v
+
+        def result(self) -> Any:
+            return self.v
+
+    def submit(self, fn: Any, *args: Any) -> Any:
+        return self._Done(fn(*args))
+
+
+def ssa(net: ReactionNetwork, x0: Mapping, T: float, *, eps: float | None = None,
+        params: Mapping | None = None, paths: int = 10_000, seed: int | None = None,
+        saveat: Sequence[float] | None = None, method: str = "direct",
+        executor: Any = None, chunk_size: int = 4096, tau_tol: float = 0.03,
+        max_events: int = 10**10, table_size: int | None = None) -> Ensemble:
+    r"""Simulate ``paths`` exact (or tau-leaped) trajectories of a reaction network.
+
+    Parameters
+    ----------
+    net : ReactionNetwork
+    x0 : dict {species: int or int array of shape (paths,)}
+        Initial counts of every species.
+    T : float
+        Final time.
+    eps : float, optional
+        Value of the network's scale parameter (when a propensity contains it).
+    params : dict {Symbol: float}
+        Values of the other parameters.
+    paths, seed, chunk_size, executor
+        As in :func:`symavg.simulate`: results depend on ``seed`` and
+        ``chunk_size`` only, not on the executor.
+    saveat : sequence of float, optional
+        Times to save, in ``[0, T]`` (default ``[0, T]``); kept exactly.
+    method : {"direct", "tau-leap"}
+        Gillespie's direct method (exact), or tau-leaping with the
+        Cao-Gillespie-Petzold step and nonnegativity control.
+    tau_tol : float
+        The tolerance :math:`\varepsilon` of the tau selection.
+    max_events : int
+        A guard against runaway networks (per chunk).
+    table_size : int, optional
+        Propensities with a finite sum over fast states (the detailed-balance
+        averages of ``net.reduce()``, e.g. a fast dimerization) are tabulated
+        at the counts ``0..table_size`` of their species (default: four times
+        the largest initial count plus 200); a path that leaves the table is an
+        error.
+
+    Returns
+    -------
+    Ensemble
+        ``values`` of shape ``(len(t), n_species, paths)``; ``info`` has the
+        number of reactions fired, the wall time and the reactions per second.
+
+    Examples
+    --------
+    >>> import sympy as sp, symavg as sa
+    >>> lam, mu = sp.symbols("lambda mu", positive=True)
+    >>> net = sa.ReactionNetwork(["0 -> X", "X -> 0"], [lam, mu])
+    >>> X, = net.species
+    >>> ens = sa.ssa(net, {X: 0}, T=5.0, params={lam: 10.0, mu: 1.0}, paths=2000, seed=1)
+    >>> m, se = ens.mean(X)
+    >>> bool(abs(m[-1] - 10 * (1 - 2.718281828 ** -5)) < 4 * se[-1])
+    True
+    """
+    if not isinstance(net, ReactionNetwork):
+        raise ModelError(f"ssa simulates a sa.ReactionNetwork; got {type(net).__name__}")
+    if method not in ("direct", "tau-leap"):
+        raise ModelError(f"method must be 'direct' or 'tau-leap'; got {method!r}")
+    if not (T > 0 and math.isfinite(T)):
+        raise ModelError(f"T must be a positive number; got {T}")
+    if paths <= 0:
+        raise ModelError(f"paths must be positive; got {paths}")
+    z0 = _initial(net, x0, paths)
+    size = 0
+    if _tabulated(net):
+        size = int(table_size) if table_size is not None else int(4 * z0.max() + 200)
+    source, pars = _compiled(net, size)
+    vals = _values(net, pars, params, eps)
+    p = np.array([vals[s] for s in pars] + _tables(net, vals, size), dtype=float)
+    times = np.array([0.0, T] if saveat is None else sorted(float(s) for s in saveat))
+    if times.min() < 0 or times.max() > T * (1 + 1e-12):
+        raise ModelError(f"saveat times must lie in [0, T] = [0, {T}]")
+    nu = np.array(net.stoichiometry.T.tolist(), dtype=np.int64)
+    M = np.array(net.reactant_matrix().tolist(), dtype=np.int64)
+    order = np.array([int(max([M[:, r].sum() for r in range(M.shape[1]) if M[i, r] > 0],
+                              default=0)) for i in range(net.n_species)], dtype=np.int64)
+    nchunks = max(1, math.ceil(paths / chunk_size))
+    seeds = np.random.SeedSequence(seed).spawn(nchunks)
+    tasks = [_Chunk(source, method, z0[c * chunk_size:(c + 1) * chunk_size], p, float(T),
+                    times, nu, order, seeds[c], int(max_events), float(tau_tol),
+                    c * chunk_size) for c in range(nchunks)]
+    # compile (or load from the disk cache) once, before the threads start and the clock runs
+    _run(_Chunk(source, method, z0[:1], p, 1e-300, np.zeros(1), nu, order,
+                np.random.SeedSequence(0), 1, float(tau_tol), 0))
+    own = None
+    if executor is None:
+        if nchunks > 1:
+            own = ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, nchunks))
+            executor = own
+        else:
+            executor = _Serial()
+    out = np.empty((len(times), net.n_species, paths))
+    events = leaps = 0
+    t0 = time.perf_counter()
+    try:
+        futures = [executor.submit(_run, t) for t in tasks]
+        for i, (task, fut) in enumerate(zip(tasks, futures)):
+            arr, ev, lp = fut.result()
+            futures[i] = None
+            if ev < 0:
+                raise SimulationError(
+                    f"a chunk of {task.x0.shape[0]} paths stopped before T = {T}: either more "
+                    f"than {max_events} reactions (the network runs away, or T is too long: use "
+                    "method='tau-leap' or raise max_events), or a propensity was NaN (a count "
+                    f"beyond the tabulated range 0..{size}: raise table_size)")
+            out[:, :, task.start:task.start + arr.shape[2]] = arr
+            events += ev
+            leaps += lp
+    finally:
+        if own is not None:
+            own.shutdown()
+    wall = time.perf_counter() - t0
+    info = {"backend": "numba", "method": method, "chunks": nchunks, "events": events,
+            "leaps": leaps, "wall time": wall,
+            "reactions per second": events / wall if wall > 0 else math.inf,
+            "model": repr(net)}
+    return Ensemble(times, net.species, out, math.nan, {s: method for s in net.species},
+                    vals, info)
+
+
+def tau_leap(net: ReactionNetwork, x0: Mapping, T: float, **kwargs: Any) -> Ensemble:
+    """:func:`ssa` with ``method="tau-leap"``."""
+    return ssa(net, x0, T, method="tau-leap", **kwargs)
+
+
+# ----------------------------------------------------------- master equation
+@dataclass
+class CME:
+    r"""The chemical master equation on a box, :math:`\dot p = p\,Q` (``p`` a row).
+
+    Attributes
+    ----------
+    Q : scipy.sparse.csr_matrix, shape (K, K)
+        ``Q[i, j]`` the rate from state ``i`` to ``j`` inside the box; the
+        diagonal is minus the total rate out of ``i``, exits included, so rows
+        with exits sum to ``-exit[i]``.
+    exit : ndarray, shape (K,)
+        The rate of the reactions that leave the box from each state.
+    states : ndarray, shape (K, n_species)
+        The counts of each state.
+    species : tuple of Symbol
+    """
+
+    Q: Any
+    exit: np.ndarray
+    states: np.ndarray
+    species: tuple[sp.Symbol, ...]
+    shape: tuple[int, ...] = field(default=())
+
+    def index(self, counts: Mapping) -> int:
+        """Position of the state with the given counts."""
+        c = [int(counts[s]) for s in self.species]
+        k = 0
+        for ci, m in zip(c, self.shape):
+            if not 0 <= ci < m:
+                raise ModelError(f"counts {counts} are outside the truncation box")
+            k = k * m + ci
+        return k
+
+    def initial(self, counts: Mapping) -> np.ndarray:
+        """The point mass at ``counts``."""
+        p = np.zeros(len(self.states))
+        p[self.index(counts)] = 1.0
+        return p
+
+    def solve(self, p0: np.ndarray, t: float) -> tuple[np.ndarray, float]:
+        r"""The projected law at time ``t`` and its error bound.
+
+        Returns ``(p, err)`` with :math:`p = p_0 e^{tQ}` and
+        ``err = 1 - sum(p)``, the probability that left the box: the exact
+        :math:`\ell^1` distance to the true law restricted to the box is at
+        most ``err`` (Munsky & Khammash 2006, Thm 2.2).
+        """
+        from scipy.sparse.linalg import expm_multiply
+
+        p = expm_multiply(self.Q.T.tocsc() * t, np.asarray(p0, dtype=float))
+        p = np.maximum(p, 0.0)
+        return p, float(max(0.0, 1.0 - p.sum()))
+
+    def stationary(self) -> tuple[np.ndarray, float]:
+        r"""The stationary law of the box with the exits turned back (reflecting truncation).
+
+        Returns ``(pi, leak)`` where ``leak = sum_i pi_i exit_i`` is the rate at
+        which the true process would leave the box from that law: small
+        against the slowest rate of the network means the truncation is
+        harmless.
+        """
+        import scipy.sparse as sps
+        from scipy.sparse.linalg import spsolve
+
+        Qr = self.Q + sps.diags(self.exit)
+        K = Qr.shape[0]
+        A = Qr.T.tolil()
+        A[K - 1, :] = np.ones(K)
+        b = np.zeros(K)
+        b[-1] = 1.0
+        pi = spsolve(A.tocsc(), b)
+        pi = np.maximum(pi, 0.0)
+        pi /= pi.sum()
+        return pi, float(pi @ self.exit)
+
+    def marginal(self, species: sp.Symbol, p: np.ndarray) -> np.ndarray:
+        """The law of one species' count under ``p``."""
+        i = self.species.index(species)
+        return np.bincount(self.states[:, i], weights=p, minlength=self.shape[i])
+
+    def mean(self, expr: sp.Expr, p: np.ndarray) -> float:
+        """:math:`\\sum_n p(n) f(n)` for an expression ``f`` of the species."""
+        f = sp.lambdify(self.species, expr, "numpy")
+        vals = np.broadcast_to(np.asarray(f(*self.states.T), dtype=float), p.shape)
+        return float(vals @ p)
+
+
+def cme(net: ReactionNetwork, truncation: Mapping, params: Mapping | None = None, *,
+        eps: float | None = None) -> CME:
+    r"""The generator of the master equation on the box ``{0..truncation[s]}``.
+
+    Parameters
+    ----------
+    truncation : dict {species: max count}
+        Every species needs a bound.
+    params, eps
+        Numeric values of the parameters (as in :func:`ssa`).
+
+    Returns
+    -------
+    CME
+
+    Examples
+    --------
+    >>> import sympy as sp, symavg as sa
+    >>> lam, mu = sp.symbols("lambda mu", positive=True)
+    >>> net = sa.ReactionNetwork(["0 -> X", "X -> 0"], [lam, mu])
+    >>> X, = net.species
+    >>> m = net.cme({X: 40}, params={lam: 5.0, mu: 1.0})
+    >>> pi, leak = m.stationary()
+    >>> round(m.mean(X, pi), 6), leak < 1e-12
+    (5.0, True)
+    """
+    import itertools
+
+    import scipy.sparse as sps
+
+    if _tabulated(net):
+        raise ModelError("cme needs propensities in closed form; this network has tabulated "
+                         "(summed) propensities: use ssa")
+    source, pars = _compiled(net)
+    vals = _values(net, pars, params, eps)
+    names = {s.name: s for s in net.species}
+    box = {}
+    for k, v in truncation.items():
+        s = names.get(k) if isinstance(k, str) else k
+        if s not in net.species:
+            raise ModelError(f"truncation names {k}, which is not a species")
+        if int(v) != v or v < 0:
+            raise ModelError(f"truncation[{k}] = {v} must be a nonnegative integer")
+        box[s] = int(v)
+    missing = [s for s in net.species if s not in box]
+    if missing:
+        raise ModelError(f"truncation needs a maximum count for every species; missing {missing}")
+    shape = tuple(box[s] + 1 for s in net.species)
+    K = int(np.prod(shape))
+    if K > 5_000_000:
+        raise ModelError(f"the truncated state space has {K} states; shrink the box")
+    states = np.array(list(itertools.product(*[range(m) for m in shape])), dtype=np.int64)
+    f = sp.lambdify(net.species + tuple(pars), list(net.propensities), "numpy")
+    a = np.array([np.broadcast_to(np.asarray(v, dtype=float), (K,)) for v in
+                  f(*states.T, *[vals[s] for s in pars])])
+    a = np.maximum(a, 0.0)
+    nu = np.array(net.stoichiometry.T.tolist(), dtype=np.int64)
+    strides = np.array([int(np.prod(shape[i + 1:])) for i in range(len(shape))])
+    rows, cols, data = [], [], []
+    exit_rate = np.zeros(K)
+    for r in range(net.n_reactions):
+        tgt = states + nu[r]
+        inside = np.all((tgt >= 0) & (tgt < np.array(shape)), axis=1)
+        live = a[r] > 0
+        ok = inside & live
+        src = np.nonzero(ok)[0]
+        rows.append(src)
+        cols.append(tgt[ok] @ strides)
+        data.append(a[r][ok])
+        exit_rate += np.where(~inside & live, a[r], 0.0)
+        if np.any(~inside & live & np.any(tgt < 0, axis=1)):
+            bad = states[np.nonzero(~inside & live & np.any(tgt < 0, axis=1))[0][0]]
+            raise ModelError(f"reaction {net.reactions[r].text!r} has a positive propensity at "
+                             f"{dict(zip(net.species, bad))}, where it would make a count "
+                             "negative")
+    out_rate = np.zeros(K)
+    for src, d in zip(rows, data):
+        np.add.at(out_rate, src, d)
+    rows.append(np.arange(K))
+    cols.append(np.arange(K))
+    data.append(-(out_rate + exit_rate))
+    Q = sps.csr_matrix((np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
+                       shape=(K, K))
+    return CME(Q, exit_rate, states, net.species, shape)
