@@ -245,3 +245,75 @@ def test_importance_sampling_confirms_the_telegraph_rate_function():
     est = additive_tail_probability(tel, 0.6, 1.0, 0.05, params={lam: 1.0}, paths=8000,
                                     seed=4)
     assert abs(plain.probability - est.probability) < 4 * np.hypot(plain.stderr, est.stderr)
+
+
+@pytest.mark.slow
+def test_non_gradient_nonlinear_system_gmam_agrees_with_shooting():
+    # b = -grad U + 2 J grad U (J the rotation by pi/2: b is not a gradient, its paths spiral)
+    # with fast OU noise giving H = b.p + |p|^2. The Hamilton-Jacobi equation b.grad V +
+    # |grad V|^2 = 0 holds for V = U since J grad U is orthogonal to grad U (the transverse
+    # decomposition, Freidlin & Wentzell ch. 4 sec. 3), so V(z) = U(z) - U(0). Independently,
+    # shoot Hamilton's equations from the linearised unstable manifold p = grad V_lin(x)
+    # near 0 and take the action int p.dx of the trajectory through z.
+    from scipy.integrate import solve_ivp
+    from scipy.optimize import minimize_scalar
+
+    x1, x2, y1, y2 = sp.symbols("x1 x2 y1 y2", real=True)
+    U = (x1**2 + x2**2) / 2 + x1**4 / 4
+    gU = [sp.diff(U, x1), sp.diff(U, x2)]
+    drift = [-gU[0] - 2 * gU[1], -gU[1] + 2 * gU[0]]
+    m = sa.SDE([x1, x2, y1, y2], [drift[0] + y1, drift[1] + y2, -y1 / eps, -y2 / eps],
+               diffusion=sp.diag(0, 0, 2 / eps, 2 / eps))
+    H = sa.ldp.hamiltonian(m, fast=[y1, y2])
+    z = np.array([1.0, 0.4])
+    exact = float(U.subs({x1: z[0], x2: z[1]}))
+    r = sa.ldp.minimum_action_path(H, [0.0, 0.0], z, n=80, tol=1e-10)
+    assert r.converged
+    assert r.action == pytest.approx(exact, rel=3e-3)
+    # shooting: linearisation b = A x, A = [[-1, -2], [2, -1]], D = 2 I: V_lin = |x|^2 / 2
+    P = H.momentum
+    e = H.expr
+    Hp = sp.lambdify([x1, x2, *P], [sp.diff(e, q) for q in P])
+    Hx = sp.lambdify([x1, x2, *P], [sp.diff(e, w) for w in (x1, x2)])
+
+    def rhs(_t, u):
+        q1, q2, s1, s2, _ = u
+        v = Hp(q1, q2, s1, s2)
+        return [*v, *(-np.array(Hx(q1, q2, s1, s2))), s1 * v[0] + s2 * v[1]]
+
+    delta = 1e-4
+
+    def leave(_t, u):
+        return u[0] ** 2 + u[1] ** 2 - 4.0
+    leave.terminal = True
+
+    def shoot(theta, rtol=1e-7, full=False):
+        x0 = delta * np.array([np.cos(theta), np.sin(theta)])
+        sol = solve_ivp(rhs, (0, 25), [*x0, *x0, delta**2 / 2], rtol=rtol, atol=1e-12,
+                        dense_output=True, events=leave)
+        ts = np.linspace(0, sol.t[-1], 2000)
+        path = sol.sol(ts)
+        k = int(np.argmin(np.hypot(path[0] - z[0], path[1] - z[1])))
+        lo, hi = ts[max(k - 1, 0)], ts[min(k + 1, len(ts) - 1)]
+        near = minimize_scalar(lambda t: float(np.hypot(*(sol.sol(t)[:2] - z))),
+                               bounds=(lo, hi), method="bounded", options={"xatol": 1e-12})
+        return float(sol.sol(near.x)[4]) if full else float(near.fun)
+    thetas = np.linspace(0, 2 * np.pi, 37)
+    best = thetas[int(np.argmin([shoot(t, rtol=1e-5) for t in thetas]))]
+    res = minimize_scalar(lambda t: shoot(t, rtol=1e-10), bounds=(best - 0.18, best + 0.18),
+                          method="bounded", options={"xatol": 1e-12})
+    assert res.fun < 1e-6
+    shot = shoot(res.x, rtol=1e-10, full=True)
+    assert shot == pytest.approx(exact, rel=1e-4)
+    assert r.action == pytest.approx(shot, rel=3e-3)
+
+
+def test_numeric_quasipotential_along_the_minimum_action_path():
+    x1, x2, y1, y2 = sp.symbols("x1 x2 y1 y2", real=True)
+    m = sa.SDE([x1, x2, y1, y2], [-x1 + y1, -2 * x2 + y2, -y1 / eps, -y2 / eps],
+               diffusion=sp.diag(0, 0, 2 / eps, 2 / eps))
+    # gradient of U = x1^2/2 + x2^2 with D = 2 I: V = U (Freidlin & Wentzell ch. 4)
+    r = sa.ldp.quasipotential(m, start=[0, 0], at=[0.5, 0.5], fast=[y1, y2])
+    assert r.action == pytest.approx(0.5**2 / 2 + 0.5**2, rel=2e-3)
+    with pytest.raises(SymavgError, match="at="):
+        sa.ldp.quasipotential(m, start=[0, 0], fast=[y1, y2])

@@ -1040,7 +1040,9 @@ def legendre_numeric(Hfn: Callable, x: np.ndarray, v: np.ndarray,
 
 # ------------------------------------------------------------ quasipotential
 def quasipotential(model: SDE | SwitchingSDE | Hamiltonian, start: object | None = None,
-                   variable: sp.Symbol | None = None, **kwargs: Any) -> Quasipotential:
+                   variable: sp.Symbol | None = None, *, at: Sequence[float] | None = None,
+                   params: Mapping | None = None, n: int = 60,
+                   **kwargs: Any) -> Quasipotential | Any:
     r"""The quasipotential in one slow dimension, in closed form.
 
     .. math:: V(x) = \int_{x_0}^{x} p^*(z)\,dz, \qquad H(z, p^*(z)) = 0,\ p^* \ne 0,
@@ -1048,8 +1050,12 @@ def quasipotential(model: SDE | SwitchingSDE | Hamiltonian, start: object | None
     relative to the stable point ``start`` of the averaged drift (Freidlin &
     Wentzell Ch. 4 and 7; for a PDMP Faggionato, Gabrielli & Ribezzi Crivellari
     2010). For a finite chain ``H = 0`` reads :math:`\det M(z, p) = 0`, a
-    polynomial in ``p`` with the root ``p = 0`` factored out. For more slow
-    variables use :func:`symavg.ldp.minimum_action_path`.
+    polynomial in ``p`` with the root ``p = 0`` factored out.
+
+    With more slow variables, or no closed form, give ``at=`` (a point) and
+    ``params=``: the quasipotential of that point is the action of the
+    minimum-action path from ``start`` (:func:`symavg.ldp.minimum_action_path`
+    with ``n`` segments), which is returned.
 
     Examples
     --------
@@ -1065,10 +1071,20 @@ def quasipotential(model: SDE | SwitchingSDE | Hamiltonian, start: object | None
     >>> sp.simplify(sp.diff(qp.expr, x) - (b / (1 - x) - a / x))
     0
     """
-    H = _as_hamiltonian(model, kwargs)
-    if H.dim != 1:
-        raise LDPError(f"the closed-form quasipotential is for one slow variable; this model has "
-                       f"{list(H.slow)}: use sa.ldp.minimum_action_path")
+    if isinstance(model, Hamiltonian):
+        H = model
+    else:
+        H = hamiltonian(model, params=params, **kwargs)
+    if at is not None or H.dim != 1 or (H.expr is None and H.characteristic is None):
+        if at is None or start is None:
+            raise LDPError(f"the closed-form quasipotential is for one slow variable with a "
+                           f"closed-form Hamiltonian; here ({list(H.slow)}, {H.strategy}) give "
+                           "start= and at= (points) to compute it along the minimum-action path")
+        from ..numeric.min_action import minimum_action_path
+
+        x0 = [float(sp.N(sp.sympify(c).subs(_params(H.params, params))))
+              for c in np.atleast_1d(np.asarray(start, dtype=object))]
+        return minimum_action_path(H, x0, at, n=n, params=params)
     x = H.slow[0] if variable is None else variable
     p = H.momentum[0]
     if start is None:
