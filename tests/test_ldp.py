@@ -37,6 +37,9 @@ def test_telegraph_hamiltonian_and_rate_function():
     names = {c.name for c in H.steps.checks}
     assert {"H(x, 0) = 0", "dH/dp(x, 0) = averaged drift", "H convex in p",
             "eps e^{-p.x/eps} L e^{p.x/eps} - K_p = o(1)"} <= names
+    md, tex = H.steps.to_markdown(), H.steps.to_latex(standalone=True)
+    assert "tilted generator" in md and "principal eigenvalue" in md and "FAILED" not in md
+    assert tex.startswith("\\documentclass") or "\\begin{document}" in tex
     L = sa.ldp.rate_function(H, velocity=v)
     assert sp.simplify(L.expr - lam * (1 - sp.sqrt(1 - v**2))) == 0
     assert L.domain == sp.Interval(-1, 1)
