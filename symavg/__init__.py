@@ -70,8 +70,18 @@ _LAZY = {
 }
 
 
+#: subpackages imported on first use: ``sa.ldp`` (large deviations; scipy.optimize)
+_LAZY_MODULES = {"ldp": "symavg.ldp"}
+
+
 def __getattr__(name: str) -> object:
     """Import the numeric and spatial parts of the public API on first use."""
+    if name in _LAZY_MODULES:
+        import importlib
+
+        module = importlib.import_module(_LAZY_MODULES[name])
+        globals()[name] = module
+        return module
     mod = _LAZY.get(name)
     if mod is None:
         raise AttributeError(f"module 'symavg' has no attribute {name!r}")
@@ -109,7 +119,7 @@ _provide_numeric()
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | set(_LAZY_MODULES))
 
 
 __version__ = "0.1.0"
@@ -150,4 +160,5 @@ __all__ = [
     "loads_model",
     "parse_expr",
     *_LAZY,
+    *_LAZY_MODULES,
 ]

@@ -1,0 +1,322 @@
+"""Large deviations of slow-fast systems: Hamiltonian, rate function, quasipotential,
+minimum-action paths, and the rare-event check by importance sampling."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.linalg as sl
+import sympy as sp
+
+import symavg as sa
+from symavg.errors import ScaleSeparationError, SymavgError
+
+eps = sa.epsilon
+x, y, p, v = sp.symbols("x y p v", real=True)
+lam, a, b, g = sp.symbols("lambda a b gamma", positive=True)
+
+
+def telegraph():
+    ch = sa.MarkovChain({("-", "+"): lam / eps, ("+", "-"): lam / eps})
+    return sa.SwitchingSDE([x], ch, drift={"-": -1, "+": 1})
+
+
+def two_state_pdmp():
+    ch = sa.MarkovChain({(0, 1): a / eps, (1, 0): b / eps})
+    return sa.SwitchingSDE([x], ch, drift={0: -x, 1: 1 - x})
+
+
+# ------------------------------------------------------------------ Hamiltonian
+def test_telegraph_hamiltonian_and_rate_function():
+    # Perron root of [[-p - l, l], [l, p - l]]: sqrt(l^2 + p^2) - l (Dembo & Zeitouni,
+    # Large Deviations Techniques and Applications, sec. 3.1: finite chains, Gartner-Ellis
+    # with the Perron root); Legendre: p* = l v / sqrt(1 - v^2), L = l (1 - sqrt(1 - v^2)).
+    H = sa.ldp.hamiltonian(telegraph(), momentum=p)
+    assert sp.simplify(H.expr - (sp.sqrt(lam**2 + p**2) - lam)) == 0
+    assert H.steps.passed
+    names = {c.name for c in H.steps.checks}
+    assert {"H(x, 0) = 0", "dH/dp(x, 0) = averaged drift", "H convex in p",
+            "eps e^{-p.x/eps} L e^{p.x/eps} - K_p = o(1)"} <= names
+    md, tex = H.steps.to_markdown(), H.steps.to_latex(standalone=True)
+    assert "tilted generator" in md and "principal eigenvalue" in md and "FAILED" not in md
+    assert tex.startswith("\\documentclass") or "\\begin{document}" in tex
+    L = sa.ldp.rate_function(H, velocity=v)
+    assert sp.simplify(L.expr - lam * (1 - sp.sqrt(1 - v**2))) == 0
+    assert L.domain == sp.Interval(-1, 1)
+    assert L.steps.passed
+    assert L.evaluate(0.0, 0.5, {lam: 2.0}) == pytest.approx(2 * (1 - np.sqrt(0.75)))
+    assert L.evaluate(0.0, 1.5, {lam: 2.0}) == np.inf
+
+
+def test_two_state_pdmp_quasipotential_is_the_beta_law():
+    # dx = (s - x) dt, s: 0 -> 1 at a/eps, 1 -> 0 at b/eps. Its stationary density is
+    # rho_eps(x) ~ x^(a/eps - 1) (1 - x)^(b/eps - 1) (checked below against the stationary
+    # forward equations), so -eps log rho_eps -> V(x) = -a log(x/x0) - b log((1-x)/(1-x0))
+    # up to a constant, x0 = a/(a+b) (Faggionato, Gabrielli & Ribezzi Crivellari 2010,
+    # the two-state example; here derived in the test).
+    m = two_state_pdmp()
+    e = sp.Symbol("e", positive=True)
+    r0 = x ** (a / e - 1) * (1 - x) ** (b / e)       # density in state 0 (up to a factor)
+    r1 = x ** (a / e) * (1 - x) ** (b / e - 1)
+    # stationary PDMP forward equations: -(f_i rho_i)' + sum_j rho_j Q_ji = 0
+    eq0 = -sp.diff(-x * r0, x) - a / e * r0 + b / e * r1
+    eq1 = -sp.diff((1 - x) * r1, x) + a / e * r0 - b / e * r1
+    vals = {e: sp.Rational(1, 7), a: sp.Rational(3, 2), b: sp.Rational(1, 2)}
+    for xv in (sp.Rational(1, 5), sp.Rational(3, 5), sp.Rational(9, 10)):
+        for eq in (eq0, eq1):
+            assert abs(float(sp.N((eq / r0).subs(vals).subs(x, xv), 30))) < 1e-20
+    # r0 + r1 = x^(a/e - 1) (1 - x)^(b/e - 1) (1 - x + x): the Beta(a/e, b/e) law
+    qp = sa.ldp.quasipotential(m, start=a / (a + b))
+    x0 = a / (a + b)
+    expected = -a * sp.log(x / x0) - b * sp.log((1 - x) / (1 - x0))
+    vals = {a: sp.Rational(3, 2), b: sp.Rational(1, 2)}
+    for xv in (0.3, 0.6, 0.9):
+        assert float(qp.expr.subs(vals).subs(x, xv)) == pytest.approx(
+            float(expected.subs(vals).subs(x, xv)), rel=1e-12)
+    assert qp.steps.passed
+
+
+def test_ou_fast_linear_coupling_gives_a_quadratic_hamiltonian():
+    # dx = (-x + y) dt, dy = -g y/eps dt + sqrt(2/eps) dW: k = p/g, H = -x p + p^2/g^2
+    # (= p <f> + p^2 D with D = int_0^inf E[y_0 y_t] dt / eps-units = 1/g^2), so the rate
+    # function is the Gaussian (v + x)^2 g^2 / 4 (Freidlin & Wentzell ch. 7 sec. 4, the
+    # linear case of the averaging principle's large deviations).
+    m = sa.SDE([x, y], [-x + y, -g * y / eps], diffusion=[[0, 0], [0, 2 / eps]])
+    H = sa.ldp.hamiltonian(m, fast=[y], momentum=p)
+    assert sp.expand(H.expr - (-x * p + p**2 / g**2)) == 0
+    assert "linear fast process" in H.strategy and H.steps.passed
+    L = sa.ldp.rate_function(H, velocity=v)
+    assert sp.simplify(L.expr - g**2 * (v + x) ** 2 / 4) == 0
+    assert L.domain == sp.Reals
+
+
+def test_slow_noise_adds_p_a_p_over_two():
+    m = sa.SDE([x, y], [-x + y, -y / eps], diffusion=[[eps * 3, 0], [0, 2 / eps]])
+    H = sa.ldp.hamiltonian(m, fast=[y], momentum=p)
+    assert sp.expand(H.expr - (-x * p + p**2 + sp.Rational(3, 2) * p**2)) == 0
+
+
+def test_riccati_closed_form_agrees_with_the_numeric_grid_route():
+    # f = y^2: the potential p y^2 is quadratic in y; the closed form (Riccati) is compared
+    # with an independent finite-difference principal eigenvalue written here.
+    m = sa.SDE([x, y], [-x + y**2, -y / eps], diffusion=[[0, 0], [0, 2 / eps]])
+    H = sa.ldp.hamiltonian(m, fast=[y], momentum=p)
+    assert "Riccati" in H.strategy and H.steps.passed
+    # the eigenfunction exists for 2 s v2 < g^2: p < 1/4 here
+    for pv in (-0.8, 0.1, 0.2):
+        grid = np.linspace(-10, 10, 2001)
+        h = grid[1] - grid[0]
+        # u'' - y u' + p y^2 u (+ p(-x) with x = 0.5), symmetrised by a diagonal similarity
+        lo, hi = 1 / h**2 + grid[1:] / (2 * h), 1 / h**2 - grid[:-1] / (2 * h)
+        off = np.sqrt(lo * hi)
+        top = sl.eigvalsh_tridiagonal(-2 / h**2 + pv * grid**2, off, select="i",
+                                      select_range=(len(grid) - 1, len(grid) - 1))
+        ref = float(top[0]) - 0.5 * pv
+        assert H.evaluate(0.5, pv) == pytest.approx(ref, abs=2e-3)
+    assert H.evaluate(0.5, 0.3) == np.inf      # past the Riccati root: no eigenfunction
+
+
+def test_numeric_grid_hamiltonian_on_the_circle():
+    # f = sin(y) with y a Brownian motion on the circle (period 2 pi, fast): no closed form.
+    # H(x, p) is the principal eigenvalue of u'' + p sin(y) u (Mathieu); for small p it is
+    # p^2 <sin^2>/1 = p^2/2 to leading order: the Green-Kubo diffusion (Pavliotis & Stuart
+    # sec. 11) of int sin(y_t) dt with D = int_0^inf E[sin y_0 sin y_t] dt = 1/2 (rate 1
+    # for the first Fourier mode of d y = sqrt(2/eps) dW), H ~ D p^2 = p^2/2.
+    m = sa.SDE([x, y], [sp.sin(y), 0], diffusion=[[0, 0], [0, 2 / eps]],
+               periodic={y: 2 * sp.pi})
+    H = sa.ldp.hamiltonian(m, fast=[y], momentum=p)
+    assert H.expr is None and "finite differences" in H.strategy
+    assert H.steps.passed, [c for c in H.steps.checks if not c.passed]
+    assert H.evaluate(0.0, 0.05) == pytest.approx(0.05**2 / 2, rel=2e-3)
+    # an independent spectral computation: Fourier basis, u'' + p sin(y) u
+    K = 15
+    ks = np.arange(-K, K + 1)
+    pv = 1.3
+    M = np.diag(-(ks.astype(float) ** 2)).astype(complex)
+    for j in range(len(ks) - 1):       # sin y = (e^{iy} - e^{-iy}) / 2i
+        M[j + 1, j] += pv / 2j
+        M[j, j + 1] += -pv / 2j
+    ref = np.max(np.linalg.eigvals(M).real)
+    assert H.evaluate(0.0, pv) == pytest.approx(ref, abs=1e-5)
+
+
+def test_three_state_chain_numeric_perron_root():
+    c = sa.MarkovChain({(0, 1): 1 / eps, (1, 2): 2 / eps, (2, 0): 3 / eps, (1, 0): 1 / eps})
+    m = sa.SwitchingSDE([x], c, drift={0: -1, 1: 0, 2: 2})
+    H = sa.ldp.hamiltonian(m, momentum=p)
+    assert H.expr is None and H.characteristic is not None and H.steps.passed
+    Q = np.array([[-1, 1, 0], [1, -3, 2], [3, 0, -3]], float)
+    ref = np.max(np.linalg.eigvals(Q + 0.7 * np.diag([-1, 0, 2])).real)
+    assert H.evaluate(0.0, 0.7) == pytest.approx(ref, abs=1e-12)
+    L = sa.ldp.rate_function(H, velocity=v)
+    assert L.domain == sp.Interval(-1, 2)
+    # the numeric Legendre transform vanishes at the mean velocity and is positive elsewhere
+    pi = np.array(c.stationary().subs(eps, 1)).astype(float).ravel()
+    vbar = pi @ np.array([-1, 0, 2.0])
+    assert L.evaluate(0.0, vbar) == pytest.approx(0.0, abs=1e-8)
+    assert L.evaluate(0.0, 1.5) > 0 and L.evaluate(0.0, 2.5) == np.inf
+
+
+def test_scaling_errors_name_the_culprit():
+    homog = sa.SDE([x, y], [y / eps, -y / eps**2], diffusion=[[0, 0], [0, 2 / eps**2]])
+    with pytest.raises(ScaleSeparationError, match="homogenization"):
+        sa.ldp.hamiltonian(homog, fast=[y])
+    big_noise = sa.SDE([x, y], [y, -y / eps], diffusion=[[1, 0], [0, 2 / eps]])
+    with pytest.raises(ScaleSeparationError, match="sqrt\\(eps\\)"):
+        sa.ldp.hamiltonian(big_noise, fast=[y])
+    with pytest.raises(SymavgError, match="momentum"):
+        sa.ldp.hamiltonian(telegraph(), momentum=[p, v])
+    with pytest.raises(ValueError):
+        sa.ldp.hamiltonian(telegraph(), momentum=x)
+
+
+# ------------------------------------------------------- actions and gMAM
+def test_action_of_a_constant_velocity_path():
+    t = np.linspace(0, 2, 21)
+    S = sa.ldp.action(telegraph(), (0.5 * t)[:, None], t, params={lam: 1.0})
+    assert S == pytest.approx(2 * (1 - np.sqrt(0.75)), rel=1e-12)
+
+
+def test_gradient_system_quasipotential_is_2_delta_U_over_sigma2():
+    # dx = -U'(x) dt + sqrt(eps) sigma dW written as fast OU noise of intensity sigma^2 = 2 D
+    # (here D = int E[y0 yt] = 1/g^2 * 1 with g = 1, sigma^2 = 2): V = 2 (U(b) - U(a))/sigma^2
+    # (Freidlin & Wentzell ch. 4, gradient systems), U = x^4/4 - x^2/2 + x^3/3
+    U = x**4 / 4 - x**2 / 2
+    m = sa.SDE([x, y], [-sp.diff(U, x) + y, -y / eps], diffusion=[[0, 0], [0, 2 / eps]])
+    r = sa.ldp.minimum_action_path(m, [1.0], [0.0], fast=[y], n=200)
+    assert r.action == pytest.approx(float(U.subs(x, 0) - U.subs(x, 1)), rel=1e-4)
+    # the 2-D gradient case with a curved optimal path: U = (x1^2 - 1)^2/4 + (x2 - x1^2)^2
+    x1, x2, y1, y2 = sp.symbols("x1 x2 y1 y2", real=True)
+    U2 = (x1**2 - 1) ** 2 / 4 + (x2 - x1**2) ** 2
+    m2 = sa.SDE([x1, x2, y1, y2], [-sp.diff(U2, x1) + y1, -sp.diff(U2, x2) + y2, -y1 / eps,
+                                  -y2 / eps], diffusion=sp.diag(0, 0, 2 / eps, 2 / eps))
+    H2 = sa.ldp.hamiltonian(m2, fast=[y1, y2])
+    r2 = sa.ldp.minimum_action_path(H2, [1.0, 1.0], [0.0, 0.0], n=60, tol=1e-9)
+    assert r2.converged
+    assert r2.action == pytest.approx(1 / 4, rel=2e-3)      # U2(0, 0) - U2(1, 1)
+
+
+def test_non_gradient_linear_system_matches_the_lyapunov_quasipotential():
+    # dx = A x dt + fast OU noise with D = 2 I (non-normal A: not a gradient system). The
+    # stationary law of dx = A x dt + sqrt(eps) dW (diffusion D) is N(0, eps S),
+    # A S + S A^T + D = 0, so V(z) = z.S^{-1} z / 2 (Freidlin & Wentzell ch. 4 sec. 3).
+    x1, x2, y1, y2 = sp.symbols("x1 x2 y1 y2", real=True)
+    m = sa.SDE([x1, x2, y1, y2], [-x1 + 3 * x2 + y1, -x2 + y2, -y1 / eps, -y2 / eps],
+               diffusion=sp.diag(0, 0, 2 / eps, 2 / eps))
+    H = sa.ldp.hamiltonian(m, fast=[y1, y2])
+    z = np.array([0.8, -0.6])
+    r = sa.ldp.minimum_action_path(H, [0.0, 0.0], z, n=60, tol=1e-10)
+    S = sl.solve_continuous_lyapunov(np.array([[-1.0, 3], [0, -1]]), -2 * np.eye(2))
+    assert r.converged
+    assert r.action == pytest.approx(z @ np.linalg.solve(S, z) / 2, rel=2e-3)
+
+
+def test_pdmp_gmam_agrees_with_the_closed_form_quasipotential():
+    m = two_state_pdmp()
+    prm = {a: 1.0, b: 2.0}
+    H = sa.ldp.hamiltonian(m, params=prm)
+    qp = sa.ldp.quasipotential(H, start=a / (a + b))
+    r = sa.ldp.minimum_action_path(H, [1 / 3], [0.8], n=200)
+    assert r.action == pytest.approx(qp.evaluate(0.8, prm), rel=1e-4)
+
+
+# ------------------------------------------------------------ rare events
+@pytest.mark.slow
+def test_importance_sampling_confirms_the_telegraph_rate_function():
+    # -eps log P(X_T >= v T) = T L(v) - (eps/2) log eps + O(eps): the sqrt(eps) prefactor of
+    # the Bahadur-Rao refinement (Dembo & Zeitouni sec. 3.7). Remove the known log term,
+    # fit a + b eps by weighted least squares, and compare a with T L(v) = 0.2 (lambda = 1,
+    # v = 0.6, T = 1: L = 1 - sqrt(1 - 0.36)).
+    from symavg.numeric.rare_events import additive_tail_probability
+
+    tel = telegraph()
+    eps_values = [0.05, 0.025, 0.0125, 0.00625]
+    ys, ses = [], []
+    for k, e in enumerate(eps_values):
+        est = additive_tail_probability(tel, 0.6, 1.0, e, params={lam: 1.0}, paths=8000,
+                                        seed=10 + k)
+        ys.append(est.log_rate + e / 2 * np.log(e))
+        ses.append(est.log_rate_stderr)
+    X = np.column_stack([np.ones(4), eps_values])
+    W = np.diag(1 / np.square(ses))
+    cov = np.linalg.inv(X.T @ W @ X)
+    coef = cov @ X.T @ W @ np.array(ys)
+    assert abs(coef[0] - 0.2) < 4 * np.sqrt(cov[0, 0]) + 2e-3
+    # plain Monte Carlo at the largest eps agrees with the weighted estimate
+    plain = additive_tail_probability(tel, 0.6, 1.0, 0.05, params={lam: 1.0}, tilt=0.0,
+                                      paths=40000, seed=3)
+    est = additive_tail_probability(tel, 0.6, 1.0, 0.05, params={lam: 1.0}, paths=8000,
+                                    seed=4)
+    assert abs(plain.probability - est.probability) < 4 * np.hypot(plain.stderr, est.stderr)
+
+
+@pytest.mark.slow
+def test_non_gradient_nonlinear_system_gmam_agrees_with_shooting():
+    # b = -grad U + 2 J grad U (J the rotation by pi/2: b is not a gradient, its paths spiral)
+    # with fast OU noise giving H = b.p + |p|^2. The Hamilton-Jacobi equation b.grad V +
+    # |grad V|^2 = 0 holds for V = U since J grad U is orthogonal to grad U (the transverse
+    # decomposition, Freidlin & Wentzell ch. 4 sec. 3), so V(z) = U(z) - U(0). Independently,
+    # shoot Hamilton's equations from the linearised unstable manifold p = grad V_lin(x)
+    # near 0 and take the action int p.dx of the trajectory through z.
+    from scipy.integrate import solve_ivp
+    from scipy.optimize import minimize_scalar
+
+    x1, x2, y1, y2 = sp.symbols("x1 x2 y1 y2", real=True)
+    U = (x1**2 + x2**2) / 2 + x1**4 / 4
+    gU = [sp.diff(U, x1), sp.diff(U, x2)]
+    drift = [-gU[0] - 2 * gU[1], -gU[1] + 2 * gU[0]]
+    m = sa.SDE([x1, x2, y1, y2], [drift[0] + y1, drift[1] + y2, -y1 / eps, -y2 / eps],
+               diffusion=sp.diag(0, 0, 2 / eps, 2 / eps))
+    H = sa.ldp.hamiltonian(m, fast=[y1, y2])
+    z = np.array([1.0, 0.4])
+    exact = float(U.subs({x1: z[0], x2: z[1]}))
+    r = sa.ldp.minimum_action_path(H, [0.0, 0.0], z, n=80, tol=1e-10)
+    assert r.converged
+    assert r.action == pytest.approx(exact, rel=3e-3)
+    # shooting: linearisation b = A x, A = [[-1, -2], [2, -1]], D = 2 I: V_lin = |x|^2 / 2
+    P = H.momentum
+    e = H.expr
+    Hp = sp.lambdify([x1, x2, *P], [sp.diff(e, q) for q in P])
+    Hx = sp.lambdify([x1, x2, *P], [sp.diff(e, w) for w in (x1, x2)])
+
+    def rhs(_t, u):
+        q1, q2, s1, s2, _ = u
+        v = Hp(q1, q2, s1, s2)
+        return [*v, *(-np.array(Hx(q1, q2, s1, s2))), s1 * v[0] + s2 * v[1]]
+
+    delta = 1e-4
+
+    def leave(_t, u):
+        return u[0] ** 2 + u[1] ** 2 - 4.0
+    leave.terminal = True
+
+    def shoot(theta, rtol=1e-7, full=False):
+        x0 = delta * np.array([np.cos(theta), np.sin(theta)])
+        sol = solve_ivp(rhs, (0, 25), [*x0, *x0, delta**2 / 2], rtol=rtol, atol=1e-12,
+                        dense_output=True, events=leave)
+        ts = np.linspace(0, sol.t[-1], 2000)
+        path = sol.sol(ts)
+        k = int(np.argmin(np.hypot(path[0] - z[0], path[1] - z[1])))
+        lo, hi = ts[max(k - 1, 0)], ts[min(k + 1, len(ts) - 1)]
+        near = minimize_scalar(lambda t: float(np.hypot(*(sol.sol(t)[:2] - z))),
+                               bounds=(lo, hi), method="bounded", options={"xatol": 1e-12})
+        return float(sol.sol(near.x)[4]) if full else float(near.fun)
+    thetas = np.linspace(0, 2 * np.pi, 37)
+    best = thetas[int(np.argmin([shoot(t, rtol=1e-5) for t in thetas]))]
+    res = minimize_scalar(lambda t: shoot(t, rtol=1e-10), bounds=(best - 0.18, best + 0.18),
+                          method="bounded", options={"xatol": 1e-12})
+    assert res.fun < 1e-6
+    shot = shoot(res.x, rtol=1e-10, full=True)
+    assert shot == pytest.approx(exact, rel=1e-4)
+    assert r.action == pytest.approx(shot, rel=3e-3)
+
+
+def test_numeric_quasipotential_along_the_minimum_action_path():
+    x1, x2, y1, y2 = sp.symbols("x1 x2 y1 y2", real=True)
+    m = sa.SDE([x1, x2, y1, y2], [-x1 + y1, -2 * x2 + y2, -y1 / eps, -y2 / eps],
+               diffusion=sp.diag(0, 0, 2 / eps, 2 / eps))
+    # gradient of U = x1^2/2 + x2^2 with D = 2 I: V = U (Freidlin & Wentzell ch. 4)
+    r = sa.ldp.quasipotential(m, start=[0, 0], at=[0.5, 0.5], fast=[y1, y2])
+    assert r.action == pytest.approx(0.5**2 / 2 + 0.5**2, rel=2e-3)
+    with pytest.raises(SymavgError, match="at="):
+        sa.ldp.quasipotential(m, start=[0, 0], fast=[y1, y2])
