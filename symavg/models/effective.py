@@ -65,6 +65,15 @@ class EffectiveModel:
         generator), ``"measure"`` (the invariant measure of the fast process),
         ``"correctors"`` (``{slow variable: Corrector}``), ``"source"`` (the
         declaration that was reduced). Not part of equality.
+
+    Examples
+    --------
+    >>> import sympy as sp, symavg as sa
+    >>> x, y = sp.symbols("x y", real=True)
+    >>> eps = sa.epsilon
+    >>> red = sa.reduce(sa.SDE([x, y], [y / eps, -y / eps**2], noise=[[0], [sp.sqrt(2) / eps]]))
+    >>> red.regime, red.state, red.diffusion
+    ('homogenization', (x,), Matrix([[2]]))
     """
 
     state: tuple[sp.Symbol, ...]

@@ -31,6 +31,12 @@ class Check:
         check at random parameter values, to the tolerance in ``detail``).
     detail : str
         Free text: the residual, the tolerance, the sample points.
+
+    Examples
+    --------
+    >>> c = Check("L0* rho = 0", True, "symbolic")
+    >>> c.to_markdown()
+    'check `L0* rho = 0`: passed, symbolic'
     """
 
     name: str
@@ -62,6 +68,14 @@ class Step:
         The checks done on this step.
     strategy : str
         The strategy that produced the step (empty when not applicable).
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> y = sp.Symbol("y")
+    >>> s = Step("centering", "The drift has mean zero.", (("h", y),), (Check("<h> = 0", True),))
+    >>> s.passed, s.expression("h")
+    (True, y)
     """
 
     name: str
@@ -270,7 +284,7 @@ class Derivation:
         >>> red = sa.reduce(m, fast=[y])
         >>> path = red.steps.to_notebook(os.path.join(tempfile.mkdtemp(), "deriv.ipynb"))
         >>> cells = json.loads(path.read_text())["cells"]
-        >>> cells[5]["source"].splitlines()[0]
+        >>> "".join(cells[5]["source"]).splitlines()[0]
         'red = sa.reduce(model, fast=[y])'
         """
         from .notebook import write_notebook
