@@ -77,6 +77,15 @@ class Ensemble:
         How fast variables were initialised, the backend, the number of chunks.
 
     ``ens[x]`` is the array of shape ``(len(t), paths)`` of the variable ``x``.
+
+    Examples
+    --------
+    >>> import sympy as sp, symavg as sa
+    >>> x = sp.Symbol("x", real=True)
+    >>> ens = sa.simulate(sa.SDE([x], [-x], noise=[[1]]), {x: 0.0}, T=0.5, paths=1000, seed=2,
+    ...                   progress=False)
+    >>> ens.state, ens.values.shape, ens.schemes
+    ((x,), (2, 1, 1000), {x: 'euler'})
     """
 
     t: np.ndarray
@@ -310,6 +319,18 @@ def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
         Missing parameters or undefined functions, or a blow-up (NaN or
         overflow): the message names the model, the time and the fraction of
         paths.
+
+    Examples
+    --------
+    >>> import sympy as sp, symavg as sa
+    >>> x = sp.Symbol("x", real=True); k = sp.Symbol("k", positive=True)
+    >>> ens = sa.simulate(sa.SDE([x], [-k * x], noise=[[1]]), {x: 1.0}, T=1.0, params={k: 1.0},
+    ...                   paths=4000, seed=0, progress=False)
+    >>> ens.t, ens[x].shape
+    (array([0., 1.]), (2, 4000))
+    >>> mean, se = ens.mean(x)
+    >>> bool(abs(mean[-1] - 0.3679) < 4 * se[-1])        # E x_T = exp(-k T)
+    True
     """
     scale = model_scale(model, eps_symbol, "simulate")
     co = _coefficients(model, functions, scale)

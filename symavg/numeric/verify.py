@@ -110,6 +110,17 @@ class VerifyReport:
         time-stepping bias comparable to the error.
     dt_bias : dict {observable: (difference, se)}
         Mean at the smallest eps with the step used minus with half of it.
+
+    Examples
+    --------
+    >>> import sympy as sp, symavg as sa
+    >>> x, y = sp.symbols("x y", real=True)
+    >>> eps = sa.epsilon
+    >>> full = sa.SDE([x, y], [y - x, -y / eps], noise=[[0], [sp.sqrt(2 / eps)]])
+    >>> rep = sa.verify(full, sa.reduce(full, [y]), x0={x: 1.0}, T=0.5, eps_values=[0.1],
+    ...                 observables=[x], paths=1000, seed=0, progress=False)
+    >>> rep.eps_values, rep.observables, rep.paths
+    ([0.1], [x], 1000)
     """
 
     rows: list[ErrorRow]
@@ -310,6 +321,20 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
     -------
     VerifyReport
         ``.rows``, ``.distances``, ``.order``, ``.table()``, ``.plot()``.
+
+    Examples
+    --------
+    >>> import sympy as sp, symavg as sa
+    >>> x, y = sp.symbols("x y", real=True)
+    >>> eps = sa.epsilon
+    >>> full = sa.SDE([x, y], [y / eps, -y / eps**2], noise=[[0], [sp.sqrt(2) / eps]])
+    >>> red = sa.reduce(full, [y])
+    >>> rep = sa.verify(full, red, x0={x: 0.0}, T=0.5, eps_values=[0.2, 0.1],
+    ...                 observables=[x**2], paths=2000, seed=1, progress=False)
+    >>> [row.eps for row in rep.rows]
+    [0.2, 0.1]
+    >>> print(rep.table().splitlines()[2])
+    | eps | observable | full | reduced | error | resolved |
     """
     from scipy.stats import wasserstein_distance
 
