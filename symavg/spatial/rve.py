@@ -150,6 +150,15 @@ class RVEStudy:
     rve_size, rve_size_predicted : int or None, float or None
         Smallest tested size with ``1.96 std/mean <= tol`` and relative BC gap
         ``(D - N)/P <= tol``; the size predicted from the variance fit.
+
+    Examples
+    --------
+    >>> import symavg as sa
+    >>> medium = sa.RandomCheckerboard(1.0, 4.0, p=0.5, dim=2, resolution=2)
+    >>> study = sa.rve_study(medium, sizes=[4], samples=2, bc=("periodic", "dirichlet"),
+    ...                      seed=1, progress=False, resolution_check=False)
+    >>> len(study.samples), study.failures, study.bcs
+    (2, (), ('periodic', 'dirichlet'))
     """
 
     medium: Any
@@ -334,6 +343,18 @@ def rve_study(medium: Medium, sizes: Sequence[int], samples: int = 20,
     Returns
     -------
     RVEStudy
+
+    Examples
+    --------
+    >>> import symavg as sa
+    >>> medium = sa.RandomCheckerboard(1.0, 4.0, p=0.5, dim=2, resolution=2)
+    >>> study = sa.rve_study(medium, sizes=[4, 8], samples=3, bc=("periodic",), seed=0,
+    ...                      progress=False, resolution_check=False)
+    >>> [(s.size, s.bc, s.count) for s in study.stats]
+    [(4, 'periodic', 3), (8, 'periodic', 3)]
+    >>> lo, hi = sa.hashin_shtrikman((1.0, 4.0), (0.5, 0.5), 2)
+    >>> all(lo - 0.5 < s.mean < hi + 0.5 for s in study.stats)
+    True
     """
     from tqdm.auto import tqdm
 
