@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from .. import _progress
 from ..errors import ModelError, SimulationError
 from .codegen import evaluate_derived, have_numba, load_source
 from .initial import FastSampler, sampler_from_measure
@@ -254,6 +255,7 @@ class _SerialExecutor:
 
 
 # ------------------------------------------------------------------ main
+@_progress.one_bar("simulate", total=lambda args: 1, unit="run")
 def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
              params: Mapping | None = None, paths: int = 10_000, dt: float | None = None,
              seed: int | None = None, saveat: Sequence[float] | None = None,
@@ -301,7 +303,9 @@ def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
     dt_factor : float
         The fraction of the fastest time scale used as default step.
     progress : bool, optional
-        Show a progress bar (default: when the run is long and stderr is a terminal).
+        Show a progress bar over the chunks of paths. ``None`` (default): in a terminal or
+        a notebook, after the first second, never under CI (``CI`` set); inside
+        ``sa.verify`` the bar of ``verify`` counts this run (:mod:`symavg._progress`).
     tabulate : dict {Symbol: (lo, hi)}, optional
         Interval of a slow variable on which coefficients without closed form
         (unevaluated integrals of a semi-analytic reduced model) are tabulated by
@@ -414,15 +418,13 @@ def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
             executor = own
         else:
             executor = _SerialExecutor()
-    work = float(paths) * (nsteps + burn)
-    show = progress if progress is not None else (work > 5e8 and nchunks > 1)
     out = np.empty((len(save_steps), len(co.state), paths))
     blown = []
     try:
         futures = [executor.submit(_run_chunk, t) for t in tasks]
         # copy each chunk into the result as it is collected and drop it, so the peak
         # memory is the result plus the chunks in flight
-        for i, (t, (arr, step, bad, in_burn)) in enumerate(zip(tasks, _gather(futures, show,
+        for i, (t, (arr, step, bad, in_burn)) in enumerate(zip(tasks, _gather(futures,
                                                                                 co.name))):
             futures[i] = None
             if step != -1:
@@ -496,19 +498,14 @@ def _tables(ks: Any, co: ModelCoefficients, values: dict, tabulate: Mapping | No
     return out, info
 
 
-def _gather(futures: list, show: bool, name: str) -> Iterator[Any]:
-    """The results of ``futures`` in order, one at a time (with a progress bar)."""
-    bar = None
-    if show:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(futures), desc=f"simulating {name}", unit="chunk", leave=False)
+def _gather(futures: list, name: str) -> Iterator[Any]:
+    """The results of ``futures`` in order, one at a time; each advances the progress bar of
+    the running call (``simulate``'s own, or that of the ``verify`` it is part of) by its
+    share of this run."""
     for i in range(len(futures)):
-        yield futures[i].result()
-        if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.close()
+        result = futures[i].result()
+        _progress.advance(1 / len(futures))
+        yield result
 
 
 def _backend(backend: str) -> str:
