@@ -112,6 +112,14 @@ def invariant_measure(L0: Generator, fast: Sequence[sp.Symbol]) -> InvariantMeas
         When the fast process has no invariant probability.
     UnsolvedError
         When no strategy applies.
+
+    Examples
+    --------
+    >>> import sympy as sp, symavg as sa
+    >>> y = sp.Symbol("y", real=True)
+    >>> rho = sa.invariant_measure(sa.Generator([y], [-y**3], [[2]]), [y])
+    >>> rho.density
+    sqrt(2)*exp(-y**4/4)/gamma(1/4)
     """
     fast = tuple(fast)
     G = L0.restrict(fast)

@@ -47,6 +47,14 @@ class InvariantMeasure(abc.ABC):
         The strategy that found it.
     checks : tuple of Check
         Normalisation and stationarity, as checked.
+
+    Examples
+    --------
+    >>> import sympy as sp, symavg as sa
+    >>> y = sp.Symbol("y", real=True)
+    >>> rho = sa.invariant_measure(sa.Generator([y], [-y], [[2]]), [y])
+    >>> rho.strategy, rho.expect(y**2)
+    ('gaussian (Lyapunov equation)', 1)
     """
 
     fast: tuple[sp.Symbol, ...]

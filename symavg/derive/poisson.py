@@ -94,6 +94,14 @@ class PoissonSolution(Corrector):
         :math:`\partial\Phi/\partial y_k` for each fast variable.
     strategy : str
     checks : tuple of Check
+
+    Examples
+    --------
+    >>> import sympy as sp, symavg as sa
+    >>> y = sp.Symbol("y", real=True)
+    >>> sol = sa.solve_poisson(sa.Generator([y], [-y], [[2]]), y, [y])
+    >>> sol.phi, all(c.passed for c in sol.checks)
+    (y, True)
     """
 
     rhs: sp.Expr
@@ -245,6 +253,18 @@ def solve_poisson(L0: Generator, rhs: sp.Expr, fast: Sequence[sp.Symbol],
         When :math:`\langle h\rangle \neq 0`.
     UnsolvedError
         When no strategy finds a closed form.
+
+    Returns
+    -------
+    PoissonSolution
+        The corrector, its gradient and the checks (``-L0 Phi - h = 0`` substituted back).
+
+    Examples
+    --------
+    >>> import sympy as sp, symavg as sa
+    >>> x, y = sp.symbols("x y", real=True)
+    >>> sa.solve_poisson(sa.Generator([y], [-y], [[2]]), x * y**3, [y]).phi
+    x*y**3/3 + 2*x*y
     """
     from .invariant import invariant_measure
 

@@ -109,6 +109,20 @@ class ModelSpec:
         Free text from the file.
     source : str
         The file the spec was read from (``"<string>"`` for :func:`loads_model`).
+
+    Examples
+    --------
+    >>> import symavg as sa
+    >>> spec = sa.loads_model('''
+    ... [state]
+    ... slow = ["x"]
+    ... fast = ["y"]
+    ... [sde]
+    ... drift = { x = "y/eps", y = "-y/eps^2" }
+    ... noise = [["0"], ["sqrt(2)/eps"]]
+    ... ''')
+    >>> spec.slow, spec.fast
+    ([x], [y])
     """
 
     model: SDE
@@ -267,6 +281,20 @@ def loads_model(text: str, source: str = "<string>") -> ModelSpec:
     Returns
     -------
     ModelSpec
+
+    Examples
+    --------
+    >>> import symavg as sa
+    >>> spec = sa.loads_model('''
+    ... [state]
+    ... slow = ["x"]
+    ... fast = ["y"]
+    ... [sde]
+    ... drift = { x = "y/eps", y = "-y/eps^2" }
+    ... noise = [["0"], ["sqrt(2)/eps"]]
+    ... ''')
+    >>> sa.reduce(spec.model, fast=spec.fast).diffusion
+    Matrix([[2]])
     """
     try:
         doc = tomllib.loads(text)
@@ -302,8 +330,19 @@ def load_model(path: str | Path) -> ModelSpec:
 
     Examples
     --------
-    >>> spec = load_model("examples/models/ou_slow.toml")   # doctest: +SKIP
-    >>> red = symavg.reduce(spec.model, spec.fast, eps=spec.model.eps)   # doctest: +SKIP
+    >>> import os, tempfile, symavg
+    >>> path = os.path.join(tempfile.mkdtemp(), "ou.toml")
+    >>> _ = open(path, "w").write('''
+    ... [state]
+    ... slow = ["x"]
+    ... fast = ["y"]
+    ... [sde]
+    ... drift = { x = "y/eps", y = "-y/eps^2" }
+    ... noise = [["0"], ["sqrt(2)/eps"]]
+    ... ''')
+    >>> spec = load_model(path)
+    >>> symavg.reduce(spec.model, spec.fast).diffusion
+    Matrix([[2]])
     """
     p = Path(path)
     data = p.read_bytes()

@@ -11,6 +11,7 @@ for the slow variables, together with the derivation that produced it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,6 +65,15 @@ class EffectiveModel:
         generator), ``"measure"`` (the invariant measure of the fast process),
         ``"correctors"`` (``{slow variable: Corrector}``), ``"source"`` (the
         declaration that was reduced). Not part of equality.
+
+    Examples
+    --------
+    >>> import sympy as sp, symavg as sa
+    >>> x, y = sp.symbols("x y", real=True)
+    >>> eps = sa.epsilon
+    >>> red = sa.reduce(sa.SDE([x, y], [y / eps, -y / eps**2], noise=[[0], [sp.sqrt(2) / eps]]))
+    >>> red.regime, red.state, red.diffusion
+    ('homogenization', (x,), Matrix([[2]]))
     """
 
     state: tuple[sp.Symbol, ...]
@@ -79,6 +89,13 @@ class EffectiveModel:
     timescale: sp.Expr = TIME
     records: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False,
                                        repr=False)
+
+    def __post_init__(self) -> None:
+        # the derivation records how to rebuild it (Derivation.to_notebook)
+        source = self.records.get("source") if self.records else None
+        if source is not None and self.steps.origin is None:
+            origin = {"model": source, "fast": self.fast, "order": self.order, "reduced": self}
+            object.__setattr__(self, "steps", dataclasses.replace(self.steps, origin=origin))
 
     @property
     def generator(self) -> Generator:

@@ -275,6 +275,12 @@ def lambdify_model(model: Any, backend: str = "numpy", params: Mapping | None = 
         (the default) or that same symbol; a different one is a
         :class:`~symavg.errors.ModelError`.
 
+    Returns
+    -------
+    CompiledModel
+        ``drift(state, params)``, ``noise(state, params)``, ``diffusion(state, params)`` as
+        NumPy (or numba) functions, with the model's state and parameter order.
+
     Examples
     --------
     >>> import sympy as sp, symavg as sa

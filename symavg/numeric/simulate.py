@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from .. import _progress
 from ..errors import ModelError, SimulationError
 from .codegen import evaluate_derived, have_numba, load_source
 from .initial import FastSampler, sampler_from_measure
@@ -77,6 +78,15 @@ class Ensemble:
         How fast variables were initialised, the backend, the number of chunks.
 
     ``ens[x]`` is the array of shape ``(len(t), paths)`` of the variable ``x``.
+
+    Examples
+    --------
+    >>> import sympy as sp, symavg as sa
+    >>> x = sp.Symbol("x", real=True)
+    >>> ens = sa.simulate(sa.SDE([x], [-x], noise=[[1]]), {x: 0.0}, T=0.5, paths=1000, seed=2,
+    ...                   progress=False)
+    >>> ens.state, ens.values.shape, ens.schemes
+    ((x,), (2, 1, 1000), {x: 'euler'})
     """
 
     t: np.ndarray
@@ -245,6 +255,7 @@ class _SerialExecutor:
 
 
 # ------------------------------------------------------------------ main
+@_progress.one_bar("simulate", total=lambda args: 1, unit="run")
 def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
              params: Mapping | None = None, paths: int = 10_000, dt: float | None = None,
              seed: int | None = None, saveat: Sequence[float] | None = None,
@@ -295,7 +306,9 @@ def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
     dt_factor : float
         The fraction of the fastest time scale used as default step.
     progress : bool, optional
-        Show a progress bar (default: when the run is long and stderr is a terminal).
+        Show a progress bar over the chunks of paths. ``None`` (default): in a terminal or
+        a notebook, after the first second, never under CI (``CI`` set); inside
+        ``sa.verify`` the bar of ``verify`` counts this run (:mod:`symavg._progress`).
     tabulate : dict {Symbol: (lo, hi)}, optional
         Interval of a slow variable on which coefficients without closed form
         (unevaluated integrals of a semi-analytic reduced model) are tabulated by
@@ -316,6 +329,18 @@ def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
 
     A ``SwitchingSDE`` (PDMP or switching SDE) goes to
     :func:`symavg.numeric.switching.simulate_switching` (``s0``: its initial chain state).
+
+    Examples
+    --------
+    >>> import sympy as sp, symavg as sa
+    >>> x = sp.Symbol("x", real=True); k = sp.Symbol("k", positive=True)
+    >>> ens = sa.simulate(sa.SDE([x], [-k * x], noise=[[1]]), {x: 1.0}, T=1.0, params={k: 1.0},
+    ...                   paths=4000, seed=0, progress=False)
+    >>> ens.t, ens[x].shape
+    (array([0., 1.]), (2, 4000))
+    >>> mean, se = ens.mean(x)
+    >>> bool(abs(mean[-1] - 0.3679) < 4 * se[-1])        # E x_T = exp(-k T)
+    True
     """
     from ..models.markov import SwitchingSDE
 
@@ -427,15 +452,13 @@ def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
             executor = own
         else:
             executor = _SerialExecutor()
-    work = float(paths) * (nsteps + burn)
-    show = progress if progress is not None else (work > 5e8 and nchunks > 1)
     out = np.empty((len(save_steps), len(co.state), paths))
     blown = []
     try:
         futures = [executor.submit(_run_chunk, t) for t in tasks]
         # copy each chunk into the result as it is collected and drop it, so the peak
         # memory is the result plus the chunks in flight
-        for i, (t, (arr, step, bad, in_burn)) in enumerate(zip(tasks, _gather(futures, show,
+        for i, (t, (arr, step, bad, in_burn)) in enumerate(zip(tasks, _gather(futures,
                                                                                 co.name))):
             futures[i] = None
             if step != -1:
@@ -509,19 +532,14 @@ def _tables(ks: Any, co: ModelCoefficients, values: dict, tabulate: Mapping | No
     return out, info
 
 
-def _gather(futures: list, show: bool, name: str) -> Iterator[Any]:
-    """The results of ``futures`` in order, one at a time (with a progress bar)."""
-    bar = None
-    if show:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(futures), desc=f"simulating {name}", unit="chunk", leave=False)
+def _gather(futures: list, name: str) -> Iterator[Any]:
+    """The results of ``futures`` in order, one at a time; each advances the progress bar of
+    the running call (``simulate``'s own, or that of the ``verify`` it is part of) by its
+    share of this run."""
     for i in range(len(futures)):
-        yield futures[i].result()
-        if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.close()
+        result = futures[i].result()
+        _progress.advance(1 / len(futures))
+        yield result
 
 
 def _backend(backend: str) -> str:

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from .. import _progress
 from ..errors import ModelError
 from .plan import model_scale
 from .simulate import Ensemble, simulate
@@ -110,6 +111,17 @@ class VerifyReport:
         time-stepping bias comparable to the error.
     dt_bias : dict {observable: (difference, se)}
         Mean at the smallest eps with the step used minus with half of it.
+
+    Examples
+    --------
+    >>> import sympy as sp, symavg as sa
+    >>> x, y = sp.symbols("x y", real=True)
+    >>> eps = sa.epsilon
+    >>> full = sa.SDE([x, y], [y - x, -y / eps], noise=[[0], [sp.sqrt(2 / eps)]])
+    >>> rep = sa.verify(full, sa.reduce(full, [y]), x0={x: 1.0}, T=0.5, eps_values=[0.1],
+    ...                 observables=[x], paths=1000, seed=0, progress=False)
+    >>> rep.eps_values, rep.observables, rep.paths
+    ([0.1], [x], 1000)
     """
 
     rows: list[ErrorRow]
@@ -264,6 +276,8 @@ def fit_order(eps: Sequence[float], err: Sequence[float], se: Sequence[float],
                     "errors")
 
 
+@_progress.one_bar("verify", unit="run", total=lambda args: len(args.arguments["eps_values"])
+                   + 1 + bool(args.arguments.get("check_dt", True)))
 def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequence[float],
            observables: Sequence[sp.Expr] | None = None, params: Mapping | None = None,
            paths: int = 20_000, seed: int | None = 0, dt: float | None = None,
@@ -301,6 +315,11 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
         report the time-stepping bias per observable (``report.dt_bias``): a
         bias comparable to the error means the error measures the scheme, not
         the reduction (lower ``dt_factor`` or ``dt``).
+    progress : bool, optional
+        One progress bar over all the simulations (the full model at each eps, the reduced
+        model, the half-step run of ``check_dt``). ``None`` (default): in a terminal or a
+        notebook, after the first second, never under CI (``CI`` set); ``False``: no bar,
+        not even of the simulations inside.
     eps_symbol : Symbol, optional
         Deprecated, kept for one release: the scale parameter is the full
         model's (``full.eps``), and ``eps_values`` are its values. ``None`` (the
@@ -312,6 +331,20 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
     -------
     VerifyReport
         ``.rows``, ``.distances``, ``.order``, ``.table()``, ``.plot()``.
+
+    Examples
+    --------
+    >>> import sympy as sp, symavg as sa
+    >>> x, y = sp.symbols("x y", real=True)
+    >>> eps = sa.epsilon
+    >>> full = sa.SDE([x, y], [y / eps, -y / eps**2], noise=[[0], [sp.sqrt(2) / eps]])
+    >>> red = sa.reduce(full, [y])
+    >>> rep = sa.verify(full, red, x0={x: 0.0}, T=0.5, eps_values=[0.2, 0.1],
+    ...                 observables=[x**2], paths=2000, seed=1, progress=False)
+    >>> [row.eps for row in rep.rows]
+    [0.2, 0.1]
+    >>> print(rep.table().splitlines()[2])
+    | eps | observable | full | reduced | error | resolved |
     """
     from scipy.stats import wasserstein_distance
 
@@ -352,13 +385,7 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
     seed_of = dict(zip(eps_list, seeds))
     seeds, red_seeds = seeds[:len(eps_list) + 2], dict(zip(eps_list, seeds[len(eps_list) + 2:]))
     runs: dict[float, Ensemble] = {}
-    iterator: Any = eps_list
-    if progress or (progress is None and paths * len(eps_list) > 200_000):
-        from tqdm.auto import tqdm
-
-        iterator = tqdm(eps_list, desc="verify: full model", unit="eps", leave=False,
-                        disable=None if progress is None else not progress)
-    for e in iterator:
+    for e in eps_list:
         runs[e] = simulate(full, x0, T, eps=e, dt=dt, seed=seed_of[e], **common,
                            **simulate_kwargs)
     # the reduced model with a step no coarser than the finest full run, so that its

@@ -31,6 +31,12 @@ class Check:
         check at random parameter values, to the tolerance in ``detail``).
     detail : str
         Free text: the residual, the tolerance, the sample points.
+
+    Examples
+    --------
+    >>> c = Check("L0* rho = 0", True, "symbolic")
+    >>> c.to_markdown()
+    'check `L0* rho = 0`: passed, symbolic'
     """
 
     name: str
@@ -62,6 +68,14 @@ class Step:
         The checks done on this step.
     strategy : str
         The strategy that produced the step (empty when not applicable).
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> y = sp.Symbol("y")
+    >>> s = Step("centering", "The drift has mean zero.", (("h", y),), (Check("<h> = 0", True),))
+    >>> s.passed, s.expression("h")
+    (True, y)
     """
 
     name: str
@@ -132,21 +146,41 @@ class Derivation:
 
     Use :meth:`then` to get a new derivation with one more step; iterate,
     index or look steps up by name with :meth:`find`.
+
+    Parameters
+    ----------
+    title : str
+        The title of the derivation.
+    steps : sequence of Step
+        The steps, in order.
+    origin : dict, optional
+        How to rebuild it: ``{"model": the declaration, "fast": the fast variables,
+        "order": 0 or 1, "reduced": the EffectiveModel}``; set on the derivations of
+        ``sa.reduce`` (used by :meth:`to_notebook`). Not part of equality.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> y = sp.Symbol("y")
+    >>> d = Derivation("Centering").then(Step("centering", "Mean zero.", (("h", y),)))
+    >>> len(d), d[0].name, d.passed
+    (1, 'centering', True)
     """
 
     title: str
     steps: tuple[Step, ...] = field(default_factory=tuple)
+    origin: dict | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "steps", tuple(self.steps))
 
     def then(self, *steps: Step) -> Derivation:
         """A new derivation with ``steps`` appended."""
-        return Derivation(self.title, self.steps + tuple(steps))
+        return Derivation(self.title, self.steps + tuple(steps), self.origin)
 
     def extend(self, other: Derivation) -> Derivation:
         """A new derivation with the steps of ``other`` appended."""
-        return Derivation(self.title, self.steps + other.steps)
+        return Derivation(self.title, self.steps + other.steps, self.origin or other.origin)
 
     def __iter__(self) -> Iterator[Step]:
         return iter(self.steps)
@@ -208,6 +242,57 @@ class Derivation:
         from .display import derivation_latex
 
         return derivation_latex(self, standalone=standalone)
+
+    def to_notebook(self, path: str, model: object = None, *, fast: object = None,
+                    order: int = 0) -> object:
+        """Write a Jupyter notebook that rebuilds the model, derives it and checks it.
+
+        Cell by cell: the imports, the declaration of the model (generated from it and
+        checked by running it), ``red = sa.reduce(model, ...)``, one cell per step of the
+        derivation (its display, then ``assert`` on its name and checks) and a last cell that
+        compares the coefficients with those of this derivation. Run it with Jupyter, or
+        ``jupyter nbconvert --execute --to notebook``.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write the ``.ipynb`` file.
+        model : SDE or SwitchingSDE, optional
+            The declaration; needed only for a derivation that does not record it (those of
+            ``sa.reduce`` do).
+        fast : sequence of Symbol, optional
+            With ``model``: the fast variables (read off the generator when left out).
+        order : int
+            With ``model``: 0 (the limit) or 1 (with the O(eps) correction).
+
+        Returns
+        -------
+        pathlib.Path
+            The path written.
+
+        Raises
+        ------
+        ModelError
+            When the derivation records no model and none is given, or the model is neither
+            an ``SDE`` nor a ``SwitchingSDE``.
+
+        Examples
+        --------
+        >>> import sympy as sp, symavg as sa, tempfile, os, json
+        >>> x, y = sp.symbols("x y", real=True)
+        >>> m = sa.SDE([x, y], [y, -y / sa.epsilon**2], noise=[[0], [sp.sqrt(2) / sa.epsilon]])
+        >>> red = sa.reduce(m, fast=[y])
+        >>> path = red.steps.to_notebook(os.path.join(tempfile.mkdtemp(), "deriv.ipynb"))
+        >>> cells = json.loads(path.read_text())["cells"]
+        >>> "".join(cells[5]["source"]).splitlines()[0]
+        'red = sa.reduce(model, fast=[y])'
+        """
+        from .notebook import write_notebook
+
+        origin = self.origin
+        if model is not None:
+            origin = {"model": model, "fast": tuple(fast or ()), "order": order}
+        return write_notebook(self, origin, path)
 
     def _repr_markdown_(self) -> str:
         return self.to_markdown()

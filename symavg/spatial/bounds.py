@@ -24,7 +24,28 @@ import numpy as np
 
 def voigt_reuss(A: np.ndarray, d: int) -> tuple[np.ndarray, np.ndarray]:
     """Voigt :math:`\\langle A\\rangle` and Reuss :math:`\\langle A^{-1}\\rangle^{-1}` of a
-    gridded field (shape ``grid`` for a scalar, ``(d, d, *grid)`` for a matrix)."""
+    gridded field (shape ``grid`` for a scalar, ``(d, d, *grid)`` for a matrix).
+
+    Parameters
+    ----------
+    A : ndarray
+        The conductivity on a grid: shape ``grid`` (scalar) or ``(d, d, *grid)``.
+    d : int
+        The dimension.
+
+    Returns
+    -------
+    (ndarray, ndarray)
+        The Voigt (arithmetic) and the Reuss (harmonic) mean, each ``d x d``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A = np.ones((4, 4)); A[:2] = 4.0           # a laminate: half 1, half 4
+    >>> voigt, reuss = voigt_reuss(A, 2)
+    >>> float(voigt[0, 0]), float(reuss[0, 0])
+    (2.5, 1.6)
+    """
     A = np.asarray(A, dtype=float)
     if A.ndim == d:  # scalar
         return np.mean(A) * np.eye(d), np.eye(d) / np.mean(1.0 / A)
@@ -43,6 +64,11 @@ def hashin_shtrikman(values: tuple[float, ...], fractions: tuple[float, ...],
     values : phase conductivities :math:`\sigma_i > 0`
     fractions : volume fractions :math:`f_i` (summing to one)
     d : dimension (2 or 3)
+
+    Returns
+    -------
+    (float, float)
+        The lower and the upper bound of the effective conductivity.
 
     Examples
     --------

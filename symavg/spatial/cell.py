@@ -92,6 +92,14 @@ class EffectiveTensor:
         change from the previous grid.
     params : dict
         The parameter values used (numeric route), or ``{}``.
+
+    Examples
+    --------
+    >>> import sympy as sp, symavg as sa
+    >>> y = sp.Symbol("y", real=True)
+    >>> res = sa.CellProblem(2 + sp.cos(y), {y: 2 * sp.pi}).effective_tensor()
+    >>> res.tensor, res.method, res.steps.passed
+    (Matrix([[sqrt(3)]]), 'closed form', True)
     """
 
     tensor: Any

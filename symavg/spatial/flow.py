@@ -178,6 +178,12 @@ def effective_diffusivity_periodic_flow(u: Sequence[Any], y_vars: Sequence[sp.Sy
     n : int
         Finest grid; ``n/2`` and ``n`` are solved and their difference reported.
 
+    Returns
+    -------
+    FlowResult
+        ``K`` (the 2 x 2 effective diffusivity), the grid change between ``n/2`` and
+        ``n``, and the checked derivation ``steps``.
+
     Examples
     --------
     >>> import sympy as sp

@@ -52,7 +52,27 @@ def _centres(L: int, resolution: int, dim: int) -> list[np.ndarray]:
 
 @dataclass(frozen=True)
 class RandomCheckerboard:
-    """I.i.d. random checkerboard: unit cells of phase ``a`` with probability ``p``."""
+    """I.i.d. random checkerboard: unit cells of phase ``a`` with probability ``p``.
+
+    Parameters
+    ----------
+    a, b : float
+        The conductivities of the two phases.
+    p : float
+        The probability of phase ``a``.
+    dim : int
+        The dimension (2 or 3).
+    resolution : int
+        Pixels per unit cell in the samples.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = RandomCheckerboard(1.0, 4.0, p=0.5, dim=2, resolution=2)
+    >>> sample = m.sample(4, np.random.default_rng(0))
+    >>> sample.shape, sorted(set(sample.ravel().tolist()))
+    ((8, 8), [1.0, 4.0])
+    """
 
     a: float
     b: float
@@ -84,7 +104,30 @@ class RandomCheckerboard:
 @dataclass(frozen=True)
 class BooleanModel:
     """Boolean model of discs / balls of radius ``radius`` (phase ``b``) with germ
-    intensity ``intensity`` in a matrix of phase ``a``."""
+    intensity ``intensity`` in a matrix of phase ``a``.
+
+    Parameters
+    ----------
+    a, b : float
+        The conductivities of the matrix and of the inclusions.
+    radius : float
+        The radius of the discs (balls).
+    intensity : float
+        The Poisson intensity of their centres.
+    dim : int
+        The dimension (2 or 3).
+    resolution : int
+        Pixels per unit length in the samples.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = BooleanModel(1.0, 10.0, radius=0.5, intensity=1.0, dim=2, resolution=4)
+    >>> m.sample(4, np.random.default_rng(0)).shape
+    (16, 16)
+    >>> round(m.fractions[1], 4)          # 1 - exp(-intensity * pi r^2)
+    0.5441
+    """
 
     a: float
     b: float
@@ -142,7 +185,32 @@ class BooleanModel:
 @dataclass(frozen=True)
 class ThresholdedGaussian:
     """Excursion set ``{g > level}`` (phase ``b``) of a Gaussian field with
-    covariance :math:`e^{-|x|^2/(2\\ell^2)}`."""
+    covariance :math:`e^{-|x|^2/(2\\ell^2)}`.
+
+    Parameters
+    ----------
+    a, b : float
+        The conductivities of the two phases.
+    correlation_length : float
+        The correlation length of the Gaussian field.
+    level : float
+        The threshold.
+    dim : int
+        The dimension (2 or 3).
+    resolution : int
+        Pixels per unit length in the samples.
+    modes : int
+        The number of random Fourier modes of the field.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = ThresholdedGaussian(1.0, 4.0, correlation_length=0.5, level=0.0, resolution=4)
+    >>> m.sample(4, np.random.default_rng(0)).shape
+    (16, 16)
+    >>> m.fractions                       # level 0: half and half
+    (0.5, 0.5)
+    """
 
     a: float
     b: float

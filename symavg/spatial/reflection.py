@@ -329,6 +329,48 @@ def simulate_oblique_reflection(g: Any, y: sp.Symbol | None = None,
     (``push="euler"``: +0.031, +0.013, +0.002); at :math:`dt/\varepsilon^2 = 0.32` the
     error is -0.005 at :math:`T/\varepsilon^2 = 1600` and -0.002 at 6400 (the
     :math:`O(\varepsilon)` homogenization error).
+
+    Parameters
+    ----------
+    g : SymPy expression in ``y``, or callable
+        The tangential component of the reflection field, periodic in ``y``.
+    y : Symbol, optional
+        The variable of ``g`` (needed when ``g`` is an expression).
+    period : float
+        The period of ``g``.
+    eps : float
+        The scale of the oscillation of ``g``.
+    T : float
+        The time horizon.
+    dt : float
+        The time step.
+    paths : int
+        The number of paths.
+    seed : int
+        The seed of the random numbers.
+    params : dict, optional
+        Values of the other symbols of ``g``.
+    scheme : {"bridge", "projection"}
+        The normal component's scheme (above).
+    burn_in : float
+        Trace time, in units of ``eps``, left out of the estimate.
+    push : {"flow", "euler"}
+        The tangential push over a step (above).
+
+    Returns
+    -------
+    ReflectionMC
+        ``gbar`` (the estimate of the effective tangential coefficient), its ``stderr``, the
+        mean local time and the settings of the run.
+
+    Examples
+    --------
+    >>> import sympy as sp, symavg as sa
+    >>> y = sp.Symbol("y", real=True)
+    >>> r = sa.simulate_oblique_reflection(1 + sp.cos(y) * 4 / 5, y, eps=0.1, T=1.0, dt=1e-3,
+    ...                                    paths=200, seed=0)
+    >>> bool(abs(r.gbar - 0.854373) < 4 * r.stderr)   # the harmonic mean of g
+    True
     """
     if scheme not in ("bridge", "projection"):
         raise ModelError(f"unknown scheme {scheme!r}; use 'bridge' or 'projection'.")

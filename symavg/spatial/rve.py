@@ -28,6 +28,7 @@ from typing import Any, Protocol
 import numpy as np
 from scipy import stats
 
+from .. import _progress
 from ..errors import ModelError
 from .bounds import hashin_shtrikman
 from .fv import BCS, SMALL_SAMPLE_REASON, FVProblem
@@ -150,6 +151,15 @@ class RVEStudy:
     rve_size, rve_size_predicted : int or None, float or None
         Smallest tested size with ``1.96 std/mean <= tol`` and relative BC gap
         ``(D - N)/P <= tol``; the size predicted from the variance fit.
+
+    Examples
+    --------
+    >>> import symavg as sa
+    >>> medium = sa.RandomCheckerboard(1.0, 4.0, p=0.5, dim=2, resolution=2)
+    >>> study = sa.rve_study(medium, sizes=[4], samples=2, bc=("periodic", "dirichlet"),
+    ...                      seed=1, progress=False, resolution_check=False)
+    >>> len(study.samples), study.failures, study.bcs
+    (2, (), ('periodic', 'dirichlet'))
     """
 
     medium: Any
@@ -299,9 +309,11 @@ def _ci(x: np.ndarray, level: float = 0.95) -> tuple[float, float, float, float]
     return m, v, m - h, m + h
 
 
+@_progress.one_bar("rve_study", unit="sample", total=lambda args: len(args.arguments["sizes"])
+                   * args.arguments["samples"])
 def rve_study(medium: Medium, sizes: Sequence[int], samples: int = 20,
               bc: str | Sequence[str] = BCS, seed: int = 0, executor: Any = None,
-              tol: float | None = None, *, progress: bool = True,
+              tol: float | None = None, *, progress: bool | None = None,
               resolution_check: bool = True, solver_tol: float = 1e-9) -> RVEStudy:
     r"""Apparent tensors of ``samples`` random samples at each size in ``sizes``.
 
@@ -325,8 +337,9 @@ def rve_study(medium: Medium, sizes: Sequence[int], samples: int = 20,
         finished samples are kept.
     tol : float, optional
         Relative tolerance defining the RVE size.
-    progress : bool
-        Show a tqdm progress bar.
+    progress : bool, optional
+        One progress bar over the samples. ``None`` (default): in a terminal or a notebook,
+        after the first second, never under CI (``CI`` set); ``True`` always, ``False`` never.
     resolution_check : bool
         Re-solve up to 8 samples of the largest size at twice the resolution
         (periodic BC) to estimate the discretisation error.
@@ -334,9 +347,19 @@ def rve_study(medium: Medium, sizes: Sequence[int], samples: int = 20,
     Returns
     -------
     RVEStudy
-    """
-    from tqdm.auto import tqdm
 
+    Examples
+    --------
+    >>> import symavg as sa
+    >>> medium = sa.RandomCheckerboard(1.0, 4.0, p=0.5, dim=2, resolution=2)
+    >>> study = sa.rve_study(medium, sizes=[4, 8], samples=3, bc=("periodic",), seed=0,
+    ...                      progress=False, resolution_check=False)
+    >>> [(s.size, s.bc, s.count) for s in study.stats]
+    [(4, 'periodic', 3), (8, 'periodic', 3)]
+    >>> lo, hi = sa.hashin_shtrikman((1.0, 4.0), (0.5, 0.5), 2)
+    >>> all(lo - 0.5 < s.mean < hi + 0.5 for s in study.stats)
+    True
+    """
     bcs = (bc,) if isinstance(bc, str) else tuple(bc)
     for b in bcs:
         if b not in BCS:
@@ -379,32 +402,28 @@ def rve_study(medium: Medium, sizes: Sequence[int], samples: int = 20,
     jobs = [(si, L, i) for si, L in enumerate(sizes) for i in range(samples)]
     done: list[SampleResult] = []
     failures: list[tuple[int, int, str]] = []
-    bar = tqdm(total=len(jobs), desc="RVE samples", disable=not progress, leave=False)
-    try:
-        if executor is None:
-            for si, L, i in jobs:
-                try:
-                    done.append(sample_task(medium, L, i, bcs, seed, (si, i), solver_tol))
-                except Exception as exc:  # recorded, the study goes on
-                    failures.append((L, i, repr(exc)))
-                bar.update()
-        else:
-            futures = []
-            for k, (si, L, i) in enumerate(jobs):
-                try:
-                    futures.append(((L, i), executor.submit(sample_task, medium, L, i, bcs,
-                                                            seed, (si, i), solver_tol)))
-                except Exception as exc:  # the executor broke: keep what was submitted
-                    failures.extend((L2, i2, f"not submitted: {exc!r}") for _, L2, i2 in jobs[k:])
-                    break
-            for (L, i), fut in futures:
-                try:
-                    done.append(fut.result())
-                except Exception as exc:
-                    failures.append((L, i, repr(exc)))
-                bar.update()
-    finally:
-        bar.close()
+    if executor is None:
+        for si, L, i in jobs:
+            try:
+                done.append(sample_task(medium, L, i, bcs, seed, (si, i), solver_tol))
+            except Exception as exc:  # recorded, the study goes on
+                failures.append((L, i, repr(exc)))
+            _progress.advance()
+    else:
+        futures = []
+        for k, (si, L, i) in enumerate(jobs):
+            try:
+                futures.append(((L, i), executor.submit(sample_task, medium, L, i, bcs,
+                                                        seed, (si, i), solver_tol)))
+            except Exception as exc:  # the executor broke: keep what was submitted
+                failures.extend((L2, i2, f"not submitted: {exc!r}") for _, L2, i2 in jobs[k:])
+                break
+        for (L, i), fut in futures:
+            try:
+                done.append(fut.result())
+            except Exception as exc:
+                failures.append((L, i, repr(exc)))
+            _progress.advance()
     done.sort(key=lambda s: (s.size, s.index))
     return _summarise(medium, sizes, bcs, done, failures, seed, tol, resolution_check,
                       solver_tol)

@@ -1,0 +1,285 @@
+"""Export a derivation as a Jupyter notebook that rebuilds, derives and checks it.
+
+The notebook (written with nbformat) has, cell by cell: the imports, the code that declares
+the model (its symbols and functions, then ``sa.SDE(...)`` or ``sa.MarkovChain(...)`` and
+``sa.SwitchingSDE(...)``), the call to ``sa.reduce``, one cell per step of the derivation
+(its display, then an ``assert`` on its name and its checks) and a last cell that compares
+the rebuilt coefficients with those of the derivation that was exported.
+
+The declaration's code is generated from the model and checked before it is written: it is
+executed in a fresh namespace and the model it builds must equal the model (its state,
+drift, noise or diffusion, periodic variables, scale and chain). Expressions are written the
+way SymPy prints them (``c(x)*y/epsilon``); when that does not read back to the same
+expression (a symbol whose name is not a Python identifier, one that shadows a SymPy name),
+the model is written with ``sympy.srepr``, which always does.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import sympy as sp
+from sympy.core.function import AppliedUndef
+
+from ..errors import ModelError
+
+__all__ = ["model_source", "derivation_notebook", "write_notebook"]
+
+_PRELUDE = "import sympy as sp\nfrom sympy import *\n\nimport symavg as sa"
+
+
+def _atoms(model: Any) -> tuple[list[sp.Symbol], list[Any]]:
+    """The symbols and the undefined functions the declaration uses, sorted by name."""
+    exprs: list[sp.Basic] = [*model.state, model.eps]
+    kind = type(model).__name__
+    if kind == "SDE":
+        exprs += list(model.drift)
+        exprs += list(model.noise) if model.noise is not None else list(model.diffusion)
+    elif kind == "SwitchingSDE":
+        exprs += [e for d in model.drift for e in d] + list(model.chain.Q)
+        exprs += [e for m in model.noise or () for e in m] + [model.chain.symbol]
+    for v, length in model.periodic:
+        exprs += [v, sp.sympify(length)]
+    syms: set[sp.Symbol] = set()
+    funcs: set[Any] = set()
+    for e in exprs:
+        syms |= {s for s in e.atoms(sp.Symbol) if not isinstance(s, sp.Dummy)}
+        funcs |= {f.func for f in e.atoms(AppliedUndef)}
+    return sorted(syms, key=lambda s: s.name), sorted(funcs, key=lambda f: f.__name__)
+
+
+def _printer(readable: bool) -> Callable[[Any], str]:
+    if readable:
+        return lambda e: sp.sstr(sp.sympify(e), order="none")
+    return lambda e: sp.srepr(sp.sympify(e))
+
+
+def _matrix(m: sp.MatrixBase, pr: Callable[[Any], str]) -> str:
+    return "[" + ", ".join("[" + ", ".join(pr(e) for e in row) + "]"
+                           for row in m.tolist()) + "]"
+
+
+def _declaration(model: Any, readable: bool) -> str:
+    """Python code that binds ``model`` to the declaration (and ``chain`` for a switching
+    model); its symbols and functions are defined first by :func:`model_source`."""
+    pr = _printer(readable)
+    name = (lambda s: s.name) if readable else pr
+    state = "[" + ", ".join(name(s) for s in model.state) + "]"
+    per = ("{" + ", ".join(f"{name(v)}: {pr(length)}" for v, length in model.periodic) + "}"
+           if model.periodic else None)
+    eps = name(model.eps)
+    kind = type(model).__name__
+    if kind == "SDE":
+        args = [f"    state={state},",
+                "    drift=[" + ", ".join(pr(e) for e in model.drift) + "],"]
+        if model.noise is not None:
+            args.append(f"    noise={_matrix(model.noise, pr)},")
+        else:
+            args.append(f"    diffusion={_matrix(model.diffusion, pr)},")
+        if per:
+            args.append(f"    periodic={per},")
+        args.append(f"    eps={eps},")
+        return "model = sa.SDE(\n" + "\n".join(args) + "\n)"
+    if kind == "SwitchingSDE":
+        ch = model.chain
+        labels = ch.states
+        rates = ", ".join(f"({lab_i!r}, {lab_j!r}): {pr(ch.Q[i, j])}"
+                          for i, lab_i in enumerate(labels) for j, lab_j in enumerate(labels)
+                          if i != j and ch.Q[i, j] != 0)
+        from ..models.markov import CHAIN_SYMBOL
+
+        symbol = "" if ch.symbol == CHAIN_SYMBOL else f", symbol={name(ch.symbol)}"
+        lines = [f"chain = sa.MarkovChain({{{rates}}},",
+                 f"                       states={list(labels)!r}, eps={eps}{symbol})"]
+        drift = ", ".join(f"{lab!r}: [" + ", ".join(pr(e) for e in d) + "]"
+                          for lab, d in zip(labels, model.drift))
+        args = [f"    state={state},", "    chain=chain,", f"    drift={{{drift}}},"]
+        if model.noise is not None:
+            noise = ", ".join(f"{lab!r}: {_matrix(m, pr)}" for lab, m in zip(labels, model.noise))
+            args.append(f"    noise={{{noise}}},")
+        if per:
+            args.append(f"    periodic={per},")
+        args.append(f"    eps={eps},")
+        return "\n".join(lines) + "\nmodel = sa.SwitchingSDE(\n" + "\n".join(args) + "\n)"
+    raise _unsupported(model)
+
+
+def _unsupported(model: Any) -> ModelError:
+    return ModelError(
+        f"to_notebook writes the declaration of an sa.SDE or an sa.SwitchingSDE; this "
+        f"derivation was made from a {type(model).__name__}. Reduce the SDE or SwitchingSDE "
+        "itself, or write the notebook from that derivation."
+    )
+
+
+def _definitions(model: Any, readable: bool) -> str:
+    syms, funcs = _atoms(model)
+    if not readable:
+        return ""
+    lines = [f"{s.name} = {sp.srepr(s)}" for s in syms]
+    lines += [f"{f.__name__} = sp.Function({f.__name__!r})" for f in funcs]
+    return "\n".join(lines)
+
+
+def _same_model(a: Any, b: Any) -> bool:
+    if type(a) is not type(b):
+        return False
+    fields = ["state", "drift", "noise", "periodic", "eps"]
+    if type(a).__name__ == "SDE":
+        fields.append("diffusion")
+    else:
+        if a.chain.states != b.chain.states or a.chain.symbol != b.chain.symbol:
+            return False
+        if (sp.Matrix(a.chain.Q) - sp.Matrix(b.chain.Q)).applyfunc(sp.expand) != \
+                sp.zeros(*a.chain.Q.shape):
+            return False
+    return all(getattr(a, f) == getattr(b, f) for f in fields)
+
+
+def model_source(model: Any) -> str:
+    """Python code that declares ``model`` again (after ``import sympy as sp``, ``from sympy
+    import *`` and ``import symavg as sa``), checked by running it.
+
+    Parameters
+    ----------
+    model : SDE or SwitchingSDE
+        The declaration.
+
+    Returns
+    -------
+    str
+        Code that defines the model's symbols and functions, then binds ``model`` (and
+        ``chain`` for a switching model). Running it gives a model equal to ``model``.
+
+    Raises
+    ------
+    ModelError
+        For a model that is neither an ``SDE`` nor a ``SwitchingSDE``.
+
+    Examples
+    --------
+    >>> import sympy as sp, symavg as sa
+    >>> from symavg.report.notebook import model_source
+    >>> x, y = sp.symbols("x y", real=True)
+    >>> m = sa.SDE([x, y], [y, -y / sa.epsilon**2], noise=[[0], [sp.sqrt(2) / sa.epsilon]])
+    >>> print(model_source(m))
+    epsilon = Symbol('epsilon', positive=True)
+    x = Symbol('x', real=True)
+    y = Symbol('y', real=True)
+    model = sa.SDE(
+        state=[x, y],
+        drift=[y, -y/epsilon**2],
+        noise=[[0], [sqrt(2)/epsilon]],
+        eps=epsilon,
+    )
+    """
+    import symavg as sa
+
+    if type(model).__name__ not in ("SDE", "SwitchingSDE"):
+        raise _unsupported(model)
+    for readable in (True, False):
+        code = "\n".join(filter(None, [_definitions(model, readable),
+                                       _declaration(model, readable)]))
+        namespace: dict[str, Any] = {}
+        try:
+            exec(_PRELUDE + "\n" + code, namespace)  # noqa: S102 - our own generated code
+        except (SyntaxError, NameError, TypeError, ValueError, sa.SymavgError):
+            continue
+        if _same_model(namespace.get("model"), model):
+            return code
+    raise ModelError(  # pragma: no cover - srepr reads back every SymPy expression
+        "the declaration of the model could not be written as code that rebuilds it"
+    )
+
+
+def _reduce_call(origin: dict) -> str:
+    args = ["model"]
+    fast = origin.get("fast") or ()
+    if fast:
+        args.append("fast=[" + ", ".join(s.name if s.name.isidentifier() else sp.srepr(s)
+                                         for s in fast) + "]")
+    if origin.get("order", 0):
+        args.append(f"order={origin['order']}")
+    return "red = sa.reduce(" + ", ".join(args) + ")"
+
+
+def derivation_notebook(derivation: Any, origin: dict) -> Any:
+    """The notebook (an ``nbformat`` node) of :meth:`Derivation.to_notebook`.
+
+    ``origin`` is ``{"model": declaration, "fast": fast variables, "order": 0 or 1}``.
+    """
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    import symavg as sa
+
+    model = origin["model"]
+    source = model_source(model)
+    call = _reduce_call(origin)
+    # the notebook's steps are those of the call it makes: derive once here
+    ns: dict[str, Any] = {}
+    exec(_PRELUDE + "\n" + source + "\n" + call, ns)  # noqa: S102 - generated and checked
+    rebuilt = ns["red"]
+    cells = [
+        new_markdown_cell(
+            f"# {derivation.title}\n\n"
+            f"Written by symavg {sa.__version__} (`Derivation.to_notebook`). Run the cells "
+            "in order: they declare the model, derive the reduced model with `sa.reduce` and "
+            "show each step of the derivation with the checks done on it."),
+        new_code_cell(_PRELUDE),
+        new_markdown_cell("## The model"),
+        new_code_cell(source + "\nmodel"),
+        new_markdown_cell("## The reduction"),
+        new_code_cell(call + "\nred"),
+        new_markdown_cell("## The derivation, step by step"),
+    ]
+    for i, step in enumerate(rebuilt.steps):
+        cells.append(new_markdown_cell(f"### {i + 1}. {step.name}"))
+        cells.append(new_code_cell(
+            f"step = red.steps[{i}]\n"
+            f"assert step.name == {step.name!r}, step.name\n"
+            "assert step.passed, [c for c in step.checks if not c.passed]\n"
+            "step"))
+    cells.append(new_markdown_cell(
+        "## The check\n\nThe coefficients derived here are those of the derivation that "
+        "was exported (compared exactly, each difference simplified to zero)."))
+    red = origin.get("reduced")
+    drift = sp.srepr(sp.ImmutableMatrix(red.drift if red is not None else rebuilt.drift))
+    diff = sp.srepr(sp.ImmutableMatrix(red.diffusion if red is not None
+                                       else rebuilt.diffusion))
+    cells.append(new_code_cell(
+        f"expected_drift = {drift}\n"
+        f"expected_diffusion = {diff}\n"
+        "assert (sp.Matrix(red.drift) - expected_drift).applyfunc(sp.simplify).is_zero_matrix\n"
+        "assert (sp.Matrix(red.diffusion) - expected_diffusion).applyfunc(sp.simplify)"
+        ".is_zero_matrix\n"
+        "assert red.steps.passed\n"
+        "print('rebuilt, derived and checked:', len(red.steps), 'steps,',"
+        " len(red.steps.checks), 'checks passed')"))
+    nb = new_notebook(cells=cells, metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "language_info": {"name": "python"}})
+    nbformat.validate(nb)
+    return nb
+
+
+def write_notebook(derivation: Any, origin: dict | None, path: str | os.PathLike) -> Path:
+    """Write :func:`derivation_notebook` to ``path`` (see :meth:`Derivation.to_notebook`)."""
+    if origin is None or origin.get("model") is None:
+        raise ModelError(
+            f"the derivation {derivation.title!r} does not record the model it was derived "
+            "from: only the derivations of sa.reduce (red.steps of an EffectiveModel) do. "
+            "Write the notebook from red.steps of the reduced model, or pass "
+            "model=the_declaration (and fast=, order=) to to_notebook."
+        )
+    try:
+        import nbformat
+    except ImportError as exc:  # pragma: no cover - nbformat is in the test and docs extras
+        raise ModelError("to_notebook needs nbformat: pip install nbformat") from exc
+    nb = derivation_notebook(derivation, origin)
+    out = Path(path)
+    nbformat.write(nb, str(out))
+    return out

@@ -1,0 +1,109 @@
+"""``Derivation.to_notebook``: the notebook rebuilds the model, derives it and checks it cell
+by cell; executed here with nbclient (skipped locally without nbclient/ipykernel, required
+under ``CI=true``)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+import nbformat
+import pytest
+import sympy as sp
+
+import symavg as sa
+from symavg.report.notebook import model_source
+
+eps = sa.epsilon
+x, y = sp.symbols("x y", real=True)
+
+
+def _run(path):
+    if any(importlib.util.find_spec(m) is None for m in ("nbclient", "ipykernel")):
+        if os.environ.get("CI"):
+            pytest.fail("nbclient and ipykernel are required under CI (the test extra)")
+        pytest.skip("nbclient/ipykernel not installed: pip install -e '.[test]'")
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(str(path), as_version=4)
+    NotebookClient(nb, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    return nb
+
+
+def _rebuild(code):
+    ns = {}
+    exec("import sympy as sp\nfrom sympy import *\nimport symavg as sa\n" + code, ns)
+    return ns["model"]
+
+
+def test_model_source_rebuilds_sdes():
+    c = sp.Function("c")
+    D, V0 = sp.symbols("D V0", positive=True)
+    models = [
+        sa.SDE([x, y], [c(x) * y / eps, -y / eps**2], noise=[[1], [sp.sqrt(2) / eps]]),
+        sa.SDE([x, y], [V0 * sp.sin(y) / eps, V0 * sp.sin(y) / eps**2],
+               noise=[[sp.sqrt(2 * D)], [sp.sqrt(2 * D) / eps]], periodic={y: 2 * sp.pi}),
+        sa.SDE([x, y], [y, -y / eps], diffusion=[[0, 0], [0, 2 / eps]]),
+    ]
+    for m in models:
+        code = model_source(m)
+        assert "srepr" not in code and "Mul(" not in code   # the readable form
+        assert _rebuild(code) == m
+
+
+def test_model_source_falls_back_to_srepr_for_unprintable_names():
+    z = sp.Symbol("z_{1}", real=True)       # not a Python identifier
+    m = sa.SDE([z, y], [y, -y / eps**2], noise=[[0], [sp.sqrt(2) / eps]])
+    code = model_source(m)
+    assert "Symbol('z_{1}', real=True)" in code
+    assert _rebuild(code) == m
+
+
+def test_model_source_of_a_switching_model():
+    a, b = sp.symbols("a b", positive=True)
+    chain = sa.MarkovChain({(0, 1): a / eps, (1, 0): b / eps})
+    m = sa.SwitchingSDE([x], chain, drift={0: -x, 1: 1 - x}, noise={0: [[1]], 1: [[2]]})
+    rebuilt = _rebuild(model_source(m))
+    assert rebuilt.chain.states == (0, 1)
+    assert rebuilt.noise == m.noise and rebuilt.drift == m.drift
+
+
+def test_to_notebook_without_a_recorded_model_is_a_named_error(tmp_path):
+    d = sa.Derivation("by hand")
+    with pytest.raises(sa.ModelError, match="does not record the model"):
+        d.to_notebook(tmp_path / "n.ipynb")
+    with pytest.raises(sa.ModelError, match="SDE or an sa.SwitchingSDE"):
+        d.to_notebook(tmp_path / "n.ipynb", model=sa.MarkovChain([[-1, 1], [1, -1]]))
+
+
+def test_the_notebook_of_the_quick_start_runs_and_checks(tmp_path):
+    c = sp.Function("c")
+    model = sa.SDE([x, y], [c(x) * y / eps, -y / eps**2], noise=[[1], [sp.sqrt(2) / eps]])
+    red = sa.reduce(model, fast=[y])
+    path = red.steps.to_notebook(tmp_path / "quick.ipynb")
+    nb = nbformat.read(str(path), as_version=4)
+    nbformat.validate(nb)
+    step_cells = [c for c in nb.cells if c.cell_type == "code" and "red.steps[" in c.source]
+    assert len(step_cells) == len(red.steps)
+    nb = _run(path)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    # every step is shown as Markdown, the last cell says the checks passed
+    shown = [c for c in nb.cells if c.cell_type == "code" and "red.steps[" in c.source]
+    assert all("text/markdown" in c.outputs[0].data for c in shown)
+    assert "rebuilt, derived and checked" in nb.cells[-1].outputs[0].text
+
+
+@pytest.mark.slow
+def test_the_notebook_of_a_pdmp_and_of_kramers_run(tmp_path):
+    a, b, g = sp.symbols("a b gamma", positive=True)
+    chain = sa.MarkovChain({("off", "on"): a / eps, ("on", "off"): b / eps})
+    pdmp = sa.SwitchingSDE([x], chain, drift={"off": -g * x, "on": 1 - g * x})
+    p1 = sa.reduce(pdmp, order=1).steps.to_notebook(tmp_path / "pdmp.ipynb")
+    F, gam = sp.Function("F")(x), sp.Function("gamma")(x)
+    s = sp.Symbol("s", positive=True)
+    p2 = sa.smoluchowski_kramers([x], [F], gam, s).steps.to_notebook(tmp_path / "sk.ipynb")
+    for p in (p1, p2):
+        nb = _run(p)
+        assert "rebuilt, derived and checked" in nb.cells[-1].outputs[0].text

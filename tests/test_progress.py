@@ -1,0 +1,109 @@
+"""Progress bars: one bar per long call covering all of its work (verify's simulations
+included), silenced by progress=False, quiet under CI and outside a terminal by default."""
+
+from __future__ import annotations
+
+import pytest
+import sympy as sp
+import tqdm.auto
+
+import symavg as sa
+from symavg import _progress
+
+eps = sa.epsilon
+x, y = sp.symbols("x y", real=True)
+
+
+class Recorder:
+    """Stands for tqdm: records every bar made and how far it got."""
+
+    bars: list[Recorder] = []
+
+    def __init__(self, total=None, desc="", unit="", leave=False, bar_format=None, delay=0):
+        self.total, self.desc, self.unit, self.delay, self.n = total, desc, unit, delay, 0.0
+        self.closed = False
+        Recorder.bars.append(self)
+
+    def update(self, n=1):
+        self.n += n
+
+    def close(self):
+        self.closed = True
+
+
+@pytest.fixture
+def bars(monkeypatch):
+    Recorder.bars = []
+    monkeypatch.setattr(tqdm.auto, "tqdm", Recorder)
+    return Recorder.bars
+
+
+def _pair():
+    full = sa.SDE([x, y], [y / eps, -y / eps**2], noise=[[0], [sp.sqrt(2) / eps]])
+    return full, sa.reduce(full, [y])
+
+
+def _verify(progress):
+    full, red = _pair()
+    return sa.verify(full, red, x0={x: 0.0}, T=0.2, eps_values=[0.2, 0.1], observables=[x**2],
+                     paths=600, seed=0, progress=progress, chunk_size=200)
+
+
+def test_verify_shows_one_bar_over_all_its_simulations(bars):
+    _verify(True)
+    assert len(bars) == 1, [b.desc for b in bars]
+    (bar,) = bars
+    # the full model at 2 eps, the reduced model, the half-step run of check_dt
+    assert bar.desc == "verify" and bar.total == 4
+    assert bar.n == pytest.approx(4) and bar.closed
+
+
+def test_progress_false_silences_the_inner_bars_too(bars):
+    _verify(False)
+    assert bars == []
+
+
+def test_default_is_quiet_under_ci_and_outside_a_terminal(bars, monkeypatch):
+    monkeypatch.setenv("CI", "true")
+    monkeypatch.setattr(_progress, "interactive", lambda: True)
+    _verify(None)
+    assert bars == []
+    monkeypatch.delenv("CI")
+    monkeypatch.setattr(_progress, "interactive", lambda: False)
+    _verify(None)
+    assert bars == []
+    # interactive and not CI: one bar, shown only after a second (short calls print nothing)
+    monkeypatch.setattr(_progress, "interactive", lambda: True)
+    _verify(None)
+    assert len(bars) == 1 and bars[0].delay == 1.0
+
+
+def test_ci_variable_values():
+    for value, quiet in (("true", True), ("1", True), ("", False), ("0", False),
+                         ("false", False)):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("CI", value)
+            assert _progress.in_ci() is quiet, value
+
+
+def test_simulate_alone_has_its_own_bar(bars):
+    full, _ = _pair()
+    sa.simulate(full, {x: 0.0}, T=0.1, eps=0.2, paths=600, seed=0, chunk_size=200,
+                progress=True)
+    assert len(bars) == 1 and bars[0].desc == "simulate"
+    assert bars[0].n == pytest.approx(1)
+
+
+def test_rve_study_one_bar_over_the_samples(bars):
+    medium = sa.RandomCheckerboard(1.0, 4.0, p=0.5, dim=2, resolution=2)
+    sa.rve_study(medium, sizes=[2, 4], samples=3, bc=("periodic",), seed=0, progress=True,
+                 resolution_check=False)
+    assert len(bars) == 1 and bars[0].total == 6 and bars[0].n == 6
+
+
+def test_a_failed_call_leaves_no_bar_behind(bars):
+    full, red = _pair()
+    with pytest.raises(sa.SymavgError):
+        sa.verify(full, red, x0={}, T=0.2, eps_values=[0.1], paths=100, progress=True)
+    assert all(b.closed for b in bars)
+    assert _progress._CURRENT.get() is None
