@@ -197,4 +197,23 @@ class ErgodicityError(SymavgError, ValueError):
     """Time averages of a deterministic system from several initial conditions
     disagree beyond their error bars: on the simulated time the system is not
     ergodic (several attractors, a long transient, or an orbit that collapsed
-    onto a fixed point or a periodic orbit)."""
+    onto a fixed point or a periodic orbit).
+
+    Parameters
+    ----------
+    message : str
+        Which averages disagreed, by how much, and what to try (longer runs, other
+        initial conditions).
+
+    Examples
+    --------
+    >>> import sympy as sp, symavg as sa
+    >>> y = sp.Symbol("y", real=True)
+    >>> bistable = sa.DeterministicFlow([y], [y - y**3])   # two attractors, y = +-1
+    >>> try:
+    ...     sa.time_averages(bistable, [y], n_samples=2000, dt=0.01, paths=4,
+    ...                      y0=[[-0.5], [0.5], [-0.7], [0.7]])
+    ... except sa.ErgodicityError:
+    ...     print("not ergodic")
+    not ergodic
+    """

@@ -4,6 +4,18 @@ The Hamiltonian (principal eigenvalue of the tilted fast generator), the
 rate function (its Legendre transform), the quasipotential, the action of a
 path and minimum-action paths, and the rare-event sampler that checks them; see
 ``docs/ldp.md``. SciPy's optimisers are imported when first called.
+
+Examples
+--------
+>>> import sympy as sp, symavg as sa
+>>> x = sp.Symbol("x", real=True)
+>>> lam, p = sp.symbols("lambda p", positive=True)
+>>> eps = sa.epsilon
+>>> chain = sa.MarkovChain({("+", "-"): lam / eps, ("-", "+"): lam / eps})
+>>> tele = sa.SwitchingSDE([x], chain, drift={"+": 1, "-": -1})
+>>> H = sa.ldp.hamiltonian(tele, momentum=p)
+>>> sp.simplify(H.expr - (sp.sqrt(lam**2 + p**2) - lam))
+0
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ import gallery  # noqa: E402
 
 def _documented() -> set[str]:
     text = (DOCS / "api" / "index.md").read_text()
-    return set(re.findall(r"^\.\. auto(?:class|function|exception):: symavg\.(\w+)", text,
+    return set(re.findall(r"^\.\. auto(?:class|function|exception|module):: symavg\.(\w+)", text,
                           re.MULTILINE))
 
 

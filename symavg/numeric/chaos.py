@@ -401,6 +401,16 @@ class TimeAverages:
         over trajectories and observables).
     pvalue : ndarray, shape (k,)
         :math:`\chi^2` test that all trajectories have the same mean.
+
+    Examples
+    --------
+    >>> import sympy as sp, symavg as sa
+    >>> y = sp.Symbol("y", real=True)
+    >>> doubling = sa.DeterministicMap([y], [sp.Mod(2 * y, 1)])
+    >>> av = sa.time_averages(doubling, [y], n_samples=20_000, paths=4)
+    >>> m, se = av[y]                      # the invariant law is uniform on [0, 1)
+    >>> bool(abs(m - 0.5) < 5 * se)
+    True
     """
 
     observables: tuple[sp.Expr, ...]
@@ -482,6 +492,26 @@ def time_averages(system: System, observables: Sequence[sp.Expr], *, n_samples: 
     pooled over ``paths`` trajectories from different initial conditions,
     after a burn-in :math:`d` found by MSER-5 (on the observables and the
     state variables). The trajectories' means are tested for agreement.
+
+    Parameters
+    ----------
+    system : DeterministicFlow or DeterministicMap
+    observables : sequence of Expr
+        Functions of the state.
+    n_samples : int
+        Samples kept per trajectory (every ``every``-th step of size ``dt`` for a flow).
+    params : dict {Symbol: number}, optional
+    dt, every : step of a flow and the sampling stride.
+    paths : int
+        Trajectories from different initial conditions (``y0``, or random).
+    seed, executor : as in :func:`symavg.simulate`.
+    alpha : float
+        Significance level of the agreement test.
+
+    Returns
+    -------
+    TimeAverages
+        ``av[f]`` is ``(mean, stderr)``.
 
     Raises
     ------

@@ -95,6 +95,15 @@ class GreenKuboEstimate:
         Sample spacing :math:`h`.
     n_samples, paths : int
     notes : list of str
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from symavg.numeric.green_kubo import green_kubo_series
+    >>> rng = np.random.default_rng(1)
+    >>> est = green_kubo_series(rng.standard_normal((4, 50_000)), spacing=1.0)  # white noise
+    >>> bool(abs(est.value - 1.0) < 5 * est.stderr), est.agree
+    (True, True)
     """
 
     value: float
@@ -131,8 +140,8 @@ class GreenKuboEstimate:
 def autocovariance(x: np.ndarray, max_lag: int | None = None, workers: int = -1) -> np.ndarray:
     r"""Autocovariance :math:`\hat C(n) = \frac1N\sum_{k<N-n} x_k x_{k+n}` of each row, by FFT.
 
-    ``x`` has shape ``(paths, N)`` (already centred); the result is the mean
-    over rows, lags ``0 .. max_lag``. Zero-padded to ``next_fast_len(2N)`` so
+    ``x`` has shape ``(paths, N)`` (already centred); the result has shape
+    ``(paths, max_lag + 1)``, one row per path, lags ``0 .. max_lag``. Zero-padded to ``next_fast_len(2N)`` so
     the circular correlation equals the linear one.
 
     Examples
@@ -141,7 +150,9 @@ def autocovariance(x: np.ndarray, max_lag: int | None = None, workers: int = -1)
     >>> from symavg.numeric.green_kubo import autocovariance
     >>> x = np.random.default_rng(0).standard_normal((2, 10_000))
     >>> c = autocovariance(x, 3)
-    >>> bool(abs(c[0] - 1) < 0.05 and abs(c[1]) < 0.05)
+    >>> c.shape
+    (2, 4)
+    >>> bool(np.all(abs(c[:, 0] - 1) < 0.05) and np.all(abs(c[:, 1]) < 0.05))
     True
     """
     x = np.atleast_2d(np.asarray(x, dtype=float))

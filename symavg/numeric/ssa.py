@@ -522,7 +522,33 @@ def ssa(net: ReactionNetwork, x0: Mapping, T: float, *, eps: float | None = None
 
 
 def tau_leap(net: ReactionNetwork, x0: Mapping, T: float, **kwargs: Any) -> Ensemble:
-    """:func:`ssa` with ``method="tau-leap"``."""
+    """:func:`ssa` with ``method="tau-leap"``: Poisson numbers of firings per leap, the
+    leap chosen by the Cao-Gillespie-Petzold (2006) rule and halved when a count would
+    go negative (approximate: for checks of means, not of tails).
+
+    Parameters
+    ----------
+    net : ReactionNetwork
+    x0 : dict {species: count}
+    T : float
+    **kwargs
+        As for :func:`ssa` (``params``, ``paths``, ``seed``, ``saveat``, ...).
+
+    Returns
+    -------
+    Ensemble
+
+    Examples
+    --------
+    >>> import sympy as sp, symavg as sa
+    >>> lam, mu = sp.symbols("lambda mu", positive=True)
+    >>> net = sa.ReactionNetwork(["0 -> X", "X -> 0"], [lam, mu])
+    >>> X, = net.species
+    >>> ens = sa.tau_leap(net, {X: 0}, T=5.0, params={lam: 10.0, mu: 1.0}, paths=2000, seed=1)
+    >>> m, se = ens.mean(X)
+    >>> bool(abs(m[-1] - 10 * (1 - 2.718281828 ** -5)) < 5 * se[-1] + 0.1)
+    True
+    """
     return ssa(net, x0, T, method="tau-leap", **kwargs)
 
 
@@ -542,6 +568,17 @@ class CME:
     states : ndarray, shape (K, n_species)
         The counts of each state.
     species : tuple of Symbol
+
+    Examples
+    --------
+    >>> import sympy as sp, symavg as sa
+    >>> lam, mu = sp.symbols("lambda mu", positive=True)
+    >>> net = sa.ReactionNetwork(["0 -> X", "X -> 0"], [lam, mu])
+    >>> X, = net.species
+    >>> master = sa.cme(net, {X: 60}, params={lam: 10.0, mu: 1.0})
+    >>> p, leak = master.stationary()           # Poisson(10), up to the truncation
+    >>> round(float((p * master.states[:, 0]).sum()), 6)
+    10.0
     """
 
     Q: Any
