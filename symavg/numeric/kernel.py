@@ -424,7 +424,10 @@ def _run_numba(n: int, nrand: int, npar: int, npre: int) -> str:
     NumPy kernel), then update every path. With the draws (opaque calls into the
     bit generator) out of the update loop, LLVM hoists loop-invariant ``expm1`` /
     ``sqrt`` of the exact-OU step out of it and keeps the state in registers:
-    about 2x the path-steps/s of drawing inside the update loop (benchmarks/)."""
+    about 2x the path-steps/s of drawing inside the update loop (benchmarks/).
+    The saved state is copied element by element: numba compiles the slice
+    assignment ``out[k, :, :] = Z`` into so much code that it was two thirds of
+    the first-call compile time (7.4 s -> 2.4 s of CPU time, benchmarks/README.md)."""
     z_load = "".join(f"            z{i} = Z[{i}, j]\n" for i in range(n))
     x_draw = "".join(f"            X[j, {k}] = rng.standard_normal()\n" for k in range(nrand))
     call, pre_call = _calls(n, nrand, npar, npre, "z{}", "X[j, {}]", "a{}", "p{}", "c{}")
@@ -442,7 +445,9 @@ def run(Z, p, dt, nsteps, save_steps, out, rng, active, check_every):
     k = 0
     nsave = save_steps.shape[0]
     while k < nsave and save_steps[k] == 0:
-        out[k, :, :] = Z
+        for i in range(N):
+            for j in range(P):
+                out[k, i, j] = Z[i, j]
         k += 1
     for step in range(1, nsteps + 1):
 {draw}        for j in range(P):
@@ -457,7 +462,9 @@ def run(Z, p, dt, nsteps, save_steps, out, rng, active, check_every):
             if bad > 0:
                 return step, bad
         if k < nsave and step == save_steps[k]:
-            out[k, :, :] = Z
+            for i in range(N):
+                for j in range(P):
+                    out[k, i, j] = Z[i, j]
             k += 1
     return -1, 0
 '''
@@ -524,8 +531,12 @@ def run_pair(Zc, Zf, p, dt, nsteps, save_steps, outc, outf, rng, check_every):
     k = 0
     nsave = save_steps.shape[0]
     while k < nsave and save_steps[k] == 0:
-        outc[k, :, :] = Zc
-        outf[k, :, :] = Zf
+        for i in range(N):
+            for j in range(P):
+                outc[k, i, j] = Zc[i, j]
+        for i in range(N):
+            for j in range(P):
+                outf[k, i, j] = Zf[i, j]
         k += 1
     for step in range(1, nsteps + 1):
         for j in range(P):
@@ -544,8 +555,12 @@ def run_pair(Zc, Zf, p, dt, nsteps, save_steps, outc, outf, rng, check_every):
             if bad > 0:
                 return step, bad
         if k < nsave and step == save_steps[k]:
-            outc[k, :, :] = Zc
-            outf[k, :, :] = Zf
+            for i in range(N):
+                for j in range(P):
+                    outc[k, i, j] = Zc[i, j]
+            for i in range(N):
+                for j in range(P):
+                    outf[k, i, j] = Zf[i, j]
             k += 1
     return -1, 0
 '''
