@@ -251,3 +251,19 @@ def test_cli_passes_target_and_dt_factor(monkeypatch: pytest.MonkeyPatch,
     assert cli.main(["verify", ou, "--target", "-1"]) == 2
     assert cli.main(["verify", ou, "--dt-factor", "0"]) == 2
     assert "--target" in capsys.readouterr().err
+
+
+def test_target_stops_at_the_path_budget_and_says_what_is_needed() -> None:
+    m, red = _ou_pair()
+    rep = sa.verify(m, red, {x: 0.0}, 0.1, eps_values=[0.3, 0.15], observables=[x**2],
+                    paths=300, max_paths=700, seed=3, target=50.0, backend="numpy",
+                    check_dt=False)
+    assert rep.info["stop"].startswith("path budget") or "out of reach" in rep.info["stop"]
+    assert all(n <= 700 for n in rep.info["paths"].values())
+    assert rep.info["paths needed"] and rep.info["rounds"] >= 1
+    assert all(r.threshold == 50.0 for r in rep.rows)
+    assert "standard errors" in rep.table() and "paths" in rep.table()
+    with pytest.raises(sa.ModelError, match="target"):
+        sa.verify(m, red, {x: 0.0}, 0.1, eps_values=[0.3], target=-1.0)
+    with pytest.raises(sa.ModelError, match="reduced_method"):
+        sa.verify(m, red, {x: 0.0}, 0.1, eps_values=[0.3], reduced_method="pde")

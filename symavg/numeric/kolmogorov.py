@@ -363,6 +363,12 @@ def reduced_expectations(reduced: Any, x0: Mapping, T: float, observables: Seque
     if method not in ("auto", "gaussian", "kolmogorov"):
         raise ModelError(f"reduced_method must be 'auto', 'gaussian', 'kolmogorov' or "
                          f"'monte-carlo'; got {method!r}")
+    if any(e.has(sp.Integral) for e in list(reduced.drift) + list(reduced.diffusion)):
+        if method != "auto":
+            raise ModelError("the reduced model has coefficients without closed form (an "
+                             "unevaluated integral): use reduced_method='monte-carlo' with "
+                             "tabulate=")
+        return None       # semi-analytic: simulated with tabulated coefficients
     gaussian = is_linear_gaussian(reduced, values, functions)
     if method == "gaussian" or (method == "auto" and gaussian):
         if not gaussian:

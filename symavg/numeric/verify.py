@@ -465,7 +465,7 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
             try:
                 det[key] = reduced_expectations(reduced, x0_red, T, obs, vals, functions,
                                                 reduced_method)
-            except SymavgError as exc:
+            except (SymavgError, TypeError, ValueError, ArithmeticError) as exc:
                 if reduced_method != "auto":
                     raise
                 notes.append(f"the reduced expectations fall back to Monte Carlo: {exc}")
