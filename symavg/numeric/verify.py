@@ -16,9 +16,14 @@ variable (:func:`scipy.stats.wasserstein_distance`). The convergence order
 :math:`q` in :math:`|e| \approx C\epsilon^q` is fitted by weighted least squares
 on :math:`\log|e|` against :math:`\log\epsilon` (weights from the delta method,
 :math:`\operatorname{se}(\log|e|) = \operatorname{se}(e)/|e|`), using only
-the errors that stand out of the Monte Carlo noise (:math:`|e| > 2\,\mathrm{se}`).
-When fewer than two do, no order is reported and the report says how many more
-paths would resolve the error: fitting noise is never done silently.
+the errors that stand out of the Monte Carlo noise (:math:`|e| > k\,\mathrm{se}`,
+:math:`k = 2`, or ``target``). When fewer than two do, no order is reported and the
+report says how many more paths would resolve the error: fitting noise is never
+done silently. With ``target`` (and ``order_width``) paths are added sequentially
+(:mod:`symavg.numeric.sequential`); the reduced expectations are computed without
+sampling noise where the reduced model allows it (:mod:`symavg.numeric.kolmogorov`),
+and the time-step check runs the same Brownian paths at two steps
+(:mod:`symavg.numeric.pair`).
 
 The Wasserstein distance between two samples of size :math:`N` is biased
 upwards by sampling noise; each row carries a *noise floor*, the distance between
@@ -480,9 +485,12 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
         dt_reduced = T / 1000
     red_acc = {key: Accumulator(obs, slow) for key in red_keys}
 
+    red_seeds: list[int] = []
+
     def run_red(key: float | None, n: int) -> None:
         t0 = time.perf_counter()
-        ens = simulate(reduced, x0_red, T, eps=key, dt=dt_reduced, seed=child_seed(ss_red),
+        red_seeds.append(child_seed(ss_red))
+        ens = simulate(reduced, x0_red, T, eps=key, dt=dt_reduced, seed=red_seeds[-1],
                        paths=n, progress=show, **common, **simulate_kwargs)
         red_acc[key].add(ens, time.perf_counter() - t0)
 
@@ -515,8 +523,9 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
     # ----- the time-step check on common Brownian paths (first, so that a time budget
     # accounts for it)
     dt_bias: dict[sp.Expr, tuple[float, float]] = {}
-    n_chk, coupling = 0, ""
+    n_chk, coupling, dt_seed = 0, "", None
     if check_dt:
+        dt_seed = child_seed(ss_dt)
         e = eps_list[-1]
         n_chk = int(dt_check_paths) if dt_check_paths is not None else min(paths, 4000)
         coarse_dt = acc[e].last.dt
@@ -524,7 +533,7 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
         sim_kw = {kk: v for kk, v in simulate_kwargs.items()
                   if kk in ("scheme", "chunk_size", "dt_factor")}
         if per_path:
-            fine = simulate(full, x0, T, eps=e, dt=coarse_dt / 2, seed=child_seed(ss_dt),
+            fine = simulate(full, x0, T, eps=e, dt=coarse_dt / 2, seed=dt_seed,
                             paths=acc[e].last.paths, **common, **simulate_kwargs)
             for o in obs:
                 a_, b_ = acc[e].last.evaluate(o)[-1], fine.evaluate(o)[-1]
@@ -535,7 +544,7 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
             from .pair import simulate_pair, step_bias
 
             c_ens, f_ens = simulate_pair(full, x0, T, coarse_dt, eps=e, params=params,
-                                         paths=n_chk, seed=child_seed(ss_dt),
+                                         paths=n_chk, seed=dt_seed,
                                          functions=functions, backend=backend,
                                          executor=executor, **sim_kw)
             for o in obs:
@@ -676,7 +685,9 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
                 f"{est_txt} paths if the error is as estimated, and at least "
                 f"{lower:,.0f} if it is as large as its 95% bound {upper:.1e}")
     info = {"dt_full": {e: acc[e].last.dt for e in eps_list}, "dt_reduced": dt_reduced,
-            "seeds": {"full": used_seeds, "root": seed},
+            "seeds": {"full": {e: v[0] for e, v in used_seeds.items()},
+                      "reduced": red_seeds[0], "full batches": used_seeds,
+                      "reduced batches": red_seeds, "dt check": dt_seed, "root": seed},
             "schemes": {e: acc[e].last.schemes for e in eps_list},
             "paths": {e: acc[e].n for e in eps_list},
             "paths needed": needed, "target": target, "stop": stop_reason, "rounds": rounds,
