@@ -276,3 +276,19 @@ def test_target_stops_at_the_path_budget_and_says_what_is_needed() -> None:
         sa.verify(m, red, {x: 0.0}, 0.1, eps_values=[0.3], target=-1.0)
     with pytest.raises(sa.ModelError, match="reduced_method"):
         sa.verify(m, red, {x: 0.0}, 0.1, eps_values=[0.3], reduced_method="pde")
+
+
+def test_backward_equation_in_two_dimensions_against_the_gaussian_route() -> None:
+    """A rotating 2-D OU process with correlated noise: the 2-D backward equation (coarse
+    grids, loose tolerance) against the closed-form Gaussian moments."""
+    from symavg.numeric.kolmogorov import kolmogorov_expectations_2d
+
+    A = sp.Matrix([[-1, 2], [-2, -sp.Rational(1, 2)]])
+    m = _effective([x, y], A * sp.Matrix([x, y]) + sp.Matrix([0.3, -0.1]),
+                   [[1, sp.Rational(1, 5)], [sp.Rational(1, 5), sp.Rational(1, 2)]])
+    obs = [x, x * y, sp.cos(x + y)]
+    g = gaussian_expectations(m, {x: 1.0, y: -1.0}, 0.7, obs, {})
+    r = kolmogorov_expectations_2d(m, {x: 1.0, y: -1.0}, 0.7, obs, {}, tol=1e-3, points=21,
+                                   max_refine=2)
+    for o in obs:
+        assert abs(r.means[o] - g.means[o]) < max(5 * r.errors[o], 2e-3)
