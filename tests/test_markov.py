@@ -21,7 +21,7 @@ def test_two_state_chain_symbolic():
     assert sp.simplify(pi[0] - b / (a + b)) == 0 and sp.simplify(pi[1] - a / (a + b)) == 0
     assert sp.simplify(ch.spectral_gap() - (a + b)) == 0
     phi = ch.poisson([a, -b])  # centred: b*a - a*b = 0
-    assert sp.simplify(-ch.Q * phi - sp.Matrix([a, -b])).is_zero_matrix
+    assert sp.simplify((-ch.Q * phi - sp.Matrix([a, -b]))).is_zero_matrix
     assert sp.simplify((pi.T * phi)[0]) == 0
 
 
