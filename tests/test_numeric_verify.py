@@ -51,7 +51,7 @@ def test_report_table_plot_and_distances(tmp_path: Path) -> None:
     assert r.error_se == pytest.approx(np.hypot(r.full_se, r.reduced_se))
     assert all(d.noise_floor > 0 for d in rep.distances)
     text = rep.table()
-    assert "| eps | paths | observable |" in text and "W1" in text
+    assert "| eps | observable |" in text and "W1" in text
     fig = rep.plot()
     fig.savefig(tmp_path / "err.png")
     assert (tmp_path / "err.png").stat().st_size > 1000

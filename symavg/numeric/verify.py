@@ -155,10 +155,10 @@ class VerifyReport:
         k = self.rows[0].threshold if self.rows else 2.0
         out = [f"Weak errors at T = {self.T} (error = full - reduced, +- one standard error; "
                f"{red_txt}; resolved: |error| > {k:g} se):", "",
-               "| eps | paths | observable | full | reduced | error | resolved |",
+               "| eps | observable | paths | full | reduced | error | resolved |",
                "| --- | --- | --- | --- | --- | --- | --- |"]
         for r in self.rows:
-            out.append(f"| {r.eps:g} | {r.paths or self.paths} | {r.observable} | {r.full:.6g} "
+            out.append(f"| {r.eps:g} | {r.observable} | {r.paths or self.paths} | {r.full:.6g} "
                        f"+- {r.full_se:.2g} | {r.reduced:.6g} +- {r.reduced_se:.2g} | "
                        f"{r.error:+.3e} +- {r.error_se:.2e} | {'yes' if r.resolved else 'no'} |")
         out += ["", "| eps | variable | W1(full, reduced) | noise floor |",
