@@ -4,6 +4,7 @@
 
     symavg derive MODEL.toml [--format markdown|latex] [--standalone] [--emit reduced.py]
     symavg verify MODEL.toml [--eps 0.1 0.05 0.025] [--paths N] [--seed S] [--T T]
+                  [--dt-factor F] [--target K] [--max-paths N] [--max-time S]
                              [--figure out.png]
     symavg examples [--run NAME]
     symavg test
@@ -151,9 +152,28 @@ def _cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
         raise _UserError(f"--paths must be positive; got {paths}")
     verify = _verify_function()
     red = _reduce(spec)
+    extra: dict[str, Any] = {}
+    if args.dt_factor is not None:
+        if not args.dt_factor > 0:
+            raise _UserError(f"--dt-factor must be positive; got {args.dt_factor}")
+        extra["dt_factor"] = args.dt_factor
+    if args.target is not None:
+        if not args.target > 0:
+            raise _UserError(f"--target must be a positive number of standard errors; got "
+                             f"{args.target}")
+        extra["target"] = args.target
+    if args.max_paths is not None:
+        if args.max_paths < paths:
+            raise _UserError(f"--max-paths ({args.max_paths}) must be at least --paths "
+                             f"({paths})")
+        extra["max_paths"] = args.max_paths
+    if args.max_time is not None:
+        if not args.max_time > 0:
+            raise _UserError(f"--max-time must be positive (seconds); got {args.max_time}")
+        extra["max_time"] = args.max_time
     rep = verify(spec.model, red, spec.x0, T, eps_values=list(eps_values),
                  observables=list(spec.observables), params=dict(spec.params), paths=paths,
-                 seed=seed)
+                 seed=seed, **extra)
     out.write(str(rep.table()).rstrip("\n") + "\n")
     if args.figure:
         fig = rep.plot()
@@ -341,6 +361,16 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--paths", type=int, help="Monte Carlo paths (default: the file's, or 10000)")
     v.add_argument("--seed", type=int, help="random seed (default: the file's, or 0)")
     v.add_argument("--T", type=float, help="final time (default: [simulate] T of the file)")
+    v.add_argument("--dt-factor", type=float, metavar="F",
+                   help="step of the full model as a fraction of its fastest time scale "
+                        "(default 0.05); lower it when the time-step check reports a bias")
+    v.add_argument("--target", type=float, metavar="K",
+                   help="add paths until every weak error exceeds K standard errors (or a "
+                        "budget runs out); the report gives the paths still needed")
+    v.add_argument("--max-paths", type=int, metavar="N",
+                   help="with --target: path budget per eps (default 64 x --paths)")
+    v.add_argument("--max-time", type=float, metavar="S",
+                   help="with --target: wall-clock budget in seconds for the added paths")
     v.add_argument("--figure", metavar="PNG", help="save the error-vs-eps plot to this file")
     v.set_defaults(func=_cmd_verify)
 

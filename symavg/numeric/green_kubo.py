@@ -141,8 +141,8 @@ def autocovariance(x: np.ndarray, max_lag: int | None = None, workers: int = -1)
     r"""Autocovariance :math:`\hat C(n) = \frac1N\sum_{k<N-n} x_k x_{k+n}` of each row, by FFT.
 
     ``x`` has shape ``(paths, N)`` (already centred); the result has shape
-    ``(paths, max_lag + 1)``, one row per path, lags ``0 .. max_lag``. Zero-padded to ``next_fast_len(2N)`` so
-    the circular correlation equals the linear one.
+    ``(paths, max_lag + 1)``, one row per path, lags ``0 .. max_lag``. Zero-padded to
+    ``next_fast_len(2N)`` so the circular correlation equals the linear one.
 
     Examples
     --------

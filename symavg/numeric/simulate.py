@@ -571,6 +571,19 @@ def _parameter_values(co: ModelCoefficients, params: Mapping | None, eps: float 
         values[co.scale] = float(eps)
     if co.eps_symbol is not None and co.eps_symbol in values and values[co.eps_symbol] <= 0:
         raise ModelError(f"{co.eps_symbol} must be positive; got {values[co.eps_symbol]}")
+    # a value against the symbol's declared sign simulates another model (e.g. k = -1 in
+    # -k x: an unstable process): refused before any step is taken
+    for k, v in values.items():
+        if (k.is_positive and not v > 0) or (k.is_nonnegative and not v >= 0) or (
+                k.is_negative and not v < 0) or (k.is_nonpositive and not v <= 0):
+            sign = ("positive" if k.is_positive else "nonnegative" if k.is_nonnegative
+                    else "negative" if k.is_negative else "nonpositive")
+            raise ModelError(f"params[{k}] = {v}, but {k} is declared {sign} "
+                             f"(Symbol('{k}', {sign}=True)): the model is derived for such "
+                             "values only; pass a value of that sign or declare the symbol "
+                             "without the assumption")
+        if not math.isfinite(v):
+            raise ModelError(f"params[{k}] = {v} is not a finite number")
     missing = [s for s in co.parameters if s not in values]
     if missing:
         if co.scale in missing:
@@ -590,6 +603,13 @@ def _initial(co: ModelCoefficients, x0: Mapping, paths: int
     n = len(co.state)
     z0 = np.full(n, np.nan)
     per_path = None
+    if not isinstance(x0, Mapping):      # a number (or per-path array) for one slow variable
+        slow = [s for s in co.state if s not in co.fast]
+        if len(slow) != 1:
+            raise ModelError(f"x0 = {x0!r}: a bare value is a start only for one slow "
+                             f"variable; {co.name} has {len(slow)}: pass x0 = "
+                             f"{{{slow[0] if slow else 'x'}: ...}}")
+        x0 = {slow[0]: x0}
     for k, v in dict(x0).items():
         if k not in co.state:
             raise ModelError(f"x0 names {k}, which is not a variable of {co.name}")

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
-from scipy import integrate
 
 from ..errors import SimulationError
 
@@ -192,6 +191,8 @@ def _quadrature(it: sp.Integral) -> float | None:
         ranges.append(lambda *o, fa=fa, fb=fb: (float(fa(*o)), float(fb(*o))))
     g = sp.lambdify(vs, it.function, "numpy")
     opts = {"epsabs": 1e-13, "epsrel": 1e-12, "limit": 400}
+    from scipy import integrate  # only here: importing it costs ~0.5-1 s
+
     val, _ = integrate.nquad(lambda *z: float(g(*z)), ranges, opts=[opts] * len(vs))
     return float(val)
 

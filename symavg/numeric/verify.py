@@ -16,9 +16,14 @@ variable (:func:`scipy.stats.wasserstein_distance`). The convergence order
 :math:`q` in :math:`|e| \approx C\epsilon^q` is fitted by weighted least squares
 on :math:`\log|e|` against :math:`\log\epsilon` (weights from the delta method,
 :math:`\operatorname{se}(\log|e|) = \operatorname{se}(e)/|e|`), using only
-the errors that stand out of the Monte Carlo noise (:math:`|e| > 2\,\mathrm{se}`).
-When fewer than two do, no order is reported and the report says how many more
-paths would resolve the error: fitting noise is never done silently.
+the errors that stand out of the Monte Carlo noise (:math:`|e| > k\,\mathrm{se}`,
+:math:`k = 2`, or ``target``). When fewer than two do, no order is reported and the
+report says how many more paths would resolve the error: fitting noise is never
+done silently. With ``target`` (and ``order_width``) paths are added sequentially
+(:mod:`symavg.numeric.sequential`); the reduced expectations are computed without
+sampling noise where the reduced model allows it (:mod:`symavg.numeric.kolmogorov`),
+and the time-step check runs the same Brownian paths at two steps
+(:mod:`symavg.numeric.pair`).
 
 The Wasserstein distance between two samples of size :math:`N` is biased
 upwards by sampling noise; each row carries a *noise floor*, the distance between
@@ -42,14 +47,17 @@ import sympy as sp
 from .. import _progress
 from ..errors import ModelError
 from .plan import model_scale
-from .simulate import Ensemble, simulate
+from .simulate import simulate
 
 
 @dataclass(frozen=True)
 class ErrorRow:
     """One observable at one value of eps.
 
-    ``error = full - reduced``; ``resolved`` is ``|error| > 2 error_se``.
+    ``error = full - reduced``; ``resolved`` is ``|error| > threshold * error_se``
+    (``threshold`` is 2, or ``verify(..., target=)``); ``paths`` is the number of
+    full-model paths behind ``full``. With a deterministic reduced side
+    ``reduced_se`` is its error estimate (no sampling noise).
     """
 
     eps: float
@@ -60,10 +68,12 @@ class ErrorRow:
     reduced_se: float
     error: float
     error_se: float
+    threshold: float = 2.0
+    paths: int = 0
 
     @property
     def resolved(self) -> bool:
-        return abs(self.error) > 2.0 * self.error_se
+        return bool(abs(self.error) > self.threshold * self.error_se)
 
 
 @dataclass(frozen=True)
@@ -151,14 +161,18 @@ class VerifyReport:
 
     def table(self) -> str:
         """The rows as a Markdown table, then the distances, fits and notes."""
-        out = [f"Weak errors at T = {self.T} with {self.paths} paths per model "
-               "(error = full - reduced, +- one standard error):", "",
-               "| eps | observable | full | reduced | error | resolved |",
-               "| --- | --- | --- | --- | --- | --- |"]
+        how = self.info.get("reduced method", "monte-carlo")
+        red_txt = ("the reduced side by Monte Carlo" if how == "monte-carlo" else
+                   f"the reduced side deterministic ({how}; +- its error estimate)")
+        k = self.rows[0].threshold if self.rows else 2.0
+        out = [f"Weak errors at T = {self.T} (error = full - reduced, +- one standard error; "
+               f"{red_txt}; resolved: |error| > {k:g} se):", "",
+               "| eps | observable | paths | full | reduced | error | resolved |",
+               "| --- | --- | --- | --- | --- | --- | --- |"]
         for r in self.rows:
-            out.append(f"| {r.eps:g} | {r.observable} | {r.full:.6g} +- {r.full_se:.2g} | "
-                       f"{r.reduced:.6g} +- {r.reduced_se:.2g} | {r.error:+.3e} +- "
-                       f"{r.error_se:.2e} | {'yes' if r.resolved else 'no'} |")
+            out.append(f"| {r.eps:g} | {r.observable} | {r.paths or self.paths} | {r.full:.6g} "
+                       f"+- {r.full_se:.2g} | {r.reduced:.6g} +- {r.reduced_se:.2g} | "
+                       f"{r.error:+.3e} +- {r.error_se:.2e} | {'yes' if r.resolved else 'no'} |")
         out += ["", "| eps | variable | W1(full, reduced) | noise floor |",
                 "| --- | --- | --- | --- |"]
         for d in self.distances:
@@ -166,9 +180,13 @@ class VerifyReport:
         out.append("")
         for fit in self.fits.values():
             out.append(f"- {fit.observable}: {fit.message}")
+        coupling = self.info.get("dt check", {}).get("coupling", "independent runs")
         for o, (d, se) in self.dt_bias.items():
-            out.append(f"- {o}: time-step check at eps = {min(self.eps_values):g}: mean(dt) - "
-                       f"mean(dt/2) = {d:+.2e} +- {se:.1e}")
+            out.append(f"- {o}: time-step check at eps = {min(self.eps_values):g} ({coupling}): "
+                       f"mean(dt) - mean(dt/2) = {d:+.2e} +- {se:.1e}")
+        if self.info.get("rounds") or self.info.get("target") is not None:
+            out.append(f"- sequential: {self.info.get('stop')} after {self.info.get('rounds')} "
+                       f"additions, {self.info.get('seconds', 0):.1f} s")
         for n in self.notes:
             out.append(f"- note: {n}")
         return "\n".join(out) + "\n"
@@ -238,25 +256,27 @@ class VerifyReport:
 
 
 def fit_order(eps: Sequence[float], err: Sequence[float], se: Sequence[float],
-              observable: sp.Expr = sp.S.One) -> OrderFit:
+              observable: sp.Expr = sp.S.One, threshold: float = 2.0) -> OrderFit:
     r"""Weighted least-squares fit of :math:`\log|e| = q\log\epsilon + c`.
 
-    Only points with :math:`|e| > 2\,\mathrm{se}` enter. The interval is
+    Only points with :math:`|e| > k\,\mathrm{se}` enter (``k = threshold``). The interval is
     :math:`q \pm 1.96\,\mathrm{se}(q)`, the standard error inflated by the
     reduced chi-square when it exceeds one (three points or more).
     """
     eps_a, err_a, se_a = (np.asarray(v, dtype=float) for v in (eps, err, se))
-    keep = np.abs(err_a) > 2.0 * se_a
+    keep = np.abs(err_a) > threshold * se_a
     k = int(keep.sum())
     if k < 2:
-        worst = np.argmin(eps_a)
-        need = 4.0 * (se_a[worst] / max(abs(err_a[worst]), 1e-300)) ** 2 if err_a[worst] else np.inf
-        hint = (f"about {need:.0f}x the paths" if np.isfinite(need) and need < 1e6
-                else "many more paths")
+        small = ~keep
+        factor = np.where(np.abs(err_a) > 0, (threshold * se_a / np.maximum(np.abs(err_a),
+                                                                          1e-300)) ** 2, np.inf)
+        worst = float(np.max(factor[small])) if small.any() else np.inf
+        hint = (f"about {worst:.0f}x the paths at the current estimates"
+                if np.isfinite(worst) and worst < 1e6 else "many more paths")
         return OrderFit(observable, None, None, k,
                         f"no order: only {k} of {len(eps_a)} errors stand out of the Monte Carlo "
-                        f"noise (|error| > 2 se); the error is below what {hint} would resolve, "
-                        "or the reduction is exact for this observable")
+                        f"noise (|error| > {threshold:g} se); resolving the others takes {hint} "
+                        "(verify(..., target=) adds them)")
     x = np.log(eps_a[keep])
     y = np.log(np.abs(err_a[keep]))
     w = (np.abs(err_a[keep]) / se_a[keep]) ** 2          # 1 / var(log|e|)
@@ -284,9 +304,11 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
            functions: Mapping | None = None, eps_symbol: sp.Symbol | None = None,
            backend: str = "auto", executor: Any = None, progress: bool | None = None,
            dt_reduced: float | None = None, check_dt: bool = True,
+           target: float | None = None, max_paths: int | None = None,
+           max_time: float | None = None, reduced_method: str = "auto",
+           dt_check_paths: int | None = None, order_width: float | None = None,
            **simulate_kwargs: Any) -> VerifyReport:
-    r"""Simulate ``full`` at each ``eps`` in ``eps_values`` and ``reduced`` once (at each
-    ``eps`` when its coefficients hold the scale, e.g. an order-1 diffusion ~ eps); compare.
+    r"""Simulate ``full`` at each ``eps`` in ``eps_values``, compute ``reduced``; compare.
 
     Parameters
     ----------
@@ -294,10 +316,12 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
         The full slow-fast model (a PDMP or switching SDE included; a network: see
         :func:`symavg.numeric.network_verify.verify_network`).
     reduced : EffectiveModel
-        The reduced model (``sa.reduce(full, ...)``).
-    x0 : dict {Symbol: float}
+        The reduced model (``sa.reduce(full, ...)``). When its coefficients
+        contain the scale parameter (order-1 reduced models, whose diffusion is
+        proportional to eps), it is computed at every eps.
+    x0 : dict {Symbol: float}, or a number
         Initial values of the slow variables (fast ones are drawn from their
-        invariant law unless given).
+        invariant law unless given); a number when there is one slow variable.
     T : float
         Final time at which the laws are compared.
     eps_values : sequence of float
@@ -305,16 +329,45 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
     observables : sequence of Expr, optional
         Functions of the slow variables (default: the slow variables).
     params, functions, dt, backend, executor, seed, paths
-        As in :func:`symavg.simulate`; ``dt`` applies to the full model only.
+        As in :func:`symavg.simulate`; ``dt`` applies to the full model only;
+        ``paths`` is the first batch per eps.
+    target : float, optional
+        Resolve every weak error to ``target`` standard errors
+        (:math:`|e| > \mathrm{target}\cdot\mathrm{se}`): paths are added in
+        batches with independent seeds (:mod:`symavg.numeric.sequential`) until
+        all are, or a budget runs out. Without it one batch of ``paths`` runs and
+        an error counts as resolved above 2 standard errors.
+    max_paths : int, optional
+        Path budget per eps with ``target`` (default ``64 * paths``).
+    max_time : float, optional
+        Wall-clock budget in seconds for the whole call (the first batches and the
+        time-step check included; Monte Carlo only: a derivation never uses a clock).
+    order_width : float, optional
+        Also add paths until the 95% interval of every fitted order is at most this
+        wide: once two errors are resolved, errors out of reach of the budgets are
+        left and paths go where doubling them narrows the widest interval most per
+        second. Alone (without ``target``) errors count as resolved at 2 standard
+        errors.
+    reduced_method : {"auto", "gaussian", "kolmogorov", "monte-carlo"}
+        How the reduced expectations are computed (:mod:`symavg.numeric.kolmogorov`):
+        closed-form Gaussian moments for a linear reduced model, the backward
+        Kolmogorov equation for one slow variable, Monte Carlo otherwise. The
+        deterministic value has no sampling noise (its error estimate enters
+        the error bar); the reduced model is still simulated once (at its own
+        step) for the Wasserstein distances and as a check of the deterministic
+        value.
     dt_reduced : float, optional
-        Step of the reduced model; by default the finest step of the full runs
-        (at most ``T/1000``), so that its time-stepping bias stays below the
-        errors being measured.
+        Step of the reduced model's Monte Carlo (it has no fast scale): by default
+        ``T/1000``.
     check_dt : bool
-        Run the full model at the smallest eps once more with half the step and
-        report the time-stepping bias per observable (``report.dt_bias``): a
-        bias comparable to the error means the error measures the scheme, not
-        the reduction (lower ``dt_factor`` or ``dt``).
+        Run the full model at the smallest eps with the step used and with half
+        of it *on the same Brownian paths* (:mod:`symavg.numeric.pair`) and report
+        the time-stepping bias per observable (``report.dt_bias``): a bias
+        comparable to the error means the error measures the scheme, not the
+        reduction (lower ``dt_factor`` or ``dt``).
+    dt_check_paths : int, optional
+        Paths of that check (default ``min(paths, 4000)``: the coupled
+        difference has a small variance).
     progress : bool, optional
         One progress bar over all the simulations (the full model at each eps, the reduced
         model, the half-step run of ``check_dt``). ``None`` (default): in a terminal or a
@@ -322,33 +375,34 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
         not even of the simulations inside.
     eps_symbol : Symbol, optional
         Deprecated, kept for one release: the scale parameter is the full
-        model's (``full.eps``), and ``eps_values`` are its values. ``None`` (the
-        default) or that same symbol; a different one is a
-        :class:`~symavg.errors.ModelError`, as is a reduced model derived with
-        another scale.
+        model's (``full.eps``). ``None`` (the default) or that same symbol; a
+        different one is a :class:`~symavg.errors.ModelError`, as is a reduced
+        model derived with another scale.
 
     Returns
     -------
     VerifyReport
-        ``.rows``, ``.distances``, ``.order``, ``.table()``, ``.plot()``.
+        ``.rows``, ``.distances``, ``.order``, ``.table()``, ``.plot()``;
+        ``.info["paths needed"]`` per unresolved error.
 
     Examples
     --------
     >>> import sympy as sp, symavg as sa
     >>> x, y = sp.symbols("x y", real=True)
-    >>> eps = sa.epsilon
-    >>> full = sa.SDE([x, y], [y / eps, -y / eps**2], noise=[[0], [sp.sqrt(2) / eps]])
-    >>> red = sa.reduce(full, [y])
-    >>> rep = sa.verify(full, red, x0={x: 0.0}, T=0.5, eps_values=[0.2, 0.1],
-    ...                 observables=[x**2], paths=2000, seed=1, progress=False)
-    >>> [row.eps for row in rep.rows]
-    [0.2, 0.1]
-    >>> print(rep.table().splitlines()[2])
-    | eps | observable | full | reduced | error | resolved |
+    >>> m = sa.SDE([x, y], [y / sa.epsilon, -y / sa.epsilon**2],
+    ...            noise=[[0], [sp.sqrt(2) / sa.epsilon]])
+    >>> rep = sa.verify(m, sa.reduce(m, [y]), {x: 0.0}, 0.2, eps_values=[0.4, 0.2],
+    ...                 observables=[x**2], paths=2000, backend="numpy", check_dt=False,
+    ...                 progress=False)
+    >>> rep.info["reduced method"]
+    'gaussian'
     """
+    import time
+
     from scipy.stats import wasserstein_distance
 
     from ..models.network import ReactionNetwork
+    from ..models.sde import SDE
 
     if isinstance(full, ReactionNetwork):      # exact SSA of both networks
         from .network_verify import verify_network
@@ -356,6 +410,9 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
         return verify_network(full, reduced, x0, T, eps_values=eps_values,
                               observables=observables, params=params, paths=paths, seed=seed,
                               executor=executor, **simulate_kwargs)
+    from .kolmogorov import reduced_expectations
+    from .sequential import Accumulator, child_seed, paths_needed, plan
+
     eps_list = sorted((float(e) for e in eps_values), reverse=True)
     if not eps_list or any(e <= 0 for e in eps_list):
         raise ModelError(f"eps_values must be positive numbers; got {list(eps_values)}")
@@ -364,97 +421,310 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
     if missing:
         raise ModelError(f"the reduced model's variables {missing} are not variables of the "
                          "full model: pass the matching pair (full, sa.reduce(full, ...))")
+    if not isinstance(x0, Mapping):
+        if len(slow) != 1:
+            raise ModelError(f"x0 = {x0!r}: a number is a start value only with one slow "
+                             f"variable; pass x0 = {{{slow[0]}: ..., ...}} for {list(slow)}")
+        x0 = {slow[0]: x0}
     obs = [sp.sympify(o) for o in (observables if observables is not None else slow)]
     for o in obs:
         bad = [s for s in o.free_symbols if s in full.state and s not in slow]
         if bad:
             raise ModelError(f"observable {o} uses the fast variable(s) {bad}; observables are "
                              f"functions of the slow variables {list(slow)}")
-    x0_red = {k: v for k, v in dict(x0).items() if k in slow}
+    if target is not None and not target > 0:
+        raise ModelError(f"target must be a positive number of standard errors; got {target}")
+    if reduced_method not in ("auto", "gaussian", "kolmogorov", "monte-carlo"):
+        raise ModelError(f"reduced_method must be 'auto', 'gaussian', 'kolmogorov' or "
+                         f"'monte-carlo'; got {reduced_method!r}")
+    k_se = float(target) if target is not None else 2.0
+    if order_width is not None and not order_width > 0:
+        raise ModelError(f"order_width must be positive; got {order_width}")
+    if max_time is not None and not max_time > 0:
+        raise ModelError(f"max_time must be positive (seconds); got {max_time}")
+    budget = int(max_paths) if max_paths is not None else (
+        64 * paths if (target or order_width) else paths)
+    x0_red = {kk: v for kk, v in dict(x0).items() if kk in slow}
     scale = model_scale(full, eps_symbol, "verify")
     if getattr(reduced, "eps", None) is not None and reduced.eps != scale:
         raise ModelError(f"verify: the full model has the scale parameter {scale} but the "
                          f"reduced model was derived with {reduced.eps}: pass the matching "
                          "pair (full, sa.reduce(full, ...))")
-    common = dict(params=params, paths=paths, functions=functions,
-                  backend=backend, executor=executor, eps_symbol=scale)
-    # independent streams for every run: the standard error of full - reduced assumes
-    # independent samples (the same seed with the same step would correlate them)
-    seeds = [int(c.generate_state(1)[0])
-             for c in np.random.SeedSequence(seed).spawn(2 * len(eps_list) + 2)]
-    seed_of = dict(zip(eps_list, seeds))
-    seeds, red_seeds = seeds[:len(eps_list) + 2], dict(zip(eps_list, seeds[len(eps_list) + 2:]))
-    runs: dict[float, Ensemble] = {}
-    for e in eps_list:
-        runs[e] = simulate(full, x0, T, eps=e, dt=dt, seed=seed_of[e], **common,
-                           **simulate_kwargs)
-    # the reduced model with a step no coarser than the finest full run, so that its
-    # own time-stepping bias stays below the errors being measured
+    from .plan import model_coefficients
+
+    red_co = model_coefficients(reduced, functions, scale if reduced.eps is not None else None)
+    eps_dependent = red_co.eps_symbol is not None
+    common = dict(params=params, functions=functions, backend=backend, executor=executor,
+                  eps_symbol=scale)
+    # independent streams for every run and batch: the standard error of full - reduced
+    # assumes independent samples
+    root = np.random.SeedSequence(seed)
+    streams = root.spawn(len(eps_list) + 3)
+    ss_full = dict(zip(eps_list, streams))
+    ss_red, ss_dt = streams[-3], streams[-2]
+    acc = {e: Accumulator(obs, slow) for e in eps_list}
+    show = progress if progress is not None else None
+    t_start = time.perf_counter()
+    used_seeds: dict[float, list[int]] = {e: [] for e in eps_list}
+
+    def run_full(e: float, n: int) -> None:
+        s = child_seed(ss_full[e])
+        used_seeds[e].append(s)
+        t0 = time.perf_counter()
+        ens = simulate(full, x0, T, eps=e, dt=dt, seed=s, paths=n, progress=show, **common,
+                       **simulate_kwargs)
+        acc[e].add(ens, time.perf_counter() - t0)
+
+    for e in eps_list:          # the one progress bar is verify's own (symavg._progress)
+        run_full(e, paths)
+
+    # ----- the reduced side: deterministic where it applies, Monte Carlo for W1 / checks
+    red_keys: list[float | None] = list(eps_list) if eps_dependent else [None]
+    base_values = {kk: float(v) for kk, v in dict(params or {}).items()}
+    notes: list[str] = []
+    det: dict[float | None, Any] = {}
+    method_used = "monte-carlo"
+    if reduced_method != "monte-carlo":
+        from ..errors import SymavgError
+
+        for key in red_keys:
+            vals = dict(base_values)
+            if key is not None:
+                vals[scale] = key
+            try:
+                det[key] = reduced_expectations(reduced, x0_red, T, obs, vals, functions,
+                                                reduced_method)
+            except (SymavgError, TypeError, ValueError, ArithmeticError) as exc:
+                if reduced_method != "auto":
+                    raise
+                notes.append(f"the reduced expectations fall back to Monte Carlo: {exc}")
+                det = {}
+                break
+            if det[key] is None:
+                det = {}
+                break
+        if det:
+            method_used = next(iter(det.values())).method
     if dt_reduced is None:
-        dt_reduced = min([r.dt for r in runs.values() if math.isfinite(r.dt)] + [T / 1000])
+        dt_reduced = T / 1000
     red_kwargs = {k: v for k, v in simulate_kwargs.items() if k != "s0"}  # s0: the chain's
-    # a reduced model whose coefficients hold the scale (the order-1 diffusion
-    # approximation: diffusion ~ eps) is simulated at every eps, each with its own stream
-    red_scale = getattr(reduced, "eps", None) or eps_symbol
-    coeffs = [*reduced.drift, *reduced.diffusion, *(reduced.noise or [])]
-    if any(red_scale in sp.sympify(c).free_symbols for c in coeffs):
-        reds = {e: simulate(reduced, x0_red, T, eps=e, dt=dt_reduced, seed=red_seeds[e],
-                            **{**common, "eps_symbol": red_scale}, **red_kwargs)
-                for e in eps_list}
-    else:
-        red = simulate(reduced, x0_red, T, dt=dt_reduced, seed=seeds[-2], **common,
-                       **red_kwargs)
-        reds = dict.fromkeys(eps_list, red)
-        red_seeds = seeds[-2]    # type: ignore[assignment]
-    rows: list[ErrorRow] = []
-    dists: list[DistanceRow] = []
-    # W1 between two independent samples of sizes n1, n2 scales like sqrt(1/n1 + 1/n2):
-    # halves of the reduced sample (N/2 each) against full vs reduced (N each)
-    half = paths // 2
-    scale = math.sqrt((2 / paths) / (1 / half + 1 / (paths - half)))
-    for e in eps_list:
-        ens, red = runs[e], reds[e]
-        floors = {x: scale * wasserstein_distance(red[x][-1][:half], red[x][-1][half:])
-                  for x in slow}
-        for o in obs:
-            f = ens.evaluate(o)[-1]
-            r = red.evaluate(o)[-1]
-            fm, fs = float(f.mean()), float(f.std(ddof=1) / math.sqrt(f.size))
-            rm, rs = float(r.mean()), float(r.std(ddof=1) / math.sqrt(r.size))
-            rows.append(ErrorRow(e, o, fm, fs, rm, rs, fm - rm, math.hypot(fs, rs)))
-        for x in slow:
-            dists.append(DistanceRow(e, x, float(wasserstein_distance(ens[x][-1], red[x][-1])),
-                                     float(floors[x])))
+    red_acc = {key: Accumulator(obs, slow) for key in red_keys}
+
+    red_seeds: list[int] = []
+
+    def run_red(key: float | None, n: int) -> None:
+        t0 = time.perf_counter()
+        red_seeds.append(child_seed(ss_red))
+        ens = simulate(reduced, x0_red, T, eps=key, dt=dt_reduced, seed=red_seeds[-1],
+                       paths=n, progress=show, **common, **red_kwargs)
+        red_acc[key].add(ens, time.perf_counter() - t0)
+
+    for key in red_keys:
+        run_red(key, paths)
+
+    def red_key(e: float) -> float | None:
+        return e if eps_dependent else None
+
+    def row(e: float, j: int, o: sp.Expr) -> ErrorRow:
+        a, ra = acc[e], red_acc[red_key(e)]
+        fm, fs = a.mean(j), a.se(j)
+        if det:
+            d = det[red_key(e)]
+            rm, rs = d.means[o], d.errors[o]
+        else:
+            rm, rs = ra.mean(j), ra.se(j)
+        return ErrorRow(e, o, fm, fs, rm, rs, fm - rm, math.hypot(fs, rs), k_se, a.n)
+
+    def rows_now() -> list[ErrorRow]:
+        return [row(e, j, o) for e in eps_list for j, o in enumerate(obs)]
+
+    def need(r: ErrorRow) -> float:
+        j = obs.index(r.observable)
+        a, ra = acc[r.eps], red_acc[red_key(r.eps)]
+        sd_r = 0.0 if det else ra.sd(j)
+        de = det[red_key(r.eps)].errors[r.observable] if det else 0.0
+        return paths_needed(r.error, a.sd(j), sd_r, de, k_se)
+
+    # ----- the time-step check on common Brownian paths (first, so that a time budget
+    # accounts for it)
     dt_bias: dict[sp.Expr, tuple[float, float]] = {}
-    notes = []
-    if check_dt and math.isfinite(runs[eps_list[-1]].dt):   # NaN: exact, no step
+    n_chk, coupling, dt_seed = 0, "", None
+    if check_dt and not math.isfinite(acc[eps_list[-1]].last.dt):
+        check_dt = False         # an exact run (a PDMP with a linear flow): no step to check
+        notes.append("the full model was simulated exactly (no time step): no dt-check")
+    if check_dt:
+        dt_seed = child_seed(ss_dt)
         e = eps_list[-1]
-        fine = simulate(full, x0, T, eps=e, dt=runs[e].dt / 2, seed=seeds[-1], **common,
-                        **simulate_kwargs)
+        n_chk = int(dt_check_paths) if dt_check_paths is not None else min(paths, 4000)
+        coarse_dt = acc[e].last.dt
+        # the coupled pair needs the SDE kernels; other full models get independent runs
+        per_path = any(np.ndim(v) > 0 for v in dict(x0).values()) or not isinstance(full, SDE)
+        sim_kw = {kk: v for kk, v in simulate_kwargs.items()
+                  if kk in ("scheme", "chunk_size", "dt_factor")}
+        if per_path:
+            fine = simulate(full, x0, T, eps=e, dt=coarse_dt / 2, seed=dt_seed,
+                            paths=acc[e].last.paths, **common, **simulate_kwargs)
+            for o in obs:
+                a_, b_ = acc[e].last.evaluate(o)[-1], fine.evaluate(o)[-1]
+                dt_bias[o] = (float(a_.mean() - b_.mean()),
+                              math.hypot(a_.std(ddof=1), b_.std(ddof=1)) / math.sqrt(a_.size))
+            coupling = ("independent runs (x0 varies by path)" if isinstance(full, SDE)
+                        else "independent runs")
+        else:
+            from .pair import simulate_pair, step_bias
+
+            c_ens, f_ens = simulate_pair(full, x0, T, coarse_dt, eps=e, params=params,
+                                         paths=n_chk, seed=dt_seed,
+                                         functions=functions, backend=backend,
+                                         executor=executor, **sim_kw)
+            for o in obs:
+                dt_bias[o] = step_bias(c_ens, f_ens, o)
+            coupling = "the same Brownian paths"
+
+    # ----- sequential additions
+    stop_reason = "one batch (no target)"
+    rounds = 0
+    sequential = target is not None or order_width is not None
+
+    def widths(rows: list[ErrorRow], scale_se: dict[float, float] | None = None
+               ) -> dict[sp.Expr, float]:
+        out = {}
         for o in obs:
-            a, b = runs[e].evaluate(o)[-1], fine.evaluate(o)[-1]
-            d = float(a.mean() - b.mean())
-            se = math.hypot(a.std(ddof=1), b.std(ddof=1)) / math.sqrt(a.size)
-            dt_bias[o] = (d, se)
+            rs = [r for r in rows if r.observable == o]
+            f = fit_order([r.eps for r in rs], [r.error for r in rs],
+                          [r.error_se * (scale_se or {}).get(r.eps, 1.0) for r in rs], o,
+                          threshold=k_se)
+            out[o] = math.inf if f.interval is None else f.interval[1] - f.interval[0]
+        return out
+
+    while sequential:
+        rows = rows_now()
+        open_rows = [r for r in rows if not r.resolved]
+        wide = widths(rows)
+        too_wide = order_width is not None and max(wide.values()) > order_width
+        if not too_wide and (target is None or not open_rows):
+            stop_reason = (f"every error resolved to {k_se:g} standard errors"
+                           if target is not None else "")
+            if order_width is not None:
+                stop_reason += ("; " if stop_reason else "") + (
+                    f"every order interval narrower than {order_width:g}")
+            break
+        left = None if max_time is None else max_time - (time.perf_counter() - t_start)
+        if left is not None and left <= 0:
+            stop_reason = f"time budget of {max_time:g} s used"
+            break
+        fitted = all(math.isfinite(w) for w in wide.values())
+        adds: dict[float, int] = {}
+        for e in eps_list:
+            mine = [r for r in open_rows if r.eps == e]
+            if not mine or target is None and fitted:
+                continue
+            want = max(need(r) for r in mine)
+            cost = (want - acc[e].n) * acc[e].seconds_per_path
+            if fitted and (not math.isfinite(want) or want > budget
+                           or (left is not None and cost > left)):
+                continue          # out of reach: spend on the resolved points instead
+            share = None if left is None else left / max(1, len({r.eps for r in open_rows}))
+            adds[e] = plan(acc[e].n, want, budget, acc[e].seconds_per_path, share)
+        if too_wide and fitted and not any(adds.values()):
+            # narrow the widest interval: double the paths where that buys the most
+            worst = max(wide, key=lambda o: wide[o])
+            best, gain = None, 0.0
+            for e in eps_list:
+                if not all(r.resolved for r in rows if r.eps == e) or acc[e].n >= budget:
+                    continue
+                w2 = widths(rows, {e: 1 / math.sqrt(2)})[worst]
+                per_s = (wide[worst] - w2) / max(acc[e].n * acc[e].seconds_per_path, 1e-9)
+                if per_s > gain:
+                    best, gain = e, per_s
+            if best is not None:
+                adds[best] = plan(acc[best].n, 2 * acc[best].n / 1.1, budget,
+                                  acc[best].seconds_per_path, left)
+        if not any(adds.values()):
+            stop_reason = (f"path budget of {budget} per eps used" if all(
+                acc[e].n >= budget for e in eps_list) else
+                "the remaining errors are out of reach of the budgets")
+            break
+        rounds += 1
+        for e, n_add in adds.items():
+            if n_add > 0:
+                run_full(e, n_add)
+                if not det:                                   # the reduced sample keeps up
+                    key = red_key(e)
+                    target_n = max(acc[ee].n for ee in eps_list if red_key(ee) == key)
+                    if red_acc[key].n < target_n:
+                        run_red(key, target_n - red_acc[key].n)
+
+    rows = rows_now()
+    dists: list[DistanceRow] = []
+    for e in eps_list:
+        ra = red_acc[red_key(e)]
+        for xv in slow:
+            rf = ra.final(xv)
+            half = rf.size // 2
+            nf = acc[e].n
+            # W1 between independent samples of sizes n1, n2 scales like sqrt(1/n1 + 1/n2)
+            floor_scale = math.sqrt((1 / nf + 1 / rf.size) / (1 / half + 1 / (rf.size - half)))
+            floor = floor_scale * wasserstein_distance(rf[:half], rf[half:])
+            dists.append(DistanceRow(e, xv, float(wasserstein_distance(acc[e].final(xv), rf)),
+                                     float(floor)))
+    if det:
+        for key, d in det.items():
+            ra = red_acc[key]
+            for j, o in enumerate(obs):
+                gap = ra.mean(j) - d.means[o]
+                if abs(gap) > 4 * ra.se(j) + d.errors[o] + 1e-12:
+                    notes.append(
+                        f"{o}: the reduced model's Monte Carlo ({ra.mean(j):.6g} +- "
+                        f"{ra.se(j):.1e}, step {dt_reduced:.3g}) and its {d.method} value "
+                        f"{d.means[o]:.6g} differ by {gap:+.2e}: the reduced model's step "
+                        "bias or a failed deterministic solve; pass dt_reduced= smaller or "
+                        "reduced_method='monte-carlo'")
+    if check_dt:
+        e = eps_list[-1]
+        for o in obs:
+            d, se = dt_bias[o]
             err = next(r for r in rows if r.eps == e and r.observable == o)
             if abs(d) > 2 * se and abs(d) > 0.25 * abs(err.error):
                 notes.append(
                     f"{o}: halving the step of the full model at eps = {e:g} changes its mean "
                     f"by {d:+.2e} (+- {se:.1e}), comparable to the error {err.error:+.2e}: the "
-                    "error there is partly time-stepping bias; pass a smaller dt_factor= or dt=")
+                    "error there is partly time-stepping bias; pass a smaller dt_factor= or "
+                    "dt= (symavg verify --dt-factor)")
     fits = {}
+    needed: dict[tuple[float, sp.Expr], dict[str, float]] = {}
     for o in obs:
         rs = [r for r in rows if r.observable == o]
         fits[o] = fit_order([r.eps for r in rs], [r.error for r in rs],
-                            [r.error_se for r in rs], o)
-        small = [r for r in rs if not r.resolved]
-        if small:
+                            [r.error_se for r in rs], o, threshold=k_se)
+        for r in rs:
+            if r.resolved:
+                continue
+            est = need(r)
+            j = obs.index(o)
+            a = acc[r.eps]
+            sd_r = 0.0 if det else red_acc[red_key(r.eps)].sd(j)
+            upper = abs(r.error) + 2 * r.error_se      # 95% bound on |error|
+            de = det[red_key(r.eps)].errors[o] if det else 0.0
+            lower = paths_needed(upper, a.sd(j), sd_r, de, k_se)
+            needed[(r.eps, o)] = {"at the estimate": est, "at least": lower}
+            est_txt = f"about {est:,.0f}" if math.isfinite(est) else "more than any budget"
             notes.append(
-                f"{o}: at eps = {', '.join(f'{r.eps:g}' for r in small)} the error is within "
-                "2 standard errors of zero: Monte Carlo noise hides it (4x the paths halves "
-                "the standard error)")
-    info = {"dt_full": {e: r.dt for e, r in runs.items()}, "dt_reduced": reds[eps_list[0]].dt,
-            "seeds": {"full": seed_of, "reduced": red_seeds, "dt check": seeds[-1]},
-            "schemes": {e: r.schemes for e, r in runs.items()}}
+                f"{o}: at eps = {r.eps:g} the error {r.error:+.2e} is within {k_se:g} standard "
+                f"errors ({r.error_se:.1e}, {a.n:,} paths) of zero: resolving it takes "
+                f"{est_txt} paths if the error is as estimated, and at least "
+                f"{lower:,.0f} if it is as large as its 95% bound {upper:.1e}")
+    info = {"dt_full": {e: acc[e].last.dt for e in eps_list}, "dt_reduced": dt_reduced,
+            "seeds": {"full": {e: v[0] for e, v in used_seeds.items()},
+                      "reduced": red_seeds[0], "full batches": used_seeds,
+                      "reduced batches": red_seeds, "dt check": dt_seed, "root": seed},
+            "schemes": {e: acc[e].last.schemes for e in eps_list},
+            "paths": {e: acc[e].n for e in eps_list},
+            "paths needed": needed, "target": target, "stop": stop_reason, "rounds": rounds,
+            "seconds": time.perf_counter() - t_start,
+            "reduced method": method_used, "reduced depends on eps": eps_dependent,
+            "reduced checks": {kk: d.checks for kk, d in det.items()}}
+    if check_dt:
+        info["dt check"] = {"eps": eps_list[-1], "paths": n_chk, "coupling": coupling}
     return VerifyReport(rows, dists, fits, eps_list, obs, float(T), int(paths), notes, info,
                         dt_bias)
