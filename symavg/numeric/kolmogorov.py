@@ -55,7 +55,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import ModelError, SimulationError
-from .codegen import substitute_functions
+from .plan import substitute_functions
 
 
 @dataclass(frozen=True)
