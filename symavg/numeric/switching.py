@@ -395,7 +395,7 @@ def simulate_switching(model: Any, x0: Mapping, T: float, *, eps: float | None =
     stats = np.empty((paths, 4))
     try:
         futures = [executor.submit(_run_chunk, t) for t in tasks]
-        for i, (t, (arr, st)) in enumerate(zip(tasks, _gather(futures, False, co.name))):
+        for i, (t, (arr, st)) in enumerate(zip(tasks, _gather(futures, co.name))):
             futures[i] = None
             out[:, :, t.start:t.start + t.size] = arr
             stats[t.start:t.start + t.size] = st

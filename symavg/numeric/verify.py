@@ -580,6 +580,7 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
             for o in obs:
                 dt_bias[o] = step_bias(c_ens, f_ens, o)
             coupling = "the same Brownian paths"
+            _progress.advance(1)       # the coupled pair runs outside simulate()
 
     # ----- sequential additions
     stop_reason = "one batch (no target)"
