@@ -124,7 +124,7 @@ def test_zero_check_with_unevaluated_integrals_is_fast():
     t0 = time.perf_counter()
     ok, _ = _sympy_util.numeric_zero(i1 - i2)
     assert ok
-    assert time.perf_counter() - t0 < 3
+    assert time.perf_counter() - t0 < 60   # a hang guard only: minutes before the fix
     assert not _sympy_util.numeric_zero(i1 - 2 * i2)[0]
     num = _sympy_util._integrals_to_numbers((i1 - i2).subs(a, 1))
     assert not num.has(sp.Integral)

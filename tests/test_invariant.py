@@ -159,17 +159,16 @@ def test_gaussian_check_with_state_dependent_two_dimensional_covariance():
     """Regression: the check L0* rho = 0 expanded exp(-quadratic form) and took ~30 s
     for the velocity of a 2-D small-mass model with friction gamma(x); it is now done
     on the coefficients of L0* rho / rho, a quadratic polynomial in y - m."""
-    import time
-
     x1, x2 = sp.symbols("x1 x2", real=True)
     gam = sp.Matrix([[2 + x1**2, 1], [0, 1 + x2**2]])
     u = sp.Matrix([y, z])
     L = sa.Generator([y, z], -gam * u, sp.eye(2))
-    t0 = time.perf_counter()
     m = sa.invariant_measure(L, [y, z])
-    assert time.perf_counter() - t0 < 5
     chk = m.checks[0]
     assert chk.name == "L0* rho = 0" and chk.passed and chk.method == "symbolic"
+    # the structure-aware route ran (the coefficients of L0* rho / rho), not an expansion of
+    # exp(-quadratic form); how long it takes is measured in benchmarks/, not here
+    assert "coefficients" in chk.detail
     assert sp.simplify(gam * m.covariance + m.covariance * gam.T - sp.eye(2)) == sp.zeros(2, 2)
 
 
