@@ -40,6 +40,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import ModelError
+from ..models.effective import TIME
 from .plan import model_scale
 from .simulate import Ensemble, simulate
 
@@ -284,7 +285,9 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
         Initial values of the slow variables (fast ones are drawn from their
         invariant law unless given).
     T : float
-        Final time at which the laws are compared.
+        Final time at which the laws are compared, in the reduced model's time:
+        when ``reduced.timescale`` is :math:`\epsilon^k t` (e.g. the diffusive
+        scale :math:`s = \epsilon t`), the full model runs to :math:`T/\epsilon^k`.
     eps_values : sequence of float
         Scale separations to run the full model at.
     observables : sequence of Expr, optional
@@ -349,8 +352,16 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
 
         iterator = tqdm(eps_list, desc="verify: full model", unit="eps", leave=False,
                         disable=None if progress is None else not progress)
+    # a reduced model on the time scale s = eps**k t (timescale): the full model runs to
+    # t = T / eps**k at each eps
+    stretch = sp.simplify(sp.sympify(getattr(reduced, "timescale", TIME)) / TIME)
+    if stretch != 1 and (scale is None or stretch.free_symbols - {scale}):
+        raise ModelError(f"verify: the reduced model holds on the time scale "
+                         f"{reduced.timescale}, which is not a power of the scale parameter "
+                         "times t")
+    T_full = {e: T / float(stretch.subs(scale, e)) if stretch != 1 else T for e in eps_list}
     for e in iterator:
-        runs[e] = simulate(full, x0, T, eps=e, dt=dt, seed=seed_of[e], **common,
+        runs[e] = simulate(full, x0, T_full[e], eps=e, dt=dt, seed=seed_of[e], **common,
                            **simulate_kwargs)
     # the reduced model with a step no coarser than the finest full run, so that its
     # own time-stepping bias stays below the errors being measured
@@ -393,8 +404,8 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
     notes = []
     if check_dt and math.isfinite(runs[eps_list[-1]].dt):   # NaN: exact, no step
         e = eps_list[-1]
-        fine = simulate(full, x0, T, eps=e, dt=runs[e].dt / 2, seed=seeds[-1], **common,
-                        **simulate_kwargs)
+        fine = simulate(full, x0, T_full[e], eps=e, dt=runs[e].dt / 2, seed=seeds[-1],
+                        **common, **simulate_kwargs)
         for o in obs:
             a, b = runs[e].evaluate(o)[-1], fine.evaluate(o)[-1]
             d = float(a.mean() - b.mean())
