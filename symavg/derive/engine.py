@@ -152,12 +152,12 @@ def reduce(model: SDE | SwitchingSDE | EffectiveModel,
     timescale : {"auto", "natural", "diffusive"}
         When averaging gives zero drift and zero diffusion for every slow
         variable, the slow dynamics happens on the longer time scale
-        :math:`s = \epsilon^{-p_0} t`: ``"auto"`` (the default) and
-        ``"diffusive"`` homogenize there (the result's ``timescale`` is
-        :math:`\epsilon^{-p_0}t`, and the derivation says so); ``"natural"``
-        keeps the zero model on the scale :math:`t`. ``"diffusive"`` with a
-        non-vanishing averaged drift is an error. See
-        :mod:`symavg.derive.multiscale`.
+        :math:`s = \epsilon^{-p_0} t`: ``"diffusive"`` homogenizes there (the
+        result's ``timescale`` is :math:`\epsilon^{-p_0}t`, and the derivation
+        says so; an error when the averaged dynamics does not vanish);
+        ``"auto"`` (the default) returns the zero model on the scale :math:`t`
+        with a step saying that it vanishes and how to go on; ``"natural"``
+        the zero model alone. See :mod:`symavg.derive.multiscale`.
 
     Several fast levels (e.g. ``z`` on :math:`\epsilon^{-2}`, ``y`` on
     :math:`\epsilon^{-1}`) are reduced one after the other, fastest first

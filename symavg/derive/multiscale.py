@@ -125,8 +125,11 @@ def nested_fast(view: _View, expansion: Expansion, fast: object, eps: sp.Symbol,
         if any(y not in view.state for y in given):
             return None
         if set(given) == F0:
-            return tuple(v for v in view.state if v in F0) if _extra_fast(
-                view, expansion) else None
+            # the fastest level alone, when slower fast levels and slow variables remain
+            later = _extra_fast(view, expansion)
+            if not later or not [v for v in view.state if v not in F0 and v not in later]:
+                return None
+            return tuple(v for v in view.state if v in F0)
         if set(given) < F0:
             return None
         return tuple(v for v in view.state if v in given)
@@ -528,8 +531,9 @@ def long_time(red: EffectiveModel, view: _View, model: object, fast: tuple, eps:
     generator on :math:`s = \epsilon^{-p_0}t` is :math:`\epsilon^{p_0}\mathcal L`
     (:meth:`~symavg.models.generator.Generator.scaled`), which is homogenized;
     the result's ``timescale`` is :math:`\epsilon^{-p_0}t` and
-    ``records["short time"]`` keeps the zero model. With
-    ``timescale="natural"`` the zero model is returned.
+    ``records["short time"]`` keeps the zero model. With the default
+    ``timescale="auto"`` the zero model is returned with a step that says so
+    (``"vanishing averaged dynamics"``); with ``"natural"``, without it.
 
     Examples
     --------
@@ -538,7 +542,7 @@ def long_time(red: EffectiveModel, view: _View, model: object, fast: tuple, eps:
     >>> eps = sa.epsilon
     >>> s = sp.Function("sigma")(x)
     >>> m = sa.SDE([x, y], [s * y, -y / eps], noise=[0, sp.sqrt(2 / eps)])
-    >>> red = sa.reduce(m, fast=[y])
+    >>> red = sa.reduce(m, fast=[y], timescale="diffusive")
     >>> red.timescale, red.drift[0], red.diffusion[0, 0]
     (epsilon*t, sigma(x)*Derivative(sigma(x), x), 2*sigma(x)**2)
     """
@@ -556,6 +560,15 @@ def long_time(red: EffectiveModel, view: _View, model: object, fast: tuple, eps:
             + ". Use timescale='auto'.")
     if not vanishing or timescale == "natural":
         return red
+    if timescale == "auto":
+        # the limit on the scale t is the zero model: say so, and how to go on
+        note = Step(
+            "vanishing averaged dynamics",
+            "The averaged drift and diffusion vanish identically: on the time scale $t$ the "
+            f"slow variables do not move. They move on $s = {sp.latex(eps)}^{{"
+            f"{sp.latex(-ctx.p0)}}} t$: reduce with timescale='diffusive' for the "
+            "homogenized model there.")
+        return dataclasses.replace(red, steps=red.steps.then(note))
     p0 = ctx.p0
     e = sp.latex(eps)
     note = Step(
@@ -563,7 +576,7 @@ def long_time(red: EffectiveModel, view: _View, model: object, fast: tuple, eps:
         f"The averaged drift and diffusion vanish identically: on the time scale $t$ the "
         f"slow variables do not move. They move on $s = {e}^{{{sp.latex(-p0)}}} t$, where "
         rf"the generator is ${e}^{{{sp.latex(p0)}}}\mathcal{{L}}$ "
-        f"(time scale chosen by timescale={timescale!r}); it is homogenized there.",
+        "(timescale='diffusive'); it is homogenized there.",
         (("s", eps ** (-p0) * TIME),))
     scaled = dataclasses.replace(view, generator=view.generator.scaled(eps**p0), step=note)
     long = _reduce_view(scaled, model, list(fast), eps, None, 0, params, n, method, "natural")
