@@ -321,6 +321,8 @@ def eliminate_level(G: Generator, eps: sp.Symbol, label: int = 1, source: object
                 continue
             k = q - p0
             H[x][k] = H[x].get(k, sp.S.Zero) + centred
+    l0_symbols = set().union(*[e.free_symbols for p in L0.diffusion_parts
+                               for e in (*p.drift, *p.diffusion)])
     cent: list[Check] = []
     phis: dict[tuple, tuple[object, Corrector]] = {}
     u1 = sp.S.Zero
@@ -329,7 +331,9 @@ def eliminate_level(G: Generator, eps: sp.Symbol, label: int = 1, source: object
         for i, (k, h) in enumerate(sorted(H[x].items())):
             cent.append(zero_check(f"<H_{x},{k}> = 0", mean(h)))
             sol = solve_poisson(L0, h, fast, measure, check_centering=False)
-            ph = sp.Function(f"Phi_{x}_{i}")(*slow, *fast)
+            # the corrector depends on the slow variables that h or L0 holds, only
+            args = [v for v in slow if h.has(v) or v in l0_symbols]
+            ph = sp.Function(f"Phi_{x}_{i}")(*args, *fast)
             phis[(x, k)] = (ph, sol)
             u1 = u1 + eps**k * ph * sp.diff(v0, x)
             corr_steps.append(sol.step(rf"\Phi_{{{sp.latex(x)},{sp.latex(k)}}}"))
