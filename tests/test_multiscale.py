@@ -224,3 +224,24 @@ def test_monte_carlo_diffusive_scale_verify_runs_to_T_over_eps() -> None:
         assert abs(row.reduced - 2.0) < 0.25
         assert abs(row.full - 2.0) < 4 * row.full_se + 0.3   # O(eps) from y(0) ~ N(0, 1)
         assert row.full > 1.0                                  # the scale t: 0
+
+
+@pytest.mark.slow
+def test_monte_carlo_tilted_ou_rejects_eliminating_the_ou_first() -> None:
+    """D = V0 = F = c = 1: Var x(T) = (2 D K + 2 c^2 K^2) T with K = 1/I0(1)^2 = 0.624
+    (the mobility multiplies the OU forcing); eliminating eta first gives
+    (2 D K + 2 c^2) T, 60% more."""
+    D, V0, F, c = sp.symbols("D V0 F c", positive=True)
+    drx = V0 * sp.sin(y) / eps + F + c * eta / sp.sqrt(eps)
+    m = sa.SDE([x, y, eta], [drx, drx / eps, -eta / eps],
+               noise=[[sp.sqrt(2 * D), 0], [sp.sqrt(2 * D) / eps, 0], [0, sp.sqrt(2 / eps)]],
+               periodic={y: 2 * sp.pi})
+    T = 0.5
+    ens = sa.simulate(m, {x: 0.0, eta: 0.0}, T, eps=0.1, paths=2000, seed=6,
+                      params={D: 1, V0: 1, F: 1, c: 1})
+    var = ens[x][-1].var(ddof=1)
+    se = var * np.sqrt(2 / 2000)
+    K = 1 / float(sp.besseli(0, 1)) ** 2
+    right, wrong = (2 * K + 2 * K**2) * T, (2 * K + 2) * T
+    assert abs(var - right) < 4 * se + 0.12       # O(eps^1/2) at eps = 0.1
+    assert abs(var - wrong) > 4 * se + 0.2
