@@ -93,6 +93,34 @@ def cle_noisy_degradation() -> sa.EffectiveModel:
     return sa.reduce(_cle(kp, gm + s * eta / eps), [eta])
 
 
+z = sp.Symbol("z", real=True)
+
+
+def nested_rate() -> sa.EffectiveModel:
+    m = sa.SDE([x, y, z], [y, (k - (2 + sp.cos(z)) * y) / eps, 0],
+               noise=[0, sp.sqrt(2 / eps), sp.sqrt(2) / eps], periodic={z: 2 * sp.pi})
+    return sa.reduce(m, [y, z])
+
+
+def nested_noise() -> sa.EffectiveModel:
+    m = sa.SDE([x, y, z], [y**2 - x, -y / eps + z / eps**sp.Rational(3, 2), -z / eps**2],
+               noise=[0, 0, sp.sqrt(2) / eps])
+    return sa.reduce(m)
+
+
+def diffusive_scale() -> sa.EffectiveModel:
+    m = sa.SDE([x, y], [sig * y, -y / eps], noise=[0, sp.sqrt(2 / eps)])
+    return sa.reduce(m, [y], timescale="diffusive")
+
+
+def nested_tilted_ou() -> sa.EffectiveModel:
+    drx = V0 * sp.sin(y) / eps + U0 + U1 * eta / sp.sqrt(eps)
+    m = sa.SDE([x, y, eta], [drx, drx / eps, -eta / eps],
+               noise=[[sp.sqrt(2 * D), 0], [sp.sqrt(2 * D) / eps, 0], [0, sp.sqrt(2 / eps)]],
+               periodic={y: 2 * sp.pi})
+    return sa.reduce(m, [y, eta])
+
+
 APPLICATIONS: list[tuple[str, Callable[[], sa.EffectiveModel]]] = [
     ("Smoluchowski-Kramers, 1-D, gamma(x), sigma(x)", kramers_1d),
     ("Smoluchowski-Kramers, 2-D matrix friction", kramers_matrix),
@@ -104,6 +132,10 @@ APPLICATIONS: list[tuple[str, Callable[[], sa.EffectiveModel]]] = [
     ("Taylor dispersion, two-mode shear", taylor_dispersion),
     ("CLE, noisy production rate", cle_noisy_production),
     ("CLE, noisy degradation rate", cle_noisy_degradation),
+    ("nested: rate a(z) of y averaged first (b/<a>)", nested_rate),
+    ("nested: super-fast OU noise passed to y", nested_noise),
+    ("vanishing drift, diffusive scale s = eps t", diffusive_scale),
+    ("nested: tilted periodic potential, OU tilt", nested_tilted_ou),
 ]
 
 

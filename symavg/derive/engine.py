@@ -115,7 +115,8 @@ def _view(model: object) -> _View:
 def reduce(model: SDE | SwitchingSDE | EffectiveModel,
            fast: Sequence[sp.Symbol] | sp.Symbol | MarkovChain | None = None,
            eps: sp.Symbol | None = None, regime: str | None = None, *, order: int = 0,
-           params: Mapping | None = None, n: int = 64, method: str = "auto") -> EffectiveModel:
+           params: Mapping | None = None, n: int = 64, method: str = "auto",
+           timescale: str = "auto") -> EffectiveModel:
     r"""Eliminate the fast variables of ``model``; detect the regime.
 
     Parameters
@@ -148,6 +149,20 @@ def reduce(model: SDE | SwitchingSDE | EffectiveModel,
     method : {"auto", "symbolic", "numeric"}
         ``"auto"`` tries the closed forms first and falls back to numbers when
         ``params`` is given.
+    timescale : {"auto", "natural", "diffusive"}
+        When averaging gives zero drift and zero diffusion for every slow
+        variable, the slow dynamics happens on the longer time scale
+        :math:`s = \epsilon^{-p_0} t`: ``"diffusive"`` homogenizes there (the
+        result's ``timescale`` is :math:`\epsilon^{-p_0}t`, and the derivation
+        says so; an error when the averaged dynamics does not vanish);
+        ``"auto"`` (the default) returns the zero model on the scale :math:`t`
+        with a step saying that it vanishes and how to go on; ``"natural"``
+        the zero model alone. See :mod:`symavg.derive.multiscale`.
+
+    Several fast levels (e.g. ``z`` on :math:`\epsilon^{-2}`, ``y`` on
+    :math:`\epsilon^{-1}`) are reduced one after the other, fastest first
+    (:func:`symavg.derive.multiscale.reduce_nested`); ``records["levels"]``
+    keeps every intermediate :class:`EffectiveModel`.
 
     Returns
     -------
@@ -185,10 +200,24 @@ def reduce(model: SDE | SwitchingSDE | EffectiveModel,
         return reduce_chaotic(model, fast, params=params)
     view = _view(model)
     eps = same_scale(model, eps, "reduce")
+    return _reduce_view(view, model, fast, eps, regime, order, params, n, method, timescale)
+
+
+def _reduce_view(view: _View, model: object, fast: object, eps: sp.Symbol,
+                 regime: str | None, order: int, params: Mapping | None, n: int, method: str,
+                 timescale: str) -> EffectiveModel:
+    """:func:`reduce` on a view of the declaration (its generator, variables and scale)."""
+    from . import multiscale
+
+    multiscale.check_timescale(timescale)
     if order not in (0, 1):
         raise ModelError(f"order must be 0 (the limit) or 1 (with the O(eps) correction); got "
                          f"{order!r}")
     expansion = view.generator.expand(eps)
+    nested = multiscale.nested_fast(view, expansion, fast, eps, regime)
+    if nested is not None:
+        return multiscale.reduce_nested(view, model, nested, eps, order=order, params=params,
+                                        n=n, method=method, timescale=timescale)
     fast = _fast_tuple(fast, view, expansion, eps)
     _validate(view, fast, eps, regime)
     slow = tuple(z for z in view.state if z not in fast)
@@ -215,9 +244,13 @@ def reduce(model: SDE | SwitchingSDE | EffectiveModel,
     ctx = _Context(fast, slow, eps, per, L0_order, expansion, order, model)
     if method == "numeric" and params is None:
         raise ModelError("method='numeric' needs params={symbol: value}")
+    def finish(red: EffectiveModel) -> EffectiveModel:
+        return multiscale.long_time(red, view, model, fast, eps, timescale, ctx,
+                                    params=params, n=n, method=method)
+
     if method != "numeric":
         try:
-            return _reduce_symbolic(deriv, L0, L1, L2, mid, ctx)
+            return finish(_reduce_symbolic(deriv, L0, L1, L2, mid, ctx))
         except UnsolvedError as exc:
             if params is None:
                 hint = ("" if view.chain is not None else
@@ -235,7 +268,7 @@ def reduce(model: SDE | SwitchingSDE | EffectiveModel,
             f"dimension, and again with {max(8, n // 2)}, at the given parameter values; the "
             "difference of every average is recorded as its discretisation error.",
             (("params", sp.Dict({sp.sympify(k): sp.Float(v) for k, v in params.items()})),)))
-        return _reduce_symbolic(deriv, L0, L1, L2, mid, ctx)
+        return finish(_reduce_symbolic(deriv, L0, L1, L2, mid, ctx))
 
 
 @dataclass(frozen=True)

@@ -465,6 +465,32 @@ class Generator:
                             self.jump.symbol)
         return self._rebuild(parts, jump)
 
+    def scaled(self, factor: object) -> Generator:
+        r"""The generator :math:`c\,\mathcal L`: every part's coefficients (drift,
+        diffusion, potential, jump rates) multiplied by ``factor``.
+
+        A change of time :math:`s = t/c` turns the generator :math:`\mathcal L`
+        of :math:`Z_t` into :math:`c\,\mathcal L`, the generator of :math:`Z_{cs}`.
+
+        Examples
+        --------
+        >>> import sympy as sp, symavg as sa
+        >>> y = sp.Symbol("y", real=True)
+        >>> sa.Generator([y], [-y], [[2]]).scaled(3).apply(y**2)
+        6 - 6*y**2
+        """
+        c = sp.sympify(factor)
+        parts: list[Part] = []
+        for p in self.parts:
+            if isinstance(p, DiffusionPart):
+                parts.append(p.with_coefficients(p.drift * c, p.diffusion * c))
+            else:
+                parts.append(PotentialPart(p.potential * c, p.mode))
+        jump = None
+        if self.jump is not None:
+            jump = JumpPart(self.jump.rates * c, self.jump.states, self.jump.symbol)
+        return self._rebuild(parts, jump)
+
     def __add__(self, other: Generator) -> Generator:
         if not isinstance(other, Generator) or other.state != self.state:
             return NotImplemented

@@ -46,6 +46,7 @@ import sympy as sp
 
 from .. import _progress
 from ..errors import ModelError
+from ..models.effective import TIME
 from .plan import model_scale
 from .simulate import simulate
 
@@ -323,7 +324,9 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
         Initial values of the slow variables (fast ones are drawn from their
         invariant law unless given); a number when there is one slow variable.
     T : float
-        Final time at which the laws are compared.
+        Final time at which the laws are compared, in the reduced model's time:
+        when ``reduced.timescale`` is :math:`\epsilon^k t` (e.g. the diffusive
+        scale :math:`s = \epsilon t`), the full model runs to :math:`T/\epsilon^k`.
     eps_values : sequence of float
         Scale separations to run the full model at.
     observables : sequence of Expr, optional
@@ -467,12 +470,21 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
     t_start = time.perf_counter()
     used_seeds: dict[float, list[int]] = {e: [] for e in eps_list}
 
+    # a reduced model on the time scale s = eps**k t (its timescale): the full model runs to
+    # t = T / eps**k at each eps
+    stretch = sp.simplify(sp.sympify(getattr(reduced, "timescale", TIME)) / TIME)
+    if stretch != 1 and (scale is None or stretch.free_symbols - {scale}):
+        raise ModelError(f"verify: the reduced model holds on the time scale "
+                         f"{reduced.timescale}, which is not a power of the scale parameter "
+                         "times t")
+    T_full = {e: T / float(stretch.subs(scale, e)) if stretch != 1 else T for e in eps_list}
+
     def run_full(e: float, n: int) -> None:
         s = child_seed(ss_full[e])
         used_seeds[e].append(s)
         t0 = time.perf_counter()
-        ens = simulate(full, x0, T, eps=e, dt=dt, seed=s, paths=n, progress=show, **common,
-                       **simulate_kwargs)
+        ens = simulate(full, x0, T_full[e], eps=e, dt=dt, seed=s, paths=n, progress=show,
+                       **common, **simulate_kwargs)
         acc[e].add(ens, time.perf_counter() - t0)
 
     for e in eps_list:          # the one progress bar is verify's own (symavg._progress)
@@ -562,7 +574,7 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
         sim_kw = {kk: v for kk, v in simulate_kwargs.items()
                   if kk in ("scheme", "chunk_size", "dt_factor")}
         if per_path:
-            fine = simulate(full, x0, T, eps=e, dt=coarse_dt / 2, seed=dt_seed,
+            fine = simulate(full, x0, T_full[e], eps=e, dt=coarse_dt / 2, seed=dt_seed,
                             paths=acc[e].last.paths, **common, **simulate_kwargs)
             for o in obs:
                 a_, b_ = acc[e].last.evaluate(o)[-1], fine.evaluate(o)[-1]
@@ -573,7 +585,7 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
         else:
             from .pair import simulate_pair, step_bias
 
-            c_ens, f_ens = simulate_pair(full, x0, T, coarse_dt, eps=e, params=params,
+            c_ens, f_ens = simulate_pair(full, x0, T_full[e], coarse_dt, eps=e, params=params,
                                          paths=n_chk, seed=dt_seed,
                                          functions=functions, backend=backend,
                                          executor=executor, **sim_kw)

@@ -1,0 +1,247 @@
+"""Nested reduction over several fast levels, vanishing averaged drift, combined mechanisms.
+
+Every expected value is derived by hand in the test (the derivation is in the
+docstring), and in each case the answer of the wrong order, or of a skipped level,
+is computed too and shown to differ.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import symavg as sa
+from symavg.models.effective import TIME
+
+eps = sa.epsilon
+x, y, z, eta = sp.symbols("x y z eta", real=True)
+b = sp.Symbol("b", positive=True)
+
+
+def _rate_model() -> sa.SDE:
+    """x driven by y (scale eps^-1) relaxing at rate a(z) = 2 + cos z, z a Brownian
+    motion on the circle on the scale eps^-2."""
+    return sa.SDE([x, y, z], [y, (b - (2 + sp.cos(z)) * y) / eps, 0],
+                  noise=[0, sp.sqrt(2 / eps), sp.sqrt(2) / eps], periodic={z: 2 * sp.pi})
+
+
+def _noise_model() -> sa.SDE:
+    """z an OU process on eps^-2 forcing y (own scale eps^-1) at eps^-3/2; x slow."""
+    return sa.SDE([x, y, z], [y**2 - x, -y / eps + z / eps**sp.Rational(3, 2), -z / eps**2],
+                  noise=[0, 0, sp.sqrt(2) / eps])
+
+
+def test_nested_order_gives_b_over_mean_a_not_mean_of_b_over_a() -> None:
+    r"""Fastest first: averaging over z turns the rate a(z) into <a> = 2, y is then
+    N(b/<a>, 1/<a>) and dx = <y> dt = b/<a> dt = b/2 (Pavliotis & Stuart 2008,
+    Sec. 10.7, applied level by level). Freezing z, averaging y first gives b/a(z);
+    averaging that over z gives b <1/a> = b / sqrt(3) (int_0^{2pi} dz/(2+cos z) =
+    2 pi/sqrt(3), Gradshteyn-Ryzhik 3.613.2): a different number."""
+    m = _rate_model()
+    red = sa.reduce(m, fast=[y, z])
+    assert red.state == (x,)
+    assert sp.simplify(red.drift[0] - b / 2) == 0
+    assert red.diffusion[0, 0] == 0
+    assert red.steps.passed
+    (mid,) = red.records["levels"]
+    assert mid.state == (x, y)
+    assert sp.simplify(mid.drift[1] - (b - 2 * y) / eps) == 0
+    assert sp.simplify(mid.diffusion[1, 1] - 2 / eps) == 0
+    # the wrong order, by hand: z frozen, y averaged, then the mean over z
+    frozen = sa.SDE([x, y], [y, (b - (2 + sp.cos(z)) * y) / eps], noise=[0, sp.sqrt(2 / eps)])
+    inner = sa.reduce(frozen, fast=[y]).drift[0]
+    assert sp.simplify(inner - b / (2 + sp.cos(z))) == 0
+    wrong = sp.integrate(inner, (z, 0, 2 * sp.pi)) / (2 * sp.pi)
+    assert sp.simplify(wrong - b / sp.sqrt(3)) == 0
+    assert sp.simplify(wrong - red.drift[0]) != 0
+    # found from the powers, and by hand one level at a time
+    assert sp.simplify(sa.reduce(m).drift[0] - b / 2) == 0
+    step1 = sa.reduce(m, fast=[z])
+    assert step1.state == (x, y)
+    assert sp.simplify(sa.reduce(step1, fast=[y]).drift[0] - b / 2) == 0
+
+
+def test_derivation_has_one_section_per_level() -> None:
+    red = sa.reduce(_rate_model(), fast=[y, z])
+    heads = red.steps.find("level")
+    assert len(heads) == 2
+    assert "Level 1" in heads[0].statement and "Level 2" in heads[1].statement
+    assert len(red.steps.find("invariant measure")) == 2
+    assert red.steps.find("effective coefficients")
+    assert "Level 1" in red.steps.to_markdown()
+
+
+def test_superfast_noise_becomes_the_fast_levels_noise() -> None:
+    r"""z (OU, eps^-2) forces y at eps^-3/2: the first level homogenizes, -L0 Phi = z
+    gives Phi = z and y gets the diffusion 2 <z Phi> / eps = 2 / eps (Pavliotis &
+    Stuart 2008, Sec. 11.7.2, the OU-driven case). y is then N(0, 1) and
+    dx = (<y^2> - x) dt = (1 - x) dt. Skipping the level (z averaged to <z> = 0)
+    leaves y deterministic, <y^2> = 0 and dx = -x dt."""
+    red = sa.reduce(_noise_model())
+    assert red.fast == (y, z)
+    assert sp.simplify(red.drift[0] - (1 - x)) == 0
+    (mid,) = red.records["levels"]
+    assert sp.simplify(mid.diffusion[1, 1] - 2 / eps) == 0
+    assert sp.simplify(mid.drift[1] + y / eps) == 0
+    skipped = sa.SDE([x, y], [y**2 - x, -y / eps], noise=[0, 0])
+    with pytest.raises(sa.SymavgError):    # no noise: y has no invariant density to average
+        sa.reduce(skipped, fast=[y])
+
+
+def test_vanishing_averaged_drift_passes_to_the_diffusive_scale() -> None:
+    r"""dx = sigma(x) y dt, dy = -y/eps dt + sqrt(2/eps) dW: the averaged drift and
+    diffusion vanish (<y> = 0). On s = eps t the generator is eps^-1 L, the
+    multiplicative-noise homogenization problem with alpha = 1, whose limit is the
+    Stratonovich SDE ds x = sqrt(2) sigma o dW: Ito drift sigma sigma', diffusion
+    2 sigma^2 (Pavliotis & Stuart 2008, Sec. 11.7.5; tests/test_applications.py has
+    the eps^-2 form)."""
+    s = sp.Function("sigma")(x)
+    m = sa.SDE([x, y], [s * y, -y / eps], noise=[0, sp.sqrt(2 / eps)])
+    auto = sa.reduce(m)
+    assert auto.timescale == TIME and auto.drift[0] == 0
+    assert "timescale='diffusive'" in auto.steps.find("vanishing averaged dynamics")[0].statement
+    red = sa.reduce(m, timescale="diffusive")
+    assert red.timescale == eps * TIME
+    assert red.regime == "homogenization"
+    assert sp.simplify(red.drift[0] - s * sp.diff(s, x)) == 0
+    assert sp.simplify(red.diffusion[0, 0] - 2 * s**2) == 0
+    assert red.steps.find("long time scale")
+    assert red.records["short time"].drift[0] == 0
+    same = sa.reduce(sa.SDE([x, y], [s * y / eps, -y / eps**2], noise=[0, sp.sqrt(2) / eps]))
+    assert sp.simplify(same.drift[0] - red.drift[0]) == 0
+    natural = sa.reduce(m, timescale="natural")
+    assert natural.timescale == TIME and natural.drift[0] == 0
+    assert not natural.steps.find("vanishing averaged dynamics")
+    with pytest.raises(sa.ModelError, match="timescale='diffusive'"):
+        sa.reduce(sa.SDE([x, y], [1 + y, -y / eps], noise=[0, sp.sqrt(2 / eps)]),
+                  timescale="diffusive")
+    with pytest.raises(sa.ModelError, match="timescale must be"):
+        sa.reduce(m, timescale="slow")
+
+
+def test_generator_scaled_multiplies_every_part() -> None:
+    c = sp.Symbol("c", positive=True)
+    chain = sa.MarkovChain({("a", "b"): 2 / eps, ("b", "a"): 1 / eps})
+    G = sa.SwitchingSDE([x], chain, drift={"a": -x, "b": 1 - x}).generator.scaled(c)
+    assert G.jump.rates == sp.ImmutableMatrix([[-2 * c / eps, 2 * c / eps],
+                                               [c / eps, -c / eps]])
+    f = sp.Function("f")(x)
+    assert sp.expand(G.apply([f, f])[0] - c * (-x * sp.diff(f, x))) == 0
+    P = sa.Generator([x], [x], [[1]], potential=x**2).scaled(c)
+    assert sp.expand(P.apply(f) - c * (x * sp.diff(f, x) + sp.diff(f, x, 2) / 2
+                                       + x**2 * f)) == 0
+
+
+def test_tilted_periodic_potential_with_fast_ou_tilt() -> None:
+    r"""dx = (-V'(x/eps)/eps + F + c eta/sqrt(eps)) dt + sqrt(2D) dW, y = x/eps on the
+    circle, V = V0 cos y, eta an OU process on the scale eps^-1. Level 1 (y): the
+    Lifson-Jackson mobility K = 1/I0(V0/D)^2 (Lifson & Jackson 1962; Pavliotis &
+    Stuart 2008, Sec. 13.6.1) multiplies the whole tilt, the OU part included: the
+    intermediate drift is K F + K c eta/sqrt(eps), diffusion 2DK. Level 2 (eta):
+    homogenization of the OU forcing, -L0 Phi = K c eta gives Phi = K c eta and the
+    extra diffusion 2 K^2 c^2. Reducing eta first would give 2 c^2 instead."""
+    D, V0, F, c = sp.symbols("D V0 F c", positive=True)
+    V = V0 * sp.cos(y)
+    drx = -sp.diff(V, y) / eps + F + c * eta / sp.sqrt(eps)
+    m = sa.SDE([x, y, eta], [drx, drx / eps, -eta / eps],
+               noise=[[sp.sqrt(2 * D), 0], [sp.sqrt(2 * D) / eps, 0], [0, sp.sqrt(2 / eps)]],
+               periodic={y: 2 * sp.pi})
+    red = sa.reduce(m, fast=[y, eta])
+    K = 1 / sp.besseli(0, V0 / D) ** 2
+    assert sp.simplify(red.drift[0] - K * F) == 0
+    assert sp.simplify(red.diffusion[0, 0] - 2 * D * K - 2 * c**2 * K**2) == 0
+    (mid,) = red.records["levels"]
+    assert sp.simplify(mid.drift[0] - K * F - K * c * eta / sp.sqrt(eps)) == 0
+    assert sp.simplify(red.diffusion[0, 0] - 2 * D * K - 2 * c**2) != 0
+
+
+def test_tilt_modulated_by_ou_on_the_same_level() -> None:
+    r"""The same periodic potential with the tilt F (1 + eta), eta an OU process on the
+    same scale eps^-2 as y = x/eps: the fast law is the product of the Gibbs law and
+    N(0, 1) (independent blocks); the mobility multiplies the averaged tilt
+    F <1 + eta> = F: drift K F, diffusion 2 D K (Lifson-Jackson)."""
+    D, V0, F = sp.symbols("D V0 F", positive=True)
+    V = V0 * sp.cos(y)
+    drx = -sp.diff(V, y) / eps + F * (1 + eta)
+    m = sa.SDE([x, y, eta], [drx, drx / eps, -eta / eps**2],
+               noise=[[sp.sqrt(2 * D), 0], [sp.sqrt(2 * D) / eps, 0], [0, sp.sqrt(2) / eps]],
+               periodic={y: 2 * sp.pi})
+    red = sa.reduce(m, fast=[y, eta])
+    K = 1 / sp.besseli(0, V0 / D) ** 2
+    assert sp.simplify(red.drift[0] - K * F) == 0
+    assert sp.simplify(red.diffusion[0, 0] - 2 * D * K) == 0
+
+
+def test_slow_variable_on_a_fast_level_is_named() -> None:
+    m = _rate_model()
+    with pytest.raises(sa.ScaleSeparationError, match="declared slow"):
+        sa.reduce(sa.SDE([x, y, z], [y / eps, (b - (2 + sp.cos(z)) * y) / eps, 0],
+                         noise=[sp.sqrt(2 / eps), sp.sqrt(2 / eps), sp.sqrt(2) / eps],
+                         periodic={z: 2 * sp.pi}), fast=[y, z])
+    assert sa.reduce(m, fast=[y, z]).fast == (y, z)
+
+
+# ------------------------------------------------------------------ Monte Carlo
+@pytest.mark.slow
+def test_monte_carlo_nested_rate_rejects_the_wrong_order() -> None:
+    """The full three-scale model at eps = 0.05 (z on eps^-2: step 0.05 eps^2 with the
+    exact OU step for y): E x(1) matches b/<a> = 1/2 and rejects b<1/a> = 0.577."""
+    m = _rate_model()
+    red = sa.reduce(m, fast=[y, z])
+    ens = sa.simulate(m, {x: 0.0, y: 0.5}, 1.0, eps=0.05, params={b: 1.0}, paths=2000, seed=3)
+    xs = ens[x][-1]
+    mean, se = xs.mean(), xs.std(ddof=1) / np.sqrt(xs.size)
+    right = float(red.drift[0].subs(b, 1))
+    wrong = 1 / np.sqrt(3)
+    assert abs(mean - right) < 4 * se + 0.02     # O(eps) bias of the start y(0) = 0.5
+    assert abs(mean - wrong) > 10 * se + 0.03
+
+
+@pytest.mark.slow
+def test_monte_carlo_superfast_noise_rejects_the_skipped_level() -> None:
+    """E x(1) = 1 - e^-1 = 0.632 with the super-fast noise passed on to y; skipping the
+    level gives 0."""
+    m = _noise_model()
+    ens = sa.simulate(m, {x: 0.0, y: 0.0}, 1.0, eps=0.05, paths=2000, seed=4)
+    xs = ens[x][-1]
+    mean, se = xs.mean(), xs.std(ddof=1) / np.sqrt(xs.size)
+    assert abs(mean - (1 - np.exp(-1))) < 4 * se + 0.05
+    assert abs(mean) > 10 * se + 0.3
+
+
+@pytest.mark.slow
+def test_monte_carlo_diffusive_scale_verify_runs_to_T_over_eps() -> None:
+    """sigma(x) = 1: on s = eps t, x is a Brownian motion with diffusion 2, so
+    Var x(s = 1) = 2; on the scale t it would not move (variance 0)."""
+    s = sp.Function("sigma")(x)
+    m = sa.SDE([x, y], [s * y, -y / eps], noise=[0, sp.sqrt(2 / eps)])
+    red = sa.reduce(m, timescale="diffusive")
+    one = {s.func: sp.Lambda(x, 1 + 0 * x)}
+    rep = sa.verify(m, red, {x: 0.0}, 1.0, eps_values=[0.1, 0.05], observables=[x**2],
+                    functions=one, paths=4000, seed=5, check_dt=False)
+    for row in rep.rows:
+        assert abs(row.reduced - 2.0) < 0.25
+        assert abs(row.full - 2.0) < 4 * row.full_se + 0.3   # O(eps) from y(0) ~ N(0, 1)
+        assert row.full > 1.0                                  # the scale t: 0
+
+
+@pytest.mark.slow
+def test_monte_carlo_tilted_ou_rejects_eliminating_the_ou_first() -> None:
+    """D = V0 = F = c = 1: Var x(T) = (2 D K + 2 c^2 K^2) T with K = 1/I0(1)^2 = 0.624
+    (the mobility multiplies the OU forcing); eliminating eta first gives
+    (2 D K + 2 c^2) T, 60% more."""
+    D, V0, F, c = sp.symbols("D V0 F c", positive=True)
+    drx = V0 * sp.sin(y) / eps + F + c * eta / sp.sqrt(eps)
+    m = sa.SDE([x, y, eta], [drx, drx / eps, -eta / eps],
+               noise=[[sp.sqrt(2 * D), 0], [sp.sqrt(2 * D) / eps, 0], [0, sp.sqrt(2 / eps)]],
+               periodic={y: 2 * sp.pi})
+    T = 0.5
+    ens = sa.simulate(m, {x: 0.0, eta: 0.0}, T, eps=0.1, paths=2000, seed=6,
+                      params={D: 1, V0: 1, F: 1, c: 1})
+    var = ens[x][-1].var(ddof=1)
+    se = var * np.sqrt(2 / 2000)
+    K = 1 / float(sp.besseli(0, 1)) ** 2
+    right, wrong = (2 * K + 2 * K**2) * T, (2 * K + 2) * T
+    assert abs(var - right) < 4 * se + 0.12       # O(eps^1/2) at eps = 0.1
+    assert abs(var - wrong) > 4 * se + 0.2
