@@ -51,6 +51,8 @@ class InvariantMeasure:
     fast: tuple[sp.Symbol, ...]
     strategy: str
     checks: tuple[Check, ...] = ()
+    #: relations on the parameters under which the measure exists (e.g. Routh-Hurwitz)
+    conditions: tuple[sp.Basic, ...] = ()
 
     #: independent blocks (ProductMeasure) -- empty for a single block
     factors: tuple[InvariantMeasure, ...] = ()
@@ -203,6 +205,47 @@ class DiscreteMeasure(InvariantMeasure):
     def domain_text(self) -> str:
         names = ", ".join(str(s) for s in self.states)
         return f"states {names} of ${sp.latex(self.symbol)}$"
+
+
+@dataclass(frozen=True)
+class PointMassMeasure(InvariantMeasure):
+    r"""A point mass :math:`\delta_{y^*(x)}` at the slow manifold of a deterministic fast
+    relaxation :math:`\dot y = b(x, y)/\epsilon` with :math:`b(x, y^*(x)) = 0`
+    (Tikhonov's theorem; Pavliotis & Stuart 2008, Sec. 10.6; Verhulst,
+    *Methods and Applications of Singular Perturbations*, Thm. 8.1):
+    :math:`\langle f\rangle = f(x, y^*(x))`.
+
+    Attributes
+    ----------
+    point : ImmutableMatrix
+        :math:`y^*(x)`, one entry per fast variable.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from symavg.derive.measures import PointMassMeasure
+    >>> x, y = sp.symbols("x y", real=True)
+    >>> m = PointMassMeasure(fast=(y,), strategy="slow manifold",
+    ...                      point=sp.ImmutableMatrix([sp.sin(x)]))
+    >>> m.expect(y**2 + x)
+    x + sin(x)**2
+    """
+
+    point: sp.ImmutableMatrix = sp.ImmutableMatrix([])
+
+    def expect_checked(self, expr: object) -> tuple[sp.Expr, tuple[Check, ...]]:
+        expr = sp.sympify(expr)
+        if not expr.has(*self.fast):
+            return expr, ()
+        value = expr.xreplace(dict(zip(self.fast, self.point)))
+        return _tidy(value), (Check("point mass", True, "symbolic",
+                                    "<f> = f at the slow manifold (substitution)"),)
+
+    def describe(self) -> list[tuple[str, sp.Basic]]:
+        return [("y^*", self.point)]
+
+    def domain_text(self) -> str:
+        return "a point mass at the slow manifold"
 
 
 @dataclass(frozen=True)

@@ -312,6 +312,8 @@ def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
         paths.
     """
     scale = model_scale(model, eps_symbol, "simulate")
+    if hasattr(model, "check_validity"):  # an EffectiveModel: its validity conditions
+        model.check_validity(params, "simulate")
     co = _coefficients(model, functions, scale)
     values = _parameter_values(co, params, eps)
     if T <= 0 or not math.isfinite(T):
