@@ -69,7 +69,8 @@ def definite_integral(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr,
             if chk.passed:
                 return IntegralResult(val, "exact", chk)
     val = with_budget(_integrate_definite, (f, y, lo, hi), budget)
-    if val is not None and not val.has(sp.Integral) and val.is_finite is not False:
+    if (val is not None and not val.has(sp.Integral, sp.nan, sp.zoo)
+            and val.is_finite is not False):  # nan: SymPy lost the value (oo - oo)
         chk = spot_check_integral(val, f, y, lo, hi)
         if chk.passed:
             return IntegralResult(val, "integrate", chk)

@@ -115,6 +115,8 @@ class DensityMeasure(InvariantMeasure):
         checks = []
         for y, lo, hi in reversed(self.domain):
             res = definite_integral(value, y, lo, hi, periodic=y in self.periodic)
+            if res.method == "unevaluated" and not (lo.is_finite and hi.is_finite):
+                _require_integrable(expr, value, y, lo, hi)
             value = res.value
             checks.append(res.check)
         return _tidy(value), tuple(checks)
@@ -283,6 +285,28 @@ class ProductMeasure(InvariantMeasure):
 
     def domain_text(self) -> str:
         return "; ".join(f.domain_text() for f in self.factors)
+
+
+def _require_integrable(expr: sp.Expr, integrand: sp.Expr, y: sp.Symbol, lo: sp.Expr,
+                        hi: sp.Expr) -> None:
+    r"""Refuse :math:`\langle f\rangle` when :math:`f\rho` is not integrable at an
+    infinite end: :math:`|y|\,|f\rho| \to c \neq 0` (or :math:`\infty`) means a tail
+    like :math:`c/|y|`. A heavy-tailed law (Cauchy) has finite averages of bounded
+    functions only."""
+    from ..errors import ModelError
+
+    for end in (lo, hi):
+        if end.is_finite:
+            continue
+        lim = with_budget(sp.limit, (y * integrand, y, end), 4.0)
+        if lim is None or lim == 0 or lim.has(sp.Limit, sp.nan) or lim.free_symbols:
+            continue
+        raise ModelError(
+            f"the average of {expr} under the invariant law of the fast variable {y} does "
+            f"not exist: the integrand decays like 1/|{y}| or slower as {y} -> {end} "
+            f"({y} * integrand -> {lim}). The fast law has heavy tails; only coefficients "
+            "that are integrable against it can be averaged (e.g. bounded ones)."
+        )
 
 
 def _tidy_rational(e: sp.Expr) -> sp.Expr:

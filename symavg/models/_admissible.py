@@ -92,7 +92,7 @@ def _entries(matrix: sp.MatrixBase) -> list[tuple[tuple[int, int], sp.Expr]]:
 
 
 def check_psd(a: sp.MatrixBase, state: Sequence[sp.Symbol], eps: sp.Symbol,
-              where: str = "diffusion") -> None:
+              where: str = "diffusion", periodic: Mapping | None = None) -> None:
     r"""Refuse a diffusion matrix that is not positive semi-definite.
 
     Proven violations are refused whatever the parameters: a diagonal entry
@@ -127,8 +127,12 @@ def check_psd(a: sp.MatrixBase, state: Sequence[sp.Symbol], eps: sp.Symbol,
     rng = random.Random(_SEED)
     import numpy as np
 
-    for _ in range(_POINTS):
-        point = {s: _sample(s, rng) for s in state}
+    per = dict(periodic or {})
+    for _ in range(4 * _POINTS):
+        point = {s: _sample(s, rng) * (3 if s not in per else 1) for s in state}
+        for s, L in per.items():  # a uniform point of the circle
+            if L.is_number:
+                point[s] = sp.Rational(rng.randint(0, 999), 1000) * L
         point[eps] = sp.Rational(rng.randint(5, 50), 100)
         try:
             num = np.array(a.subs(point).evalf(15).tolist(), dtype=complex)

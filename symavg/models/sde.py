@@ -155,7 +155,7 @@ class SDE:
         if noise is not None:
             check_real(sig, "noise", st)
         check_real(a, "diffusion", st)
-        check_psd(a, st, eps)
+        check_psd(a, st, eps, periodic=per)
         check_periodic_coefficients(
             [(f"the drift of {st[k]}", e) for k, e in enumerate(b)]
             + [(f"the diffusion entry ({i},{j})", a[i, j]) for i in range(n)

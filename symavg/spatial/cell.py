@@ -158,7 +158,24 @@ def _parse_cell(cell: Any) -> tuple[tuple[sp.Symbol, sp.Expr], ...]:
     for y, L in items:
         if not isinstance(y, sp.Symbol):
             raise ModelError(f"cell variable {y!r} is not a SymPy Symbol; {hint}.")
-        L = sp.sympify(L)
+        if isinstance(L, tuple | list | sp.Tuple | str):
+            raise ModelError(
+                f"the period of {y} is {L!r}: give the length of the cell in {y}, not an "
+                f"interval or a string (the cell is [0, L)): e.g. cell={{{y}: 1}} for "
+                f"{y} in [0, 1). {hint}."
+            )
+        try:
+            L = sp.sympify(L)
+        except (sp.SympifyError, TypeError):
+            raise ModelError(f"the period of {y} could not be read: {L!r}; {hint}.") from None
+        if not isinstance(L, sp.Expr):
+            raise ModelError(f"the period of {y} is {L!r}, not a number or expression; {hint}.")
+        if L.atoms(sp.Float):
+            raise ModelError(
+                f"the period of {y} is the floating-point number {L}: periods are exact "
+                "(a float would turn the effective tensor into floats). Use sympy.Rational "
+                "or a symbol."
+            )
         if L.is_positive is False or (L.is_number and not L.is_positive):
             raise ModelError(f"the period of {y} is {L}, which is not positive; {hint}.")
         out.append((y, L))
