@@ -67,7 +67,7 @@ def test_bad_periods_are_refused(period, match):
 
 def test_sign_assumption_contradicting_the_dynamics_is_refused():
     """The issue: an OU fast variable declared positive gave E[exp(-y^2)] = 1/(2 sqrt 3), half
-    the true value: for y ~ N(0, 1), E exp(-y^2) = (1 + 2)^(-1/2) = 1/sqrt(3) (Gaussian integral)."""
+    the true value; for y ~ N(0, 1), E exp(-y^2) = (1 + 2)^(-1/2) (a Gaussian integral)."""
     yp = sp.Symbol("y", positive=True)
     with pytest.raises(sa.ModelError, match="declared positive"):
         sa.SDE([x, yp], [-x + sp.exp(-yp**2), -yp / eps], noise=[0, sp.sqrt(2 / eps)])
