@@ -723,52 +723,13 @@ class CellProblem:
 
 def _residue_average(f: sp.Expr, y: sp.Symbol, L: sp.Expr,
                      point: dict[sp.Symbol, float]) -> sp.Expr | None:
-    r"""Period average of a rational function of :math:`\cos, \sin` of multiples of
-    :math:`2\pi y/L` by residues:
+    r"""Period average of a rational function of :math:`\cos, \sin` by residues, the
+    poles' positions decided at ``point``: the rule of
+    :func:`symavg.derive.integrals.residue_integral` (its one home), divided by ``L``."""
+    from ..derive.integrals import residue_integral
 
-    .. math::
-
-        \langle f\rangle = \frac{1}{2\pi i}\oint_{|z|=1} F(z)\,\frac{dz}{z}
-        = \sum_{|z_p|<1} \operatorname{Res}_{z_p} \frac{F(z)}{z},
-        \qquad z = e^{2\pi i y/L}.
-
-    Which poles lie inside the unit circle is decided at the admissible
-    parameter point ``point``; the caller spot-checks the result at others.
-    Returns None when ``f`` is not of this form or a pole lies on the circle.
-    """
-    z = sp.Dummy("z")
-    u = sp.Dummy("u", real=True)
-    g = f.subs(y, u * L / (2 * sp.pi)).rewrite(sp.exp)
-    g = sp.expand_power_exp(sp.expand(g))
-
-    def to_z(e: sp.Expr) -> sp.Expr:
-        n = sp.simplify(e.args[0] / (sp.I * u))
-        return z**n if (n.is_integer and not n.has(u)) else e
-
-    g = g.replace(lambda e: isinstance(e, sp.exp) and e.has(u), to_z)
-    if g.has(u) or g.has(sp.Piecewise):
-        return None
-    F = sp.together(g / z)
-    num, den = sp.fraction(F)
-    try:
-        P = sp.Poly(den, z)
-        sp.Poly(num, z)
-    except sp.PolynomialError:
-        return None
-    rts = sp.roots(P)
-    if sum(rts.values()) != P.degree():
-        return None
-    total = sp.S.Zero
-    for r in rts:
-        rv = abs(complex(sp.N(r.subs(point))))
-        if abs(rv - 1) < 1e-9:
-            return None
-        if rv < 1:
-            total += sp.residue(F, z, r)
-    total = sp.simplify(total)
-    if total.has(sp.I):
-        total = sp.simplify(sp.expand_complex(total))
-    return None if total.has(sp.I) else total
+    val = residue_integral(f, y, L, point)
+    return None if val is None else sp.simplify(val / L)
 
 
 def _integrate(f: sp.Expr, y: sp.Symbol, L: sp.Expr) -> sp.Expr:
