@@ -73,10 +73,11 @@ def test_random_stable_linear_sde_solves_the_lyapunov_equation(data):
 @settings(max_examples=8, **SETTINGS)
 @given(st.integers(1, 4), st.integers(1, 4), small, small)
 def test_independent_blocks_give_a_product_measure_and_a_block_corrector(k1, k2, c1, c2):
-    G = sa.Generator((y1, y2), [-k1 * y1 + c1, -k2 * y2 + c2], sp.diag(2, 2))
+    # an OU block and a circle block: no single-block strategy covers both
+    G = sa.Generator((y1, y2), [-k1 * y1 + c1, c2], sp.diag(2, 2 * k2), {y2: 2 * sp.pi})
     mu = sa.invariant_measure(G, (y1, y2))
     assert mu.strategy.startswith("product")
-    h = y1**2 + y2 - mu.expect(y1**2 + y2)
+    h = y1**2 + sp.cos(y2) - mu.expect(y1**2 + sp.cos(y2))
     sol = sa.solve_poisson(G, h, (y1, y2), mu)
     assert "independent blocks" in sol.strategy
     assert sp.simplify(G.apply(sol.phi) + h) == 0
@@ -104,7 +105,7 @@ def test_random_polynomial_right_hand_side_has_zero_poisson_residual(data):
 
 
 # ------------------------------------------------------------ Fourier on the torus
-@settings(max_examples=10, **SETTINGS)
+@settings(max_examples=5, **SETTINGS)
 @given(st.integers(-2, 2), st.integers(1, 3), st.lists(small, min_size=4, max_size=4))
 def test_random_trigonometric_right_hand_side_on_the_circle(c, D, coeffs):
     G = sa.Generator((y1,), [c], [[2 * D]], {y1: 2 * sp.pi})
@@ -129,6 +130,7 @@ def _grid_values(expr, pts):
     return np.broadcast_to(np.asarray(f(pts), dtype=float), pts.shape)
 
 
+@pytest.mark.slow
 @settings(max_examples=8, **SETTINGS)
 @given(st.lists(st.integers(-3, 3), min_size=3, max_size=3).filter(any))
 def test_random_periodic_potential_closed_form_against_the_spectral_solver(coeffs):
@@ -152,6 +154,7 @@ def test_random_periodic_potential_closed_form_against_the_spectral_solver(coeff
     assert all(ch.passed for ch in sol.checks)
 
 
+@pytest.mark.slow
 @settings(max_examples=4, **SETTINGS)
 @given(st.integers(1, 2), st.integers(-2, 2).filter(bool))
 def test_tilted_periodic_potential_constant_flux_against_the_spectral_solver(F, a1):
@@ -179,6 +182,7 @@ def test_random_cellular_flow_has_the_uniform_law(coeffs):
     assert sp.simplify(G.adjoint(mu.density)) == 0 and mu.density == 1 / (4 * sp.pi**2)
 
 
+@pytest.mark.slow
 @settings(max_examples=5, **SETTINGS)
 @given(st.lists(st.integers(-2, 2), min_size=2, max_size=2).filter(all))
 def test_random_two_dimensional_periodic_potential_gibbs(coeffs):
@@ -192,6 +196,7 @@ def test_random_two_dimensional_periodic_potential_gibbs(coeffs):
 
 
 # ------------------------------------------------------------ speed measure on the line
+@pytest.mark.slow
 @settings(max_examples=5, **SETTINGS)
 @given(st.integers(-2, 2), st.integers(-2, 2))
 def test_random_confining_potential_speed_measure_against_quadrature(a, b):
@@ -215,7 +220,7 @@ def test_random_linear_fast_relaxation_point_mass(data):
     fast = FAST[:n]
     forcing = sp.Matrix([ci * sp.sin(x) for ci in c])
     G = sa.Generator((x, *fast), [0, *(B * sp.Matrix(fast) + forcing)],
-                     sp.diag(1, *([0] * n)))
+                     sp.zeros(n + 1, n + 1))  # x frozen: a parameter of the fast flow
     mu = sa.invariant_measure(G, fast)
     assert "point mass" in mu.strategy
     assert (B * sp.Matrix(mu.point) + forcing).applyfunc(sp.simplify).is_zero_matrix

@@ -78,9 +78,52 @@ def definite_integral(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr,
         chk = spot_check_integral(val, f, y, lo, hi)
         if chk.passed:
             return IntegralResult(val, "integrate", chk)
+    if f.has(sp.erf) and not (lo.is_finite and hi.is_finite):
+        stable = stable_tail_form(f, y, lo, hi)
+        return IntegralResult(stable, "unevaluated",
+                              Check(f"integral over {y}", True, "numeric",
+                                    "left unevaluated for quadrature, split at 0 with erf "
+                                    "written through erfc on each half (no cancellation)"))
     return IntegralResult(integral, "unevaluated",
                           Check(f"integral over {y}", True, "numeric",
                                 "left unevaluated for quadrature"))
+
+
+def stable_tail_form(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr) -> sp.Expr:
+    r""":math:`\int_{lo}^{hi} f\,dy` as unevaluated integrals that quadrature evaluates
+    without cancellation, for integrands with ``erf`` on an infinite range.
+
+    The 1-D cell problem on the line gives correctors such as
+    :math:`e^{V}\int_{-\infty}^{y} s e^{-V}ds`, whose closed form for the quartic
+    potential :math:`V = y^4/4` is :math:`-\frac{\sqrt\pi}{2}e^{V}(1 - \operatorname{erf}
+    (y^2/2))`: expanded, it is a difference of numbers of size :math:`e^{y^4/4}` whose
+    value is of size :math:`e^{-y^4/4}`, and quadrature returns garbage (the issue's
+    ``nan``). On each half-line (the range is split at 0) every :math:`\operatorname{erf}(u)`
+    is written as :math:`1 - \operatorname{erfc}(u)` where :math:`u\to+\infty` at the
+    infinite end and as :math:`\operatorname{erfc}(-u) - 1` where :math:`u\to-\infty`,
+    and the integrand is expanded, so that the cancelling terms cancel exactly
+    (:math:`(1 - \operatorname{erf})^2 \to \operatorname{erfc}^2`), and ``erfc`` of a
+    large argument is evaluated accurately. Mathematically the value is unchanged.
+    """
+    pieces = []
+    for a, b in ((lo, sp.S.Zero), (sp.S.Zero, hi)) if (lo.is_infinite and hi.is_infinite) \
+            else ((lo, hi),):
+        end = a if a.is_infinite else b
+
+        def rewrite(e: sp.Expr, end: sp.Expr = end) -> sp.Expr:
+            u = e.args[0]
+            lim = with_budget(sp.limit, (u, y, end), 1.0)
+            if lim == sp.oo:
+                return 1 - sp.erfc(u)
+            if lim == -sp.oo:
+                return sp.erfc(-u) - 1
+            return e
+
+        g = f.replace(lambda e: isinstance(e, sp.erf) and e.has(y), rewrite)
+        g = sp.expand(sp.powsimp(sp.expand(g), combine="exp"))
+        g = sp.factor_terms(g)
+        pieces.append(sp.Integral(g, (y, a, b)))
+    return sp.Add(*pieces)
 
 
 def _integrate_definite(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr) -> sp.Expr:
