@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import mpmath
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 from .._sympy_util import replace_undefined_functions, with_budget
 from ..report.derivation import Check
@@ -429,7 +430,8 @@ def admissible_points(f: sp.Expr, y: sp.Symbol, L: sp.Expr, count: int = 3,
             Ln = float(L.subs(pt))
             g = sp.lambdify(y, f.subs(pt), "numpy")
             vals = np.asarray(g(ts * Ln), dtype=complex)
-        except (TypeError, ValueError, ZeroDivisionError):
+        except (TypeError, ValueError, ZeroDivisionError, NameError,
+                sp.printing.codeprinter.PrintMethodNotImplementedError):
             continue
         if np.all(np.isfinite(vals)) and np.max(np.abs(vals)) < 1e8:
             out.append(pt)
@@ -468,6 +470,8 @@ def period_integral_residues(f: sp.Expr, y: sp.Symbol, L: sp.Expr,
     1/sqrt(C**2 - 1)
     """
     f, L = sp.sympify(f), sp.sympify(L)
+    if f.has(sp.Integral, AppliedUndef):  # not a rational function of cos, sin
+        return None
     points = admissible_points(f, y, L)
     if not points:
         return None

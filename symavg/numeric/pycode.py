@@ -56,8 +56,14 @@ def effective_to_python(model: Any, params: Mapping | None = None,
     """
     if hasattr(model, "check_validity") and params is not None:
         model.check_validity(params, "to_python")
-    validity = [(str(c), sp.pycode(c)) for c in getattr(model, "validity", ())
-                if c.free_symbols <= set(model.parameters)]
+    validity = []
+    for c in getattr(model, "validity", ()):
+        if c.free_symbols <= set(model.parameters) and not c.has(sp.Integral):
+            try:  # conditions the plain-Python printer cannot write are checked above only
+                validity.append((str(c), sp.pycode(c, strict=True)))
+            except (sp.printing.codeprinter.PrintMethodNotImplementedError, TypeError):
+                continue
+
     co = model_coefficients(model, functions)
     n, m = len(co.state), co.m
     zs = [sp.Symbol(f"z{i}", real=True) for i in range(n)]
