@@ -18,6 +18,7 @@ status 2, without a traceback; a failed self-check exits with status 1.
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 import time
@@ -59,7 +60,42 @@ def examples_dir() -> Path:
 
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
-    return text or type(exc).__name__
+    return sanitize(text or type(exc).__name__)
+
+
+#: control characters (C0 except tab/newline, DEL, C1) and the bidirectional and
+#: invisible format characters: a model file's name or expression could otherwise move
+#: the cursor, recolour or retitle the terminal, or reorder the text it shows
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e"
+                     "\u2066-\u2069\ufeff]")
+
+
+def sanitize(text: str) -> str:
+    r"""``text`` with terminal control and bidirectional characters shown as escapes.
+
+    Examples
+    --------
+    >>> from symavg.cli import sanitize
+    >>> sanitize("model\x1b]0;pwned\x07 A")
+    'model\\x1b]0;pwned\\x07 A'
+    """
+    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+class _SafeWriter:
+    """A text stream that writes through :func:`sanitize` (the command's standard output)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(sanitize(text))
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def _load(path: str) -> Any:
@@ -120,7 +156,7 @@ def _cmd_derive(args: argparse.Namespace, out: TextIO) -> int:
             dest.write_text(src, encoding="utf-8")
         except OSError as exc:
             raise _UserError(f"cannot write {dest}: {exc.strerror or exc}") from None
-        print(f"symavg: wrote the reduced model to {dest}", file=sys.stderr)
+        print(sanitize(f"symavg: wrote the reduced model to {dest}"), file=sys.stderr)
     return 0
 
 
@@ -188,7 +224,7 @@ def _cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
                 plt.close(fig)
             except Exception:  # pragma: no cover - closing is best effort
                 pass
-        print(f"symavg: saved the figure to {args.figure}", file=sys.stderr)
+        print(sanitize(f"symavg: saved the figure to {args.figure}"), file=sys.stderr)
     return 0
 
 
@@ -405,9 +441,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(None if argv is None else list(argv))
     except SystemExit as exc:  # --help, --version, usage errors
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
-    out = sys.stdout
+    out = _SafeWriter(sys.stdout)
     try:
-        return int(args.func(args, out))
+        return int(args.func(args, out))  # type: ignore[arg-type]
     except (SymavgError, _UserError) as exc:
         print(f"symavg {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_ERROR

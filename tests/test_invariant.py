@@ -25,8 +25,8 @@ def _check_measure(L, fast, rho):
 
 def test_registry_lists_the_documented_strategies():
     names = [n for n, _ in STRATEGIES]
-    assert names == ["finite chain", "product", "gaussian", "circle", "torus: divergence-free",
-                     "gibbs", "speed measure", "spectral (numeric)"]
+    assert names == ["finite chain", "product", "gaussian", "slow manifold", "circle",
+                     "torus: divergence-free", "gibbs", "speed measure", "spectral (numeric)"]
 
 
 def test_ou_with_x_dependent_coefficients():
@@ -229,6 +229,7 @@ _DECLINE = {
     "finite chain": (sa.Generator([y], [-y], [[2]]), (y,)),                  # no jump part
     "product": (sa.Generator([y], [-y], [[2]]), (y,)),                       # one variable
     "gaussian": (sa.Generator([y], [-y**3], [[2]]), (y,)),                   # nonlinear drift
+    "slow manifold": (sa.Generator([y], [-y], [[2]]), (y,)),                 # noisy fast flow
     "circle": (sa.Generator([y], [-y], [[2]]), (y,)),                        # not periodic
     "torus: divergence-free": (sa.Generator([y, z], [sp.sin(y), 0], sp.eye(2),
                                             {y: 2 * sp.pi, z: 2 * sp.pi}), (y, z)),  # div b != 0

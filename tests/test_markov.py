@@ -152,3 +152,11 @@ def test_property_random_rate_matrices(data):
     integral, _ = scipy.integrate.quad_vec(lambda t: scipy.linalg.expm(Qn * t) @ hn, 0, np.inf,
                                            epsabs=1e-10)
     assert np.allclose(integral, np.array(phi, dtype=float).ravel(), atol=1e-7)
+    # the same through the registered strategies (issue 14): 'finite chain' measure and
+    # Poisson solver on the generator of the chain
+    G = ch.generator
+    mu = sa.invariant_measure(G, [ch.symbol])
+    assert mu.strategy.startswith("finite chain") and sp.Matrix(mu.probabilities) == pi
+    sol = sa.solve_poisson(G, hc, [ch.symbol], mu)
+    assert sol.strategy.startswith("finite chain") or sol.strategy == "trivial"
+    assert (Q * sp.Matrix(sol.phi) + hc).is_zero_matrix

@@ -74,6 +74,7 @@ from ._context import numeric_parameters
 from .invariant import InvariantMeasure, invariant_measure
 from .measures import DensityMeasure, DiscreteMeasure
 from .poisson import Corrector, centering_check, solve_poisson
+from .validity import validity_conditions
 
 REGIMES = ("averaging", "homogenization")
 
@@ -496,11 +497,13 @@ def effective_model(deriv: Derivation, drift: list, diff: sp.Matrix, regime: str
         f"The {regime} {'limit' if order == 0 else 'model to order one'}: "
         f"$dX = F(X)\\,dt + A(X)\\,dW$ for the slow variables "
         f"${', '.join(map(sp.latex, slow))}$.", tuple(exprs), tuple(noise_checks)))
+    validity, vstep = validity_conditions(drift, diff, slow, records)
+    deriv = deriv.then(vstep) if vstep is not None else deriv
     return EffectiveModel(
         state=slow, drift=sp.ImmutableMatrix(drift), diffusion=sp.ImmutableMatrix(diff),
         noise=noise, regime=regime, steps=deriv, fast=fast, eps=eps,
         periodic=tuple((x, per[x]) for x in slow if x in per), order=order, timescale=TIME,
-        records=dict(records or {}))
+        validity=validity, records=dict(records or {}))
 
 
 def average(model: SDE | SwitchingSDE, fast: Sequence[sp.Symbol] | sp.Symbol | None = None,

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import mpmath
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 from .._sympy_util import replace_undefined_functions, with_budget
 from ..report.derivation import Check
@@ -68,14 +69,62 @@ def definite_integral(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr,
             chk = spot_check_integral(val, f, y, lo, hi)
             if chk.passed:
                 return IntegralResult(val, "exact", chk)
+        if sp.count_ops(f) < CANCEL_OPS and lo == 0:
+            res = period_integral_residues(f, y, hi - lo, budget)
+            if res is not None:
+                return IntegralResult(res[0], "exact", res[1])
     val = with_budget(_integrate_definite, (f, y, lo, hi), budget)
-    if val is not None and not val.has(sp.Integral) and val.is_finite is not False:
+    if (val is not None and not val.has(sp.Integral, sp.nan, sp.zoo)
+            and val.is_finite is not False):  # nan: SymPy lost the value (oo - oo)
         chk = spot_check_integral(val, f, y, lo, hi)
         if chk.passed:
             return IntegralResult(val, "integrate", chk)
+    if f.has(sp.erf) and not (lo.is_finite and hi.is_finite):
+        stable = stable_tail_form(f, y, lo, hi)
+        return IntegralResult(stable, "unevaluated",
+                              Check(f"integral over {y}", True, "numeric",
+                                    "left unevaluated for quadrature, split at 0 with erf "
+                                    "written through erfc on each half (no cancellation)"))
     return IntegralResult(integral, "unevaluated",
                           Check(f"integral over {y}", True, "numeric",
                                 "left unevaluated for quadrature"))
+
+
+def stable_tail_form(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr) -> sp.Expr:
+    r""":math:`\int_{lo}^{hi} f\,dy` as unevaluated integrals that quadrature evaluates
+    without cancellation, for integrands with ``erf`` on an infinite range.
+
+    The 1-D cell problem on the line gives correctors such as
+    :math:`e^{V}\int_{-\infty}^{y} s e^{-V}ds`, whose closed form for the quartic
+    potential :math:`V = y^4/4` is :math:`-\frac{\sqrt\pi}{2}e^{V}(1 - \operatorname{erf}
+    (y^2/2))`: expanded, it is a difference of numbers of size :math:`e^{y^4/4}` whose
+    value is of size :math:`e^{-y^4/4}`, and quadrature returns garbage (the issue's
+    ``nan``). On each half-line (the range is split at 0) every :math:`\operatorname{erf}(u)`
+    is written as :math:`1 - \operatorname{erfc}(u)` where :math:`u\to+\infty` at the
+    infinite end and as :math:`\operatorname{erfc}(-u) - 1` where :math:`u\to-\infty`,
+    and the integrand is expanded, so that the cancelling terms cancel exactly
+    (:math:`(1 - \operatorname{erf})^2 \to \operatorname{erfc}^2`), and ``erfc`` of a
+    large argument is evaluated accurately. Mathematically the value is unchanged.
+    """
+    pieces = []
+    for a, b in ((lo, sp.S.Zero), (sp.S.Zero, hi)) if (lo.is_infinite and hi.is_infinite) \
+            else ((lo, hi),):
+        end = a if a.is_infinite else b
+
+        def rewrite(e: sp.Expr, end: sp.Expr = end) -> sp.Expr:
+            u = e.args[0]
+            lim = with_budget(sp.limit, (u, y, end), 1.0)
+            if lim == sp.oo:
+                return 1 - sp.erfc(u)
+            if lim == -sp.oo:
+                return sp.erfc(-u) - 1
+            return e
+
+        g = f.replace(lambda e: isinstance(e, sp.erf) and e.has(y), rewrite)
+        g = sp.expand(sp.powsimp(sp.expand(g), combine="exp"))
+        g = sp.factor_terms(g)
+        pieces.append(sp.Integral(g, (y, a, b)))
+    return sp.Add(*pieces)
 
 
 def _integrate_definite(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr) -> sp.Expr:
@@ -359,6 +408,134 @@ def period_integral_rational(f: sp.Expr, y: sp.Symbol, L: sp.Expr) -> sp.Expr | 
         if val.has(sp.I):
             return None
     return val
+
+
+def admissible_points(f: sp.Expr, y: sp.Symbol, L: sp.Expr, count: int = 3,
+                      tries: int = 40, seed: int = 11) -> list[dict[sp.Symbol, sp.Rational]]:
+    """Random parameter points (respecting sign assumptions) at which ``f`` is finite
+    on a grid of the period: where the integral over the period exists."""
+    import numpy as np
+
+    L = sp.sympify(L)
+    syms = sorted(f.free_symbols - {y}, key=str)
+    rng = random.Random(seed)
+    out: list[dict[sp.Symbol, sp.Rational]] = []
+    ts = np.linspace(0.0, 1.0, 97)
+    for _ in range(tries):
+        pt = {}
+        for s in syms:
+            v = sp.Rational(rng.randint(11, 400), 100)
+            pt[s] = v if (s.is_positive or s.is_nonnegative or rng.random() < 0.7) else -v
+        try:
+            Ln = float(L.subs(pt))
+            g = sp.lambdify(y, f.subs(pt), "numpy")
+            vals = np.asarray(g(ts * Ln), dtype=complex)
+        except (TypeError, ValueError, ZeroDivisionError, NameError,
+                sp.printing.codeprinter.PrintMethodNotImplementedError):
+            continue
+        if np.all(np.isfinite(vals)) and np.max(np.abs(vals)) < 1e8:
+            out.append(pt)
+            if len(out) == count:
+                break
+    return out
+
+
+def period_integral_residues(f: sp.Expr, y: sp.Symbol, L: sp.Expr,
+                             budget: float = INTEGRATE_BUDGET) -> tuple[sp.Expr, Check] | None:
+    r""":math:`\int_0^L f\,dy` for ``f`` rational in :math:`\cos, \sin` of multiples of
+    :math:`2\pi y/L`, by residues, with the poles' positions decided at admissible points.
+
+    With :math:`z = e^{2\pi i y/L}`,
+
+    .. math::
+
+        \int_0^L f\,dy = L\sum_{|z_p|<1}\operatorname{Res}_{z_p}\frac{F(z)}{z}.
+
+    Which poles lie inside the unit circle is decided at a random parameter point
+    where ``f`` has no real singularity (:func:`admissible_points`); the value holds
+    in the region of such points connected to it (e.g. :math:`C > 1` for
+    :math:`1/(C + \cos 2\pi y)`, where it is :math:`1/\sqrt{C^2-1}`) and is checked
+    against quadrature at up to three admissible points. This is the one home of the
+    residue rule: the periodic cell problem (:mod:`symavg.spatial.cell`) uses it too.
+    Returns ``(value, check)``, or None when ``f`` is not of this form, a pole lies
+    on the circle at the chosen point, or the check fails.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from symavg.derive.integrals import period_integral_residues
+    >>> y = sp.Symbol("y", real=True)
+    >>> C = sp.Symbol("C", positive=True)
+    >>> period_integral_residues(1 / (C + sp.cos(2 * sp.pi * y)), y, 1)[0]
+    1/sqrt(C**2 - 1)
+    """
+    f, L = sp.sympify(f), sp.sympify(L)
+    if f.has(sp.Integral, AppliedUndef):  # not a rational function of cos, sin
+        return None
+    points = admissible_points(f, y, L)
+    if not points:
+        return None
+    val = with_budget(residue_integral, (f, y, L, points[0]), budget)
+    if val is None:
+        return None
+    chk = _check_at_points(val, f, y, L, points)
+    return (val, chk) if chk.passed else None
+
+
+def residue_integral(f: sp.Expr, y: sp.Symbol, L: sp.Expr,
+                     point: dict[sp.Symbol, float]) -> sp.Expr | None:
+    """The residue sum of :func:`period_integral_residues` with the poles' positions decided
+    at ``point`` (unchecked)."""
+    z = sp.Dummy("z")
+    u = sp.Dummy("u", real=True)
+    L = sp.sympify(L)
+    g = sp.sympify(f).subs(y, u * L / (2 * sp.pi)).rewrite(sp.exp)
+    g = sp.expand_power_exp(sp.expand(g))
+
+    def to_z(e: sp.Expr) -> sp.Expr:
+        n = sp.simplify(e.args[0] / (sp.I * u))
+        return z**n if (n.is_integer and not n.has(u)) else e
+
+    g = g.replace(lambda e: isinstance(e, sp.exp) and e.has(u), to_z)
+    if g.has(u) or g.has(sp.Piecewise):
+        return None
+    F = sp.together(g / z)
+    num, den = sp.fraction(F)
+    try:
+        P = sp.Poly(den, z)
+        sp.Poly(num, z)
+    except sp.PolynomialError:
+        return None
+    rts = sp.roots(P)
+    if sum(rts.values()) != P.degree():
+        return None
+    total = sp.S.Zero
+    for r in rts:
+        rv = abs(complex(sp.N(r.subs(point))))
+        if abs(rv - 1) < 1e-9:
+            return None
+        if rv < 1:
+            total += sp.residue(F, z, r)
+    total = sp.simplify(L * total)
+    if total.has(sp.I):
+        total = sp.simplify(sp.expand_complex(total))
+    return None if total.has(sp.I) else total
+
+
+def _check_at_points(val: sp.Expr, f: sp.Expr, y: sp.Symbol, L: sp.Expr,
+                     points: list[dict]) -> Check:
+    worst = 0.0
+    for p in points:
+        try:
+            exact = complex(sp.N(val.subs(p), 20))
+            g = sp.lambdify(y, f.subs(p), modules="mpmath")
+            num = complex(mpmath.quad(g, [0, float(L.subs(p))]))
+        except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+            return Check(f"integral over {y}", False, "numeric", "could not be evaluated")
+        worst = max(worst, abs(exact - num) / max(1.0, abs(num)))
+    return Check(f"integral over {y} vs quadrature", worst < 1e-8, "numeric",
+                 f"residues, z = exp(2 pi i y/L); max rel. difference {worst:.1e} at "
+                 f"{len(points)} admissible parameter points")
 
 
 # ---------------------------------------------------------------- spot check

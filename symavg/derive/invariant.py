@@ -51,9 +51,11 @@ from .measures import (
     DiscreteMeasure,
     GaussianMeasure,
     InvariantMeasure,
+    PointMassMeasure,
     ProductMeasure,
     gaussian_expectation,
 )
+from .validity import hurwitz_conditions, keep_undecided
 
 __all__ = ["STRATEGIES", "InvariantMeasure", "gaussian_expectation", "invariant_measure",
            "strategy"]
@@ -322,8 +324,11 @@ def _gaussian(G: Generator, fast: tuple) -> InvariantMeasure | None:
     density = sp.powsimp(density)
     checks = [_gaussian_adjoint_check(B, c, a, m, Sinv),
               Check("integral of rho = 1", True, "symbolic", "Gaussian normalisation")]
+    conditions = keep_undecided(hurwitz_conditions(B),
+                                f"the drift matrix {B.tolist()} of the fast variables")
     return GaussianMeasure(fast=fast, strategy="gaussian (Lyapunov equation)",
-                           checks=tuple(checks), density=density, domain=_domain(G, fast),
+                           checks=tuple(checks), conditions=conditions,
+                           density=density, domain=_domain(G, fast),
                            mean=sp.ImmutableMatrix(m), covariance=sp.ImmutableMatrix(S))
 
 
@@ -387,6 +392,63 @@ def _lyapunov(B: sp.Matrix, a: sp.Matrix) -> sp.Matrix:
             "the fast process has no Gaussian invariant law."
         )
     return S.subs(sol[0]).applyfunc(sp.factor)
+
+
+@strategy("slow manifold", handles={"diffusion"})
+def _slow_manifold(G: Generator, fast: tuple) -> InvariantMeasure | None:
+    r"""A deterministic fast relaxation :math:`\dot y = b(x, y)` (no noise on the fast
+    variables): the point mass at the root :math:`y^*(x)` of :math:`b(x, y) = 0`
+    (Tikhonov's theorem; Pavliotis & Stuart 2008, Sec. 10.6).
+
+    The root must be unique (several roots: the limit depends on the initial
+    condition) and uniformly stable: the Routh-Hurwitz conditions of the Jacobian
+    :math:`\partial_y b(x, y^*)` are recorded as conditions (a named error when
+    they fail for every parameter value). Checked: :math:`b(x, y^*(x)) = 0`.
+    """
+    if not sp.Matrix(G.diffusion).is_zero_matrix or any(y in G.periodic_map for y in fast):
+        return None
+    b = sp.Matrix(G.drift)
+    monotone = len(fast) == 1 and sp.diff(b[0], fast[0]).is_negative
+    if not monotone and not all(e.is_polynomial(*fast) for e in b):
+        return None  # sp.solve may miss roots of a transcendental system: no uniqueness claim
+    sols = with_budget(_roots, (list(b), list(fast)), 2.0)
+    if sols is None:
+        return None
+    real = []
+    for sol in sols:
+        if len(sol) != len(fast) or any(v.is_real is False for v in sol.values()):
+            continue
+        real.append(sp.ImmutableMatrix([sp.simplify(sol[y]) for y in fast]))
+    if not real:
+        raise NoInvariantMeasureError(
+            f"the fast variables {list(fast)} have no noise and their drift {list(b)} has no "
+            "real equilibrium: the deterministic fast flow does not relax to a slow manifold. "
+            "Add noise to the fast variables, or give a drift with a stable root."
+        )
+    if len(real) > 1:
+        raise NoInvariantMeasureError(
+            f"the deterministic fast flow of {list(fast)} (drift {list(b)}) has several "
+            f"equilibria {[list(r) for r in real]}: which one the fast variables relax to "
+            "depends on their initial condition, so there is no single averaged model. Add "
+            "noise to the fast variables (the invariant law then weighs the wells), or restrict "
+            "the model to one basin."
+        )
+    point = real[0]
+    at = dict(zip(fast, point))
+    J = sp.Matrix(len(fast), len(fast),
+                  lambda i, j: sp.diff(b[i], fast[j]).xreplace(at))
+    conditions = keep_undecided(hurwitz_conditions(J), "the slow manifold "
+                                f"{list(point)} of the fast variables is not stable")
+    checks = (zero_check("b(x, y*) = 0", b.xreplace(at)),
+              Check("stable slow manifold", True, "symbolic",
+                    "Routh-Hurwitz conditions of the Jacobian: proved or recorded as validity "
+                    "conditions"))
+    return PointMassMeasure(fast=fast, strategy="slow manifold (Tikhonov): point mass",
+                            checks=checks, conditions=conditions, point=point)
+
+
+def _roots(eqs: list, unknowns: list) -> list[dict]:
+    return sp.solve(eqs, unknowns, dict=True)
 
 
 @strategy("circle")
@@ -544,14 +606,17 @@ def _require_normalisable(unnorm: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Exp
     for end in (lo, hi):
         if not end.is_infinite:
             continue
-        lim = with_budget(sp.limit, (y**2 * unnorm, y, end), 4.0)
+        # |y| rho -> c != 0 means rho ~ c/|y|, not integrable; |y| rho -> 0 leaves heavy but
+        # integrable tails (the Cauchy law, rho ~ 1/y^2) to the normalising integral below
+        lim = with_budget(sp.limit, (y * unnorm, y, end), 4.0)
         if lim is None:
             continue  # undecided: the normalising integral decides below
         if lim != 0:
             raise NoInvariantMeasureError(
                 f"the speed measure {unnorm} of the fast variable {y} does not decay at "
-                f"{y} -> {end} (y^2 rho -> {lim}): the fast process has no invariant "
-                "probability. Its drift must confine it (e.g. -k*y with k > 0)."
+                f"{y} -> {end} (|y| rho -> {abs(lim)}, so rho is not integrable): the fast "
+                "process has no invariant probability. Its drift must confine it (e.g. -k*y "
+                "with k > 0)."
             )
 
 

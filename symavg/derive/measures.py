@@ -60,6 +60,8 @@ class InvariantMeasure(abc.ABC):
     fast: tuple[sp.Symbol, ...]
     strategy: str
     checks: tuple[Check, ...] = ()
+    #: relations on the parameters under which the measure exists (e.g. Routh-Hurwitz)
+    conditions: tuple[sp.Basic, ...] = ()
 
     #: independent blocks (ProductMeasure) -- empty for a single block
     factors: tuple[InvariantMeasure, ...] = ()
@@ -122,6 +124,8 @@ class DensityMeasure(InvariantMeasure):
         checks = []
         for y, lo, hi in reversed(self.domain):
             res = definite_integral(value, y, lo, hi, periodic=y in self.periodic)
+            if res.method == "unevaluated" and not (lo.is_finite and hi.is_finite):
+                _require_integrable(expr, value, y, lo, hi)
             value = res.value
             checks.append(res.check)
         return _tidy(value), tuple(checks)
@@ -215,6 +219,47 @@ class DiscreteMeasure(InvariantMeasure):
 
 
 @dataclass(frozen=True)
+class PointMassMeasure(InvariantMeasure):
+    r"""A point mass :math:`\delta_{y^*(x)}` at the slow manifold of a deterministic fast
+    relaxation :math:`\dot y = b(x, y)/\epsilon` with :math:`b(x, y^*(x)) = 0`
+    (Tikhonov's theorem; Pavliotis & Stuart 2008, Sec. 10.6; Verhulst,
+    *Methods and Applications of Singular Perturbations*, Thm. 8.1):
+    :math:`\langle f\rangle = f(x, y^*(x))`.
+
+    Attributes
+    ----------
+    point : ImmutableMatrix
+        :math:`y^*(x)`, one entry per fast variable.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from symavg.derive.measures import PointMassMeasure
+    >>> x, y = sp.symbols("x y", real=True)
+    >>> m = PointMassMeasure(fast=(y,), strategy="slow manifold",
+    ...                      point=sp.ImmutableMatrix([sp.sin(x)]))
+    >>> m.expect(y**2 + x)
+    x + sin(x)**2
+    """
+
+    point: sp.ImmutableMatrix = sp.ImmutableMatrix([])
+
+    def expect_checked(self, expr: object) -> tuple[sp.Expr, tuple[Check, ...]]:
+        expr = sp.sympify(expr)
+        if not expr.has(*self.fast):
+            return expr, ()
+        value = expr.xreplace(dict(zip(self.fast, self.point)))
+        return _tidy(value), (Check("point mass", True, "symbolic",
+                                    "<f> = f at the slow manifold (substitution)"),)
+
+    def describe(self) -> list[tuple[str, sp.Basic]]:
+        return [("y^*", self.point)]
+
+    def domain_text(self) -> str:
+        return "a point mass at the slow manifold"
+
+
+@dataclass(frozen=True)
 class ProductMeasure(InvariantMeasure):
     """Independent blocks of fast variables: the product of the factors' measures."""
 
@@ -271,6 +316,28 @@ class ProductMeasure(InvariantMeasure):
 
     def domain_text(self) -> str:
         return "; ".join(f.domain_text() for f in self.factors)
+
+
+def _require_integrable(expr: sp.Expr, integrand: sp.Expr, y: sp.Symbol, lo: sp.Expr,
+                        hi: sp.Expr) -> None:
+    r"""Refuse :math:`\langle f\rangle` when :math:`f\rho` is not integrable at an
+    infinite end: :math:`|y|\,|f\rho| \to c \neq 0` (or :math:`\infty`) means a tail
+    like :math:`c/|y|`. A heavy-tailed law (Cauchy) has finite averages of bounded
+    functions only."""
+    from ..errors import ModelError
+
+    for end in (lo, hi):
+        if end.is_finite:
+            continue
+        lim = with_budget(sp.limit, (y * integrand, y, end), 4.0)
+        if lim is None or lim == 0 or lim.has(sp.Limit, sp.nan) or lim.free_symbols:
+            continue
+        raise ModelError(
+            f"the average of {expr} under the invariant law of the fast variable {y} does "
+            f"not exist: the integrand decays like 1/|{y}| or slower as {y} -> {end} "
+            f"({y} * integrand -> {lim}). The fast law has heavy tails; only coefficients "
+            "that are integrable against it can be averaged (e.g. bounded ones)."
+        )
 
 
 def _tidy_rational(e: sp.Expr) -> sp.Expr:

@@ -18,6 +18,7 @@ from typing import Any
 
 import sympy as sp
 
+from ..errors import ModelError
 from ..report.derivation import Derivation
 from . import _hooks
 from .generator import Generator
@@ -59,6 +60,13 @@ class EffectiveModel:
         The time in which the reduced model holds, written in the full model's
         time :data:`TIME` ``t``: ``t`` itself, or e.g. ``eps*t`` for a model
         on the longer, diffusive time scale.
+    validity : tuple of Relational
+        Inequalities on the parameters (and possibly the slow variables) under
+        which the result holds: stability of a fast linear system (Routh-Hurwitz),
+        stability of a slow manifold, positivity of the effective diffusion.
+        Conditions SymPy proves for every admissible value are left out. They
+        are checked at numeric entry (:meth:`check_validity`, called by
+        ``simulate``, ``verify`` and ``to_python``).
     records : mapping
         The intermediate results of the derivation, kept so that nothing
         downstream derives them again: ``"expansion"`` (the levels of the
@@ -87,6 +95,7 @@ class EffectiveModel:
     periodic: tuple[tuple[sp.Symbol, sp.Expr], ...] = ()
     order: int = 0
     timescale: sp.Expr = TIME
+    validity: tuple[sp.Basic, ...] = ()
     records: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False,
                                        repr=False)
 
@@ -119,6 +128,52 @@ class EffectiveModel:
     def is_semi_analytic(self) -> bool:
         """True when a coefficient still holds an unevaluated integral."""
         return any(e.has(sp.Integral) for e in list(self.drift) + list(self.diffusion))
+
+    def check_validity(self, params: Mapping | None = None, where: str = "simulate") -> None:
+        r"""Raise :class:`~symavg.errors.ModelError` when ``params`` violate :attr:`validity`.
+
+        Each condition is evaluated with the parameter values substituted; a
+        condition that still depends on a slow variable (or on a parameter not
+        in ``params``) is not decided here.
+
+        Examples
+        --------
+        >>> import sympy as sp, symavg as sa
+        >>> x, y = sp.symbols("x y", real=True)
+        >>> k = sp.Symbol("k", real=True)
+        >>> eps = sa.epsilon
+        >>> red = sa.reduce(sa.SDE([x, y], [y / eps, -k * y / eps**2],
+        ...                        noise=[[0], [sp.sqrt(2) / eps]]))
+        >>> red.validity
+        (k > 0,)
+        >>> red.check_validity({k: -1.0})
+        Traceback (most recent call last):
+        ...
+        symavg.errors.ModelError: simulate: the reduced model holds only where k > 0 ...
+        """
+        values = {}
+        for key, v in dict(params or {}).items():
+            if isinstance(key, sp.Symbol):
+                try:
+                    values[key] = sp.Float(float(v))
+                except (TypeError, ValueError):
+                    continue
+        for rel in self.validity:
+            try:
+                val = sp.sympify(rel).xreplace(values)
+                val = val.doit() if val.has(sp.Integral) else val
+            except (TypeError, ValueError):  # pragma: no cover - defensive
+                continue
+            if val is sp.false or val == sp.false:
+                given = ", ".join(f"{k} = {float(v):g}" for k, v in values.items()
+                                  if k in sp.sympify(rel).free_symbols)
+                raise ModelError(
+                    f"{where}: the reduced model holds only where {rel}, and the parameter "
+                    f"values ({given}) violate it: the derivation does not apply there (e.g. "
+                    "the fast process is unstable or the effective diffusion is negative). "
+                    "Choose parameter values inside the validity region "
+                    "(EffectiveModel.validity)."
+                )
 
     def _repr_latex_(self) -> str:
         from ..report.display import sde_latex

@@ -22,6 +22,13 @@ import sympy as sp
 from .._symbols import epsilon
 from ..errors import ModelError
 from . import _hooks
+from ._admissible import (
+    check_periodic_coefficients,
+    check_periods,
+    check_psd,
+    check_real,
+    check_sign_assumptions,
+)
 from ._common import check_no_floats as _check_no_floats
 from ._common import check_scale, reject_strings
 from ._common import state_tuple as _state_tuple
@@ -140,18 +147,20 @@ class SDE:
         else:
             sig = sp.ImmutableMatrix.zeros(n, 1)
             a = sp.ImmutableMatrix.zeros(n, n)
-        per = {}
-        for v, length in dict(periodic or {}).items():
-            if v not in st:
-                raise ModelError(f"periodic variable {v} is not a state variable of {list(st)}")
-            length = sp.sympify(length)
-            if length.is_positive is False or length.is_zero:
-                raise ModelError(f"period of {v} must be positive; got {length}")
-            per[v] = length
+        per = check_periods(periodic or {}, st)
         for k, e in enumerate(b):
             _check_no_floats(e, f"drift of {st[k]}")
         for e in a:
             _check_no_floats(e, "the noise/diffusion matrix")
+        if noise is not None:
+            check_real(sig, "noise", st)
+        check_real(a, "diffusion", st)
+        check_psd(a, st, eps, periodic=per)
+        check_periodic_coefficients(
+            [(f"the drift of {st[k]}", e) for k, e in enumerate(b)]
+            + [(f"the diffusion entry ({i},{j})", a[i, j]) for i in range(n)
+               for j in range(i, n)], per)
+        check_sign_assumptions(st, b, a, per)
         object.__setattr__(self, "state", st)
         object.__setattr__(self, "drift", sp.ImmutableMatrix(b))
         object.__setattr__(self, "noise", sig)

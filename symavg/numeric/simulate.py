@@ -371,6 +371,8 @@ def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
 
         return simulate_deterministic(model, x0, T, eps=eps, params=params, paths=paths, dt=dt,
                                       seed=seed, executor=executor, dt_factor=dt_factor)
+    if hasattr(model, "check_validity"):  # an EffectiveModel: its validity conditions
+        model.check_validity(params, "simulate")
     co = _coefficients(model, functions, scale)
     values = _parameter_values(co, params, eps)
     if T <= 0 or not math.isfinite(T):

@@ -420,6 +420,8 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
     if not eps_list or any(e <= 0 for e in eps_list):
         raise ModelError(f"eps_values must be positive numbers; got {list(eps_values)}")
     slow = tuple(reduced.state)
+    if hasattr(reduced, "check_validity"):  # the reduced model's validity conditions
+        reduced.check_validity(params, "verify")
     missing = [x for x in slow if x not in getattr(full, "state", ())]
     if missing:
         raise ModelError(f"the reduced model's variables {missing} are not variables of the "

@@ -166,7 +166,24 @@ def _parse_cell(cell: Any) -> tuple[tuple[sp.Symbol, sp.Expr], ...]:
     for y, L in items:
         if not isinstance(y, sp.Symbol):
             raise ModelError(f"cell variable {y!r} is not a SymPy Symbol; {hint}.")
-        L = sp.sympify(L)
+        if isinstance(L, tuple | list | sp.Tuple | str):
+            raise ModelError(
+                f"the period of {y} is {L!r}: give the length of the cell in {y}, not an "
+                f"interval or a string (the cell is [0, L)): e.g. cell={{{y}: 1}} for "
+                f"{y} in [0, 1). {hint}."
+            )
+        try:
+            L = sp.sympify(L)
+        except (sp.SympifyError, TypeError):
+            raise ModelError(f"the period of {y} could not be read: {L!r}; {hint}.") from None
+        if not isinstance(L, sp.Expr):
+            raise ModelError(f"the period of {y} is {L!r}, not a number or expression; {hint}.")
+        if L.atoms(sp.Float):
+            raise ModelError(
+                f"the period of {y} is the floating-point number {L}: periods are exact "
+                "(a float would turn the effective tensor into floats). Use sympy.Rational "
+                "or a symbol."
+            )
         if L.is_positive is False or (L.is_number and not L.is_positive):
             raise ModelError(f"the period of {y} is {L}, which is not positive; {hint}.")
         out.append((y, L))
@@ -714,52 +731,13 @@ class CellProblem:
 
 def _residue_average(f: sp.Expr, y: sp.Symbol, L: sp.Expr,
                      point: dict[sp.Symbol, float]) -> sp.Expr | None:
-    r"""Period average of a rational function of :math:`\cos, \sin` of multiples of
-    :math:`2\pi y/L` by residues:
+    r"""Period average of a rational function of :math:`\cos, \sin` by residues, the
+    poles' positions decided at ``point``: the rule of
+    :func:`symavg.derive.integrals.residue_integral` (its one home), divided by ``L``."""
+    from ..derive.integrals import residue_integral
 
-    .. math::
-
-        \langle f\rangle = \frac{1}{2\pi i}\oint_{|z|=1} F(z)\,\frac{dz}{z}
-        = \sum_{|z_p|<1} \operatorname{Res}_{z_p} \frac{F(z)}{z},
-        \qquad z = e^{2\pi i y/L}.
-
-    Which poles lie inside the unit circle is decided at the admissible
-    parameter point ``point``; the caller spot-checks the result at others.
-    Returns None when ``f`` is not of this form or a pole lies on the circle.
-    """
-    z = sp.Dummy("z")
-    u = sp.Dummy("u", real=True)
-    g = f.subs(y, u * L / (2 * sp.pi)).rewrite(sp.exp)
-    g = sp.expand_power_exp(sp.expand(g))
-
-    def to_z(e: sp.Expr) -> sp.Expr:
-        n = sp.simplify(e.args[0] / (sp.I * u))
-        return z**n if (n.is_integer and not n.has(u)) else e
-
-    g = g.replace(lambda e: isinstance(e, sp.exp) and e.has(u), to_z)
-    if g.has(u) or g.has(sp.Piecewise):
-        return None
-    F = sp.together(g / z)
-    num, den = sp.fraction(F)
-    try:
-        P = sp.Poly(den, z)
-        sp.Poly(num, z)
-    except sp.PolynomialError:
-        return None
-    rts = sp.roots(P)
-    if sum(rts.values()) != P.degree():
-        return None
-    total = sp.S.Zero
-    for r in rts:
-        rv = abs(complex(sp.N(r.subs(point))))
-        if abs(rv - 1) < 1e-9:
-            return None
-        if rv < 1:
-            total += sp.residue(F, z, r)
-    total = sp.simplify(total)
-    if total.has(sp.I):
-        total = sp.simplify(sp.expand_complex(total))
-    return None if total.has(sp.I) else total
+    val = residue_integral(f, y, L, point)
+    return None if val is None else sp.simplify(val / L)
 
 
 def _integrate(f: sp.Expr, y: sp.Symbol, L: sp.Expr) -> sp.Expr:

@@ -1,0 +1,182 @@
+r"""Validity conditions of a reduced model, and the admissibility of its coefficients.
+
+A closed form often holds only for some parameter values. The conditions are
+collected as SymPy relations on :attr:`EffectiveModel.validity
+<symavg.models.effective.EffectiveModel.validity>`:
+
+* stability of a fast linear system :math:`dy = (By + c)\,dt + \sigma\,dW`
+  (Routh-Hurwitz: with :math:`\det(\lambda I - B) = \lambda^n + a_1\lambda^{n-1}
+  + \dots + a_n`, every eigenvalue has negative real part if and only if the
+  leading principal minors :math:`\Delta_1, \dots, \Delta_n` of the Hurwitz
+  matrix :math:`H_{ij} = a_{2j-i}` are positive; Gantmacher, *The Theory of
+  Matrices* vol. 2, Ch. XV, Sec. 6), recorded by the strategies on the
+  measure (:attr:`InvariantMeasure.conditions`);
+* stability of a slow manifold (a deterministic fast relaxation);
+* positivity of the effective diffusion (diagonal entries and, in two slow
+  dimensions, the determinant).
+
+Conditions SymPy proves true are dropped; a condition proved false raises.
+Every coefficient is also checked for ``nan``/``oo``/``zoo`` and for an
+imaginary part: such a model is refused, never returned.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+
+import sympy as sp
+from sympy.core.function import AppliedUndef
+
+from ..errors import CheckFailedError, NoInvariantMeasureError
+from ..report.derivation import Check, Step
+
+__all__ = ["hurwitz_conditions", "keep_undecided", "validity_conditions"]
+
+
+def _decide(rel: sp.Basic) -> sp.Basic:
+    """``rel`` with both sides put in lowest terms (SymPy then decides more often)."""
+    if isinstance(rel, sp.core.relational.Relational):
+        lhs = sp.factor(sp.cancel(rel.lhs - rel.rhs))
+        return rel.func(lhs, 0)
+    return rel
+
+
+def keep_undecided(relations: Sequence[sp.Basic], what: str) -> tuple[sp.Basic, ...]:
+    """The relations SymPy does not prove true; a :class:`NoInvariantMeasureError`
+    (naming ``what``) for one it proves false."""
+    out = []
+    for rel in relations:
+        r = _decide(rel)
+        if r is sp.true:
+            continue
+        if r is sp.false:
+            raise NoInvariantMeasureError(f"{what}: the condition {rel} fails for every "
+                                          "parameter value.")
+        if r not in out:
+            out.append(r)
+    return tuple(out)
+
+
+def hurwitz_conditions(B: sp.MatrixBase) -> tuple[sp.Basic, ...]:
+    r"""Routh-Hurwitz conditions for every eigenvalue of ``B`` to have negative real part.
+
+    Returns the relations :math:`\Delta_k > 0` (:math:`k < n`) and :math:`a_n > 0`
+    (since :math:`\Delta_n = a_n\Delta_{n-1}`), unsimplified by assumptions.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from symavg.derive.validity import hurwitz_conditions
+    >>> k = sp.Symbol("k", real=True)
+    >>> hurwitz_conditions(sp.Matrix([[-1, k], [-1, -1]]))
+    (2 > 0, k + 1 > 0)
+    """
+    B = sp.Matrix(B)
+    n = B.shape[0]
+    lam = sp.Dummy("lambda")
+    coeffs = sp.Poly((lam * sp.eye(n) - B).det(method="berkowitz"), lam).all_coeffs()
+    a = [sp.factor(sp.cancel(c)) for c in coeffs]  # a[0] = 1
+
+    def coef(k: int) -> sp.Expr:
+        return a[k] if 0 <= k <= n else sp.S.Zero
+
+    H = sp.Matrix(n, n, lambda i, j: coef(2 * (j + 1) - (i + 1)))
+    conds = [sp.StrictGreaterThan(sp.factor(sp.cancel(H[:k, :k].det())), 0, evaluate=False)
+             for k in range(1, n)]
+    conds.append(sp.StrictGreaterThan(a[n], 0, evaluate=False))
+    return tuple(conds)
+
+
+def _collect(measure: object) -> list[sp.Basic]:
+    out = list(getattr(measure, "conditions", ()) or ())
+    for f in getattr(measure, "factors", ()) or ():
+        out += _collect(f)
+    return out
+
+
+def validity_conditions(drift: Sequence[sp.Expr], diff: sp.MatrixBase, slow: tuple,
+                        records: Mapping | None) -> tuple[tuple[sp.Basic, ...], Step | None]:
+    r"""The validity conditions of a reduced model, and the step that records them.
+
+    Raises :class:`~symavg.errors.CheckFailedError` when a coefficient is not
+    finite or not real, or when the effective diffusion is proved negative.
+    """
+    _require_finite_real(drift, diff, slow)
+    conds = _collect((records or {}).get("measure"))
+    diff = sp.Matrix(diff)
+    n = diff.shape[0]
+    positivity = []
+    for i in range(n):
+        positivity.append(sp.GreaterThan(diff[i, i], 0, evaluate=False))
+    if n == 2:
+        positivity.append(sp.GreaterThan(sp.factor(diff.det()), 0, evaluate=False))
+    for rel in positivity:
+        e = rel.lhs
+        if e.has(sp.Integral, AppliedUndef, sp.Derivative) or e.has(*slow) or e == 0:
+            continue
+        if _nonnegative_where_defined(e):
+            continue
+        r = _decide(rel)
+        if r is sp.false:
+            raise CheckFailedError(
+                f"the effective diffusion has {rel.lhs} < 0 for every parameter value: the "
+                "reduced model is not an SDE. This is a bug or an inadmissible model; please "
+                "report it with the model."
+            )
+        if r is not sp.true:
+            conds.append(r)
+    out: list[sp.Basic] = []
+    for c in conds:
+        if c not in out:
+            out.append(c)
+    if not out:
+        return (), None
+    step = Step("validity", "The result holds where these conditions hold (they are checked "
+                "when the reduced model is simulated, verified or exported).",
+                tuple((f"c_{{{k}}}", c) for k, c in enumerate(out, 1)),
+                (Check("conditions recorded", True, "symbolic",
+                       f"{len(out)} condition(s) on the parameters"),))
+    return tuple(out), step
+
+
+def _nonnegative_where_defined(e: sp.Expr) -> bool:
+    """True when ``e`` is proved nonnegative with every symbol also taken nonzero
+    (``2/k**2`` for a real ``k``: the value at ``k = 0`` is not an admissible model)."""
+    repl = {}
+    for s in e.free_symbols:
+        assumptions = {k: v for k, v in s.assumptions0.items() if v is not None}
+        assumptions["nonzero"] = True
+        try:
+            repl[s] = sp.Dummy(s.name, **assumptions)
+        except Exception:  # inconsistent assumptions (e.g. zero=True): keep the symbol
+            continue
+    return bool(sp.factor(e.xreplace(repl)).is_nonnegative)
+
+
+def _require_finite_real(drift: Sequence[sp.Expr], diff: sp.MatrixBase, slow: tuple) -> None:
+    entries = [("drift", i, sp.sympify(e)) for i, e in enumerate(drift)]
+    entries += [("diffusion", (i, j), sp.sympify(diff[i, j])) for i in range(diff.shape[0])
+                for j in range(diff.shape[1])]
+    rng = random.Random(7)
+    for what, where, e in entries:
+        outside = e.xreplace({i: sp.Dummy() for i in e.atoms(sp.Integral)})  # not the limits
+        if outside.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+            raise CheckFailedError(
+                f"the effective {what} entry {where} came out as {e}, which is not finite: "
+                "an integral of the derivation diverges or SymPy lost it. symavg refuses to "
+                "return it. If the fast law is heavy-tailed, the averaged coefficient may have "
+                "no finite mean."
+            )
+        if e.has(sp.I) and not e.has(AppliedUndef, sp.Integral):
+            for _ in range(3):
+                pt = {s: sp.Rational(rng.randint(11, 290), 100) for s in e.free_symbols}
+                try:
+                    val = complex(sp.N(e.subs(pt), 15))
+                except (TypeError, ValueError):
+                    continue
+                if abs(val.imag) > 1e-10 * max(1.0, abs(val)):
+                    raise CheckFailedError(
+                        f"the effective {what} entry {where} = {e} is not real (value {val} at "
+                        f"{pt}): symavg refuses to return it."
+                    )

@@ -1,0 +1,225 @@
+"""Issue 14: no silently wrong answers. Each case of the issue is a test here, with the
+reference and how the expected value was obtained; the property-based tests over every
+registered strategy are in tests/test_properties.py."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import symavg as sa
+from symavg import cli
+from symavg.derive.validity import hurwitz_conditions
+from symavg.io.modelfile import loads_model
+
+x, y, z, w = sp.symbols("x y z w", real=True)
+eps = sa.epsilon
+k = sp.Symbol("k", real=True)
+
+
+# ------------------------------------------------------------- declarations
+@pytest.mark.parametrize("kwargs, match", [
+    # the issue's negative fast diffusion: "passed" derivation with diffusion -2 before
+    (dict(drift=[y / eps, -y / eps**2], diffusion=[[0, 0], [0, -2 / eps**2]]), "negative"),
+    # a negative slow diffusion
+    (dict(drift=[-x, -y / eps], diffusion=[[-1, 0], [0, 2 / eps]]), "negative"),
+    # an imaginary noise entry (sigma sigma^T = -2/eps^2)
+    (dict(drift=[y / eps, -y / eps**2], noise=[[0], [sp.I * sp.sqrt(2) / eps]]), "not real"),
+    (dict(drift=[y / eps, -y / eps**2], noise=[[0], [sp.sqrt(-2) / eps]]), "not real"),
+    # |a_xy| > sqrt(a_xx a_yy): not positive semi-definite
+    (dict(drift=[-x, -y / eps], diffusion=[[1, 2], [2, 1]]), "minor"),
+    # PSD fails at some states only: cos(y) on the circle
+    (dict(drift=[-x, 1 / eps], diffusion=[[sp.cos(y), 0], [0, 2 / eps]],
+          periodic={y: 2 * sp.pi}), "eigenvalue"),
+])
+def test_inadmissible_diffusions_are_refused(kwargs, match):
+    with pytest.raises(sa.ModelError, match=match):
+        sa.SDE([x, y], **kwargs)
+
+
+def test_coefficients_must_be_periodic_in_a_periodic_variable():
+    """The issue: dx = (-x + y) dt with y on a circle gave pi - x; cos(y/2) has period 4 pi,
+    not the declared 2 pi."""
+    with pytest.raises(sa.ModelError, match="not periodic in y"):
+        sa.SDE([x, y], [-x + y, 1 / eps], noise=[1, sp.sqrt(2 / eps)], periodic={y: 2 * sp.pi})
+    with pytest.raises(sa.ModelError, match="period 2\\*pi"):
+        sa.SDE([x, y], [-x + sp.cos(y / 2), 1 / eps], noise=[1, sp.sqrt(2 / eps)],
+               periodic={y: 2 * sp.pi})
+    with pytest.raises(sa.ModelError, match="not periodic"):  # in the noise too
+        sa.SDE([x, y], [-x, 1 / eps], noise=[y, sp.sqrt(2 / eps)], periodic={y: 2 * sp.pi})
+    # periodic coefficients (also with a symbolic period) are accepted
+    L = sp.Symbol("L", positive=True)
+    sa.SDE([x, y], [-x + sp.cos(2 * sp.pi * y / L), 1 / eps], noise=[1, sp.sqrt(2 / eps)],
+           periodic={y: L})
+    sa.SDE([x, y], [-x + sp.Function("c")(y), 1 / eps], noise=[1, sp.sqrt(2 / eps)],
+           periodic={y: 1})  # an undefined c(y) is periodic by declaration
+
+
+@pytest.mark.parametrize("period, match", [
+    (6.28, "floating-point"), (sp.Float(1), "floating-point"), ((0, 1), "length"),
+    (-1, "positive"), ("2*pi", "string"),
+])
+def test_bad_periods_are_refused(period, match):
+    with pytest.raises(sa.ModelError, match=match):
+        sa.SDE([x, y], [-x, 1 / eps], noise=[1, sp.sqrt(2 / eps)], periodic={y: period})
+
+
+def test_sign_assumption_contradicting_the_dynamics_is_refused():
+    """The issue: an OU fast variable declared positive gave E[exp(-y^2)] = 1/(2 sqrt 3), half
+    the true value; for y ~ N(0, 1), E exp(-y^2) = (1 + 2)^(-1/2) (a Gaussian integral)."""
+    yp = sp.Symbol("y", positive=True)
+    with pytest.raises(sa.ModelError, match="declared positive"):
+        sa.SDE([x, yp], [-x + sp.exp(-yp**2), -yp / eps], noise=[0, sp.sqrt(2 / eps)])
+    red = sa.reduce(sa.SDE([x, y], [-x + sp.exp(-y**2), -y / eps], noise=[0, sp.sqrt(2 / eps)]))
+    assert sp.simplify(red.drift[0] - (-x + 1 / sp.sqrt(3))) == 0
+    # a CIR process keeps its positivity: diffusion sigma^2 y vanishes at 0, drift a > 0 there
+    a, s = sp.symbols("a sigma", positive=True)
+    sa.SDE([x, yp], [-x + yp, (a - yp) / eps], noise=[0, s * sp.sqrt(yp / eps)])
+    with pytest.raises(sa.ModelError, match="points out"):
+        sa.SDE([x, yp], [-x + yp, (-a - yp) / eps], noise=[0, s * sp.sqrt(yp / eps)])
+
+
+def test_strings_are_never_evaluated():
+    """sympify would run the string as Python; declarations refuse strings outright."""
+    evil = "__import__('os').system('echo pwned') or y/epsilon"
+    with pytest.raises(sa.ModelError, match="string"):
+        sa.SDE([x, y], [evil, -y / eps**2], noise=[0, 1 / eps])
+    with pytest.raises(sa.ModelError, match="string"):
+        sa.SDE([x, y], [y / eps, -y / eps**2], noise=[[0], [evil]])
+    with pytest.raises(sa.ParseError):  # a model file goes through the restricted parser
+        loads_model(_model_file(drift_x='"__import__(\'os\').system(\'echo pwned\')"'))
+
+
+def test_switching_sde_refuses_imaginary_noise_and_non_periodic_drift():
+    chain = sa.MarkovChain({(0, 1): 1 / eps, (1, 0): 2 / eps})
+    with pytest.raises(sa.ModelError, match="not real"):
+        sa.SwitchingSDE([x], chain, drift={0: -x, 1: 1 - x}, noise=[sp.sqrt(-1)])
+    with pytest.raises(sa.ModelError, match="not periodic"):
+        sa.SwitchingSDE([x], chain, drift={0: -x, 1: 1}, periodic={x: 1})
+
+
+def _model_file(drift_x: str = '"y/eps"', noise_y: str = '"sqrt(2)/eps"',
+                name: str = "test") -> str:
+    return (f'name = "{name}"\n[state]\nslow = ["x"]\nfast = ["y"]\n[sde]\n'
+            f'drift = {{ x = {drift_x}, y = "-y/eps^2" }}\nnoise = [["0"], [{noise_y}]]\n')
+
+
+def test_model_file_with_sqrt_of_a_negative_constant_is_refused():
+    """The CLI accepted sqrt(-2) and printed a negative effective diffusion."""
+    with pytest.raises(sa.SymavgError, match="not real"):
+        loads_model(_model_file(noise_y='"sqrt(-2)/eps"'))
+
+
+def test_cli_sanitises_terminal_escapes(tmp_path, capsys):
+    """A model name with an OSC title sequence and a colour code is echoed escaped."""
+    path = tmp_path / "evil.toml"
+    path.write_text(_model_file(name="ok\\u001b]0;pwned\\u0007 \\u001b[31mred"),
+                    encoding="utf-8")
+    assert cli.main(["derive", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out
+    assert "\\x1b]0;pwned" in out
+    assert cli.sanitize("a\u202eb\tc\n") == "a\\u202eb\tc\n"
+
+
+def test_cell_problem_interval_syntax_and_float_period_are_named_errors():
+    y1 = sp.Symbol("y1", real=True)
+    with pytest.raises(sa.ModelError, match="interval"):
+        sa.CellProblem(2 + sp.cos(2 * sp.pi * y1), cell={y1: (0, 1)})
+    with pytest.raises(sa.ModelError, match="floating-point"):
+        sa.CellProblem(2 + sp.cos(2 * sp.pi * y1), cell={y1: 1.0})
+
+
+# ------------------------------------------------------------- validity conditions
+def test_validity_of_a_parameter_dependent_fast_ou():
+    """dy = -k y/eps^2 + sqrt(2)/eps dW: N(0, 1/k) only for k > 0; the limit
+    dX = sqrt(2/k^2) dB (Pavliotis & Stuart 2008, Sec. 11.7.1 with rate k)."""
+    m = sa.SDE([x, y], [y / eps, -k * y / eps**2], noise=[[0], [sp.sqrt(2) / eps]])
+    red = sa.reduce(m)
+    assert red.validity == (k > 0,)
+    assert sp.simplify(red.diffusion[0, 0] - 2 / k**2) == 0
+    assert any(s.name == "validity" for s in red.steps.steps)
+    red.check_validity({k: 2.0})
+    for call in (lambda: red.check_validity({k: -1.0}),
+                 lambda: sa.simulate(red, {x: 0.0}, 0.1, params={k: -1.0}, paths=4),
+                 lambda: sa.verify(m, red, {x: 0.0}, 0.1, eps_values=[0.1],
+                                   params={k: -1.0}, paths=4),
+                 lambda: red.to_python(params={k: -1.0})):
+        with pytest.raises(sa.ModelError, match="k > 0"):
+            call()
+    ns: dict = {}
+    exec(red.to_python(), ns)  # the generated module checks it too
+    assert np.allclose(ns["diffusion"]([[0.3]], {"k": 2.0}), 0.5)
+    with pytest.raises(ValueError, match="k > 0"):
+        ns["drift"]([[0.3]], {"k": -2.0})
+
+
+def test_validity_of_a_three_dimensional_fast_linear_system():
+    """The issue's 3-D fast system whose stability depends on parameters. For
+    B = [[-1, a, 0], [0, -1, 1], [b, 0, -2]], det(l I - B) = l^3 + 4 l^2 + 5 l + 2 - a b
+    (by hand), and the Routh-Hurwitz conditions (Gantmacher, Theory of Matrices II, XV.6)
+    are a1 = 4 > 0, a1 a2 - a3 = 18 + a b > 0, a3 = 2 - a b > 0."""
+    a, b = sp.symbols("a b", real=True)
+    B = sp.Matrix([[-1, a, 0], [0, -1, 1], [b, 0, -2]])
+    conds = hurwitz_conditions(B)
+    assert [sp.expand(c.lhs) for c in conds] == [4, a * b + 18, 2 - a * b]
+    Y = sp.Matrix([y, z, w])
+    m = sa.SDE([x, y, z, w], [-x + y, *(B * Y / eps)],
+               noise=[1, sp.sqrt(2 / eps), sp.sqrt(2 / eps), sp.sqrt(2 / eps)])
+    red = sa.reduce(m, fast=[y, z, w])
+    assert red.drift[0] == -x
+    assert set(red.validity) == {a * b + 18 > 0, 2 - a * b > 0}
+    with pytest.raises(sa.ModelError, match="a\\*b"):
+        red.check_validity({a: 2.0, b: 1.5})  # a b = 3 > 2: unstable fast system
+
+
+def test_hurwitz_conditions_match_the_eigenvalues():
+    """Independent check: the conditions hold exactly when numpy's eigenvalues of B have
+    negative real parts (random integer matrices)."""
+    rng = np.random.default_rng(3)
+    for _ in range(40):
+        n = int(rng.integers(1, 5))
+        B = sp.Matrix(rng.integers(-4, 3, size=(n, n)).tolist())
+        conds = hurwitz_conditions(B)
+        stable = bool(np.all(np.linalg.eigvals(np.array(B, dtype=float)).real < -1e-9))
+        assert all(bool(c.lhs > c.rhs) for c in conds) == stable
+
+
+# ------------------------------------------------------------- wrong refusals
+@pytest.mark.slow
+def test_cauchy_fast_law_is_normalisable():
+    """dy = -2y/(1+y^2)/eps dt + sqrt(2/eps) dW has the Cauchy law rho = 1/(pi (1+y^2))
+    (speed measure exp(-log(1+y^2)) / 1). <y^2/(1+y^2)> = 1 - (1/pi) int (1+y^2)^-2 dy
+    = 1 - 1/2 = 1/2 (Gradshteyn & Ryzhik 3.252.1). An unbounded y has no mean: refused."""
+    red = sa.reduce(sa.SDE([x, y], [-x + y**2 / (1 + y**2), -2 * y / (1 + y**2) / eps],
+                           noise=[0, sp.sqrt(2 / eps)]))
+    assert sp.simplify(red.drift[0] - (sp.Rational(1, 2) - x)) == 0
+    with pytest.raises(sa.ModelError, match="does not exist"):
+        sa.reduce(sa.SDE([x, y], [-x + y, -2 * y / (1 + y**2) / eps],
+                         noise=[0, sp.sqrt(2 / eps)]))
+
+
+def test_not_normalisable_is_still_refused():
+    """rho ~ 1/sqrt(1+y^2) decays like 1/|y|: no invariant probability."""
+    with pytest.raises(sa.NoInvariantMeasureError, match="not integrable"):
+        sa.reduce(sa.SDE([x, y], [-x + y**2, -y / (1 + y**2) / eps],
+                         noise=[0, sp.sqrt(2 / eps)]))
+
+
+def test_tikhonov_deterministic_fast_relaxation():
+    """dy = (-y + sin x)/eps dt, no noise: Tikhonov's theorem (Tikhonov 1952; Verhulst,
+    Methods and Applications of Singular Perturbations, Thm 8.1; Pavliotis & Stuart 2008,
+    Sec. 10.6): y -> y*(x) = sin x, so dX = (-X + sin X) dt + dW."""
+    red = sa.reduce(sa.SDE([x, y], [-x + y, (-y + sp.sin(x)) / eps], noise=[1, 0]))
+    assert red.regime == "averaging"
+    assert sp.simplify(red.drift[0] - (-x + sp.sin(x))) == 0 and red.diffusion[0, 0] == 1
+    assert "point mass" in red.records["measure"].strategy
+    # stability of the slow manifold y* = sin(x)/k needs k > 0
+    red = sa.reduce(sa.SDE([x, y], [-x + y**2, (-k * y + sp.sin(x)) / eps], noise=[1, 0]))
+    assert sp.simplify(red.drift[0] - (-x + sp.sin(x)**2 / k**2)) == 0
+    assert red.validity == (k > 0,)
+    with pytest.raises(sa.NoInvariantMeasureError, match="several equilibria"):
+        sa.reduce(sa.SDE([x, y], [-x + y, (y - y**3) / eps], noise=[1, 0]))
+    with pytest.raises(sa.NoInvariantMeasureError, match="not stable"):
+        sa.reduce(sa.SDE([x, y], [-x + y, (y + x) / eps], noise=[1, 0]))
