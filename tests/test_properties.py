@@ -27,10 +27,12 @@ y1, y2, y3, x = sp.symbols("y1 y2 y3 x", real=True)
 FAST = (y1, y2, y3)
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
+# "spectral (numeric)" (both registries): test_reduce_against_the_numeric_route_on_random_
+# small_models and test_random_periodic_potential_closed_form_against_the_spectral_solver
 COVERED_MEASURES = {"finite chain", "product", "gaussian", "slow manifold", "circle",
-                    "torus: divergence-free", "gibbs", "speed measure"}
+                    "torus: divergence-free", "gibbs", "speed measure", "spectral (numeric)"}
 COVERED_POISSON = {"polynomial ansatz", "fourier", "finite chain", "independent blocks",
-                   "quadrature (1-D)"}
+                   "quadrature (1-D)", "spectral (numeric)"}
 
 
 def test_every_registered_strategy_has_a_property_test():

@@ -60,11 +60,29 @@ class GridMeasure(InvariantMeasure):
         return float(np.mean(vals * level.rho) * level.grid.volume)
 
     def expect_checked(self, expr: object) -> tuple[sp.Expr, tuple[Check, ...]]:
+        r"""Term by term: :math:`\langle c(x) g(y)\rangle = c(x)\langle g\rangle`, the
+        factors :math:`c` free of the fast variables kept symbolic (slow variables
+        included), each :math:`\langle g\rangle` a number on both grids."""
         expr = sp.sympify(expr)
         if not expr.has(*self.fast):
             return expr, ()
-        fine, coarse = (self._values(expr, lev) for lev in self.levels)
-        return sp.Float(fine, 15), (_convergence(fine, coarse, self.levels),)
+        groups: dict[sp.Expr, sp.Expr] = {}
+        total = sp.S.Zero
+        for term in sp.Add.make_args(sp.expand(expr) if expr.is_Add else expr):
+            if not term.has(*self.fast):
+                total += term
+                continue
+            coeff, g = term.as_independent(*self.fast, as_Add=False)
+            groups[g] = groups.get(g, sp.S.Zero) + coeff
+        fine_all, coarse_all = 0.0, 0.0
+        for g, coeff in groups.items():
+            fine, coarse = (self._values(g, lev) for lev in self.levels)
+            total += coeff * sp.Float(fine, 15)
+            scale = abs(complex(coeff.evalf(subs=self.params))) if not coeff.free_symbols - \
+                set(self.params) else 1.0
+            fine_all += scale * abs(fine)
+            coarse_all += scale * abs(fine) + scale * abs(coarse - fine)
+        return total, (_convergence(fine_all, coarse_all, self.levels),)
 
     def average_with_correctors(self, c: sp.Expr, phis: dict,
                                 slow: tuple) -> tuple[sp.Expr, list[Check]]:
