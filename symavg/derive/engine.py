@@ -444,13 +444,19 @@ def _is_zero(e: object) -> bool:
     return e.is_zero_matrix if isinstance(e, sp.MatrixBase) else sp.sympify(e) == 0
 
 
+def _as_columns(a: object, b: object) -> tuple[sp.Matrix, sp.Matrix] | None:
+    """``a`` and ``b`` as columns of the same length when either is a column (a function of
+    a finite state); a plain expression stands for the same value in every state."""
+    if not (isinstance(a, sp.MatrixBase) or isinstance(b, sp.MatrixBase)):
+        return None
+    n = (a if isinstance(a, sp.MatrixBase) else b).shape[0]
+    return tuple(sp.Matrix(v) if isinstance(v, sp.MatrixBase) else sp.Matrix([v] * n)
+                 for v in (a, b))  # type: ignore[return-value]
+
+
 def _plus(a: object, b: object) -> object:
-    if isinstance(a, sp.MatrixBase) or isinstance(b, sp.MatrixBase):
-        n = (a if isinstance(a, sp.MatrixBase) else b).shape[0]
-        ca = a if isinstance(a, sp.MatrixBase) else sp.Matrix([a] * n)
-        cb = b if isinstance(b, sp.MatrixBase) else sp.Matrix([b] * n)
-        return sp.ImmutableMatrix(ca + cb)
-    return a + b
+    cols = _as_columns(a, b)
+    return a + b if cols is None else sp.ImmutableMatrix(cols[0] + cols[1])
 
 
 def _minus(a: object, b: sp.Expr) -> object:
@@ -462,12 +468,8 @@ def _minus(a: object, b: sp.Expr) -> object:
 
 
 def _times(a: object, b: object) -> object:
-    if isinstance(a, sp.MatrixBase) or isinstance(b, sp.MatrixBase):
-        n = (a if isinstance(a, sp.MatrixBase) else b).shape[0]
-        ca = a if isinstance(a, sp.MatrixBase) else sp.Matrix([a] * n)
-        cb = b if isinstance(b, sp.MatrixBase) else sp.Matrix([b] * n)
-        return sp.ImmutableMatrix(ca.multiply_elementwise(cb))
-    return a * b
+    cols = _as_columns(a, b)
+    return a * b if cols is None else sp.ImmutableMatrix(cols[0].multiply_elementwise(cols[1]))
 
 
 def _part(parts: dict, key: tuple, L: Generator) -> object:
