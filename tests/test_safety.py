@@ -69,15 +69,17 @@ def test_sign_assumption_contradicting_the_dynamics_is_refused():
     """The issue: an OU fast variable declared positive gave E[exp(-y^2)] = 1/(2 sqrt 3), half
     the true value; for y ~ N(0, 1), E exp(-y^2) = (1 + 2)^(-1/2) (a Gaussian integral)."""
     yp = sp.Symbol("y", positive=True)
-    with pytest.raises(sa.ModelError, match="declared positive"):
-        sa.SDE([x, yp], [-x + sp.exp(-yp**2), -yp / eps], noise=[0, sp.sqrt(2 / eps)])
+    with pytest.raises(sa.ModelError, match="declared positive"):   # refused where it matters:
+        sa.reduce(sa.SDE([x, yp], [-x + sp.exp(-yp**2), -yp / eps],  # averaging over y
+                         noise=[0, sp.sqrt(2 / eps)]))
     red = sa.reduce(sa.SDE([x, y], [-x + sp.exp(-y**2), -y / eps], noise=[0, sp.sqrt(2 / eps)]))
     assert sp.simplify(red.drift[0] - (-x + 1 / sp.sqrt(3))) == 0
     # a CIR process keeps its positivity: diffusion sigma^2 y vanishes at 0, drift a > 0 there
     a, s = sp.symbols("a sigma", positive=True)
-    sa.SDE([x, yp], [-x + yp, (a - yp) / eps], noise=[0, s * sp.sqrt(yp / eps)])
+    sa.reduce(sa.SDE([x, yp], [-x + yp, (a - yp) / eps], noise=[0, s * sp.sqrt(yp / eps)]))
     with pytest.raises(sa.ModelError, match="points out"):
-        sa.SDE([x, yp], [-x + yp, (-a - yp) / eps], noise=[0, s * sp.sqrt(yp / eps)])
+        sa.reduce(sa.SDE([x, yp], [-x + yp, (-a - yp) / eps],
+                         noise=[0, s * sp.sqrt(yp / eps)]))
 
 
 def test_strings_are_never_evaluated():

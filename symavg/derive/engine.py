@@ -63,6 +63,7 @@ import sympy as sp
 
 from .._sympy_util import is_rational_expression, with_budget, zero_check
 from ..errors import ModelError, ScaleSeparationError, UnsolvedError
+from ..models._admissible import check_sign_assumptions
 from ..models._common import same_scale
 from ..models._linalg import matrix_sqrt
 from ..models.effective import TIME, EffectiveModel
@@ -589,6 +590,11 @@ def _validate(view: _View, fast: tuple, eps: sp.Symbol, regime: str | None) -> N
             raise ModelError(f"fast variable {y} is not a state variable of {list(names)}")
     if not [z for z in view.state if z not in fast]:
         raise ModelError("every continuous variable was declared fast: leave at least one slow")
+    # a fast variable declared positive must stay on its half-line, else its law would be
+    # integrated over the half-line only (models/_admissible.check_sign_assumptions)
+    for part in view.generator.diffusion_parts:
+        check_sign_assumptions(view.state, part.drift, part.diffusion, view.periodic,
+                               only=[y for y in fast if y in view.state])
     if view.chain is not None and view.chain not in fast:
         raise ModelError(
             f"the chain's state {view.chain} is slow here: reducing fast continuous variables "

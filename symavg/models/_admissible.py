@@ -223,17 +223,21 @@ def _vanishes(diff: sp.Expr, rng: random.Random) -> bool:
 
 
 def check_sign_assumptions(state: Sequence[sp.Symbol], drift: sp.MatrixBase,
-                           diffusion: sp.MatrixBase, periodic: Mapping) -> None:
+                           diffusion: sp.MatrixBase, periodic: Mapping,
+                           only: Sequence[sp.Symbol] | None = None) -> None:
     r"""A variable declared ``positive``/``nonnegative`` (``negative``/``nonpositive``)
     must stay on its half-line.
 
     At the boundary :math:`y = 0` its diffusion :math:`a_{yy}` must vanish
     (else the process crosses zero at once) and, where it does, its drift must
     not point out of the half-line. Violations that SymPy proves are refused.
-    Periodic variables are exempt (their domain is the circle).
+    Periodic variables are exempt (their domain is the circle). ``only``: check these
+    variables (the fast ones, whose invariant law is integrated over the half-line: the
+    expansion engine calls this for them; a slow variable such as a species count in a
+    chemical Langevin equation may cross 0 without making an average wrong).
     """
     for i, y in enumerate(state):
-        if y in periodic:
+        if y in periodic or (only is not None and y not in only):
             continue
         if y.is_nonnegative:
             side, outward = "positive", "is_negative"

@@ -31,7 +31,7 @@ import sympy as sp
 from .._symbols import epsilon
 from ..errors import CenteringError, ModelError, UnsolvedError
 from ._admissible import _entries as np_entries
-from ._admissible import check_periodic_coefficients, check_real, check_sign_assumptions
+from ._admissible import check_periodic_coefficients, check_real
 from ._common import check_no_floats, check_scale, reject_strings, state_tuple
 from .generator import DiffusionPart, Generator, JumpPart
 from .sde import _noise_matrix
@@ -521,14 +521,12 @@ class SwitchingSDE:
             per[v] = length
         for lab, k in zip(chain.states, range(chain.n)):  # admissible in every state
             sig = noises[k] if noises is not None else sp.zeros(n, 1)
-            a = sp.Matrix(sig * sig.T)
             if noises is not None:
                 check_real(sig, f"noise in state {lab!r}", st)
             check_periodic_coefficients(
                 [(f"the drift of {st[i]} in state {lab!r}", e) for i, e in enumerate(drifts[k])]
                 + [(f"the noise entry {ij} in state {lab!r}", e) for ij, e in
                    np_entries(sig)], per)
-            check_sign_assumptions(st, drifts[k], a, per)
         object.__setattr__(self, "state", st)
         object.__setattr__(self, "chain", chain)
         object.__setattr__(self, "drift", tuple(drifts))

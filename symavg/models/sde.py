@@ -27,7 +27,6 @@ from ._admissible import (
     check_periods,
     check_psd,
     check_real,
-    check_sign_assumptions,
 )
 from ._common import check_no_floats as _check_no_floats
 from ._common import check_scale, reject_strings
@@ -160,7 +159,6 @@ class SDE:
             [(f"the drift of {st[k]}", e) for k, e in enumerate(b)]
             + [(f"the diffusion entry ({i},{j})", a[i, j]) for i in range(n)
                for j in range(i, n)], per)
-        check_sign_assumptions(st, b, a, per)
         object.__setattr__(self, "state", st)
         object.__setattr__(self, "drift", sp.ImmutableMatrix(b))
         object.__setattr__(self, "noise", sig)
