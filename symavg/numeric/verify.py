@@ -525,10 +525,12 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
     red_acc = {key: Accumulator(obs, slow) for key in red_keys}
 
     red_seeds: list[int] = []
+    red_seed_of: dict[float | None, int] = {}
 
     def run_red(key: float | None, n: int) -> None:
         t0 = time.perf_counter()
         red_seeds.append(child_seed(ss_red))
+        red_seed_of.setdefault(key, red_seeds[-1])
         ens = simulate(reduced, x0_red, T, eps=key, dt=dt_reduced, seed=red_seeds[-1],
                        paths=n, progress=show, **common, **red_kwargs)
         red_acc[key].add(ens, time.perf_counter() - t0)
@@ -731,7 +733,9 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
                 f"{lower:,.0f} if it is as large as its 95% bound {upper:.1e}")
     info = {"dt_full": {e: acc[e].last.dt for e in eps_list}, "dt_reduced": dt_reduced,
             "seeds": {"full": {e: v[0] for e, v in used_seeds.items()},
-                      "reduced": red_seeds[0], "full batches": used_seeds,
+                      # one stream per eps when the reduced model depends on eps
+                      "reduced": red_seed_of if eps_dependent else red_seeds[0],
+                      "full batches": used_seeds,
                       "reduced batches": red_seeds, "dt check": dt_seed, "root": seed},
             "schemes": {e: acc[e].last.schemes for e in eps_list},
             "paths": {e: acc[e].n for e in eps_list},
