@@ -121,6 +121,11 @@ def reduce(model: SDE | SwitchingSDE | EffectiveModel,
            timescale: str = "auto") -> EffectiveModel:
     r"""Eliminate the fast variables of ``model``; detect the regime.
 
+    Several fast levels (e.g. ``z`` on :math:`\epsilon^{-2}`, ``y`` on
+    :math:`\epsilon^{-1}`) are reduced one after the other, fastest first
+    (:func:`symavg.derive.multiscale.reduce_nested`); ``records["levels"]``
+    keeps every intermediate :class:`EffectiveModel`.
+
     Parameters
     ----------
     model : SDE, SwitchingSDE or EffectiveModel
@@ -160,11 +165,6 @@ def reduce(model: SDE | SwitchingSDE | EffectiveModel,
         ``"auto"`` (the default) returns the zero model on the scale :math:`t`
         with a step saying that it vanishes and how to go on; ``"natural"``
         the zero model alone. See :mod:`symavg.derive.multiscale`.
-
-    Several fast levels (e.g. ``z`` on :math:`\epsilon^{-2}`, ``y`` on
-    :math:`\epsilon^{-1}`) are reduced one after the other, fastest first
-    (:func:`symavg.derive.multiscale.reduce_nested`); ``records["levels"]``
-    keeps every intermediate :class:`EffectiveModel`.
 
     Returns
     -------
