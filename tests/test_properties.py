@@ -133,7 +133,7 @@ def _grid_values(expr, pts):
 
 
 @pytest.mark.slow
-@settings(max_examples=5, **SETTINGS)
+@settings(max_examples=3, **SETTINGS)  # slow: sized for CI
 @given(st.lists(st.integers(-3, 3), min_size=3, max_size=3).filter(any))
 def test_random_periodic_potential_closed_form_against_the_spectral_solver(coeffs):
     """Gibbs law exp(-V) on the circle (closed form, strategy 'circle') against the numeric
@@ -160,7 +160,7 @@ def test_random_periodic_potential_closed_form_against_the_spectral_solver(coeff
 
 
 @pytest.mark.slow
-@settings(max_examples=4, **SETTINGS)
+@settings(max_examples=3, **SETTINGS)  # slow: sized for CI
 @given(st.integers(1, 2), st.integers(-2, 2).filter(bool))
 def test_tilted_periodic_potential_constant_flux_against_the_spectral_solver(F, a1):
     """Non-gradient circle drift F - V' (constant-flux formula) vs the spectral density."""
@@ -188,7 +188,7 @@ def test_random_cellular_flow_has_the_uniform_law(coeffs):
 
 
 @pytest.mark.slow
-@settings(max_examples=5, **SETTINGS)
+@settings(max_examples=3, **SETTINGS)  # slow: sized for CI
 @given(st.lists(st.integers(-2, 2), min_size=2, max_size=2).filter(all))
 def test_random_two_dimensional_periodic_potential_gibbs(coeffs):
     V = coeffs[0] * sp.cos(y1) + coeffs[1] * sp.cos(y2) + sp.cos(y1 - y2) / 2
@@ -202,7 +202,7 @@ def test_random_two_dimensional_periodic_potential_gibbs(coeffs):
 
 # ------------------------------------------------------------ speed measure on the line
 @pytest.mark.slow
-@settings(max_examples=5, **SETTINGS)
+@settings(max_examples=3, **SETTINGS)  # slow: sized for CI
 @given(st.integers(-2, 2), st.integers(-2, 2))
 def test_random_confining_potential_speed_measure_against_quadrature(a, b):
     V = y1**4 / 4 + sp.Rational(a, 2) * y1**2 + b * y1
