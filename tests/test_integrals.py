@@ -30,6 +30,46 @@ def test_bessel_table():
     assert sp.simplify(val - 2 * sp.pi * sp.besseli(0, k)) == 0
 
 
+def test_bessel_table_for_a_harmonic_with_a_phase():
+    r"""a cos y + b sin y = R cos(y - theta), R = sqrt(a^2 + b^2), so
+    int_0^{2 pi} e^{a cos y + b sin y} cos y dy = 2 pi (a/R) I_1(R) (Abramowitz & Stegun
+    9.6.19 after the shift y -> y + theta); checked here against mpmath quadrature."""
+    import mpmath
+
+    a, b = sp.symbols("a b", real=True)
+    f = sp.exp(a * sp.cos(y) + b * sp.sin(y)) * sp.cos(y)
+    val = period_integral_exact(f, y, 2 * sp.pi)
+    R = sp.sqrt(a**2 + b**2)
+    assert sp.simplify(val - 2 * sp.pi * a / R * sp.besseli(1, R)) == 0
+    at = {a: sp.Rational(7, 10), b: sp.Rational(-13, 10)}
+    quad = mpmath.quad(sp.lambdify(y, f.subs(at), "mpmath"), [0, 2 * mpmath.pi])
+    assert abs(float(sp.N(val.subs(at))) - float(quad)) < 1e-12
+    # e^{-cos y - cos(y1 - y)/2}: one harmonic in y of amplitude sqrt(5/4 + cos y1)
+    y1 = sp.Symbol("y1", real=True)
+    val = period_integral_exact(sp.exp(-sp.cos(y) - sp.cos(y1 - y) / 2), y, 2 * sp.pi)
+    assert sp.simplify(val - 2 * sp.pi * sp.besseli(0, sp.sqrt(sp.cos(y1) + sp.Rational(5, 4)))
+                       ) == 0
+
+
+def test_exponential_of_several_harmonics_goes_to_quadrature_at_once():
+    """e^{cos y + cos 2y} has no elementary period integral: left unevaluated without
+    spending integrate's work budget (it took 10-20 s per call)."""
+    t0 = time.perf_counter()
+    res = definite_integral(sp.exp(sp.cos(y) + sp.cos(2 * y)), y, 0, 2 * sp.pi, periodic=True)
+    assert res.method == "unevaluated" and time.perf_counter() - t0 < 2
+    assert integrals.beyond_elementary_periods(sp.besseli(0, sp.cos(y)), y)
+    assert not integrals.beyond_elementary_periods(1 / (2 + sp.cos(y)), y)
+
+
+def test_odd_integrand_on_a_symmetric_range_is_zero_without_integrate():
+    res = definite_integral(y * sp.exp(-y**4 / 4 - y**2 / 2), y, -sp.oo, sp.oo)
+    assert res.value == 0 and res.method == "exact"
+    # a constant factor (an unevaluated normalisation) is taken out of the integral
+    Z = sp.Integral(sp.exp(-y**4 / 4 + y**2 - y), (y, -sp.oo, sp.oo))
+    res = definite_integral(y * sp.exp(-y**4 / 4) / Z, y, -sp.oo, sp.oo)
+    assert res.value == 0
+
+
 def test_trig_polynomial_over_a_period():
     assert period_integral_exact(sp.sin(y) ** 2 + sp.cos(3 * y), y, 2 * sp.pi) == sp.pi
     assert period_integral_exact(sp.sin(2 * sp.pi * y) ** 4, y, 1) == sp.Rational(3, 8)
@@ -38,7 +78,9 @@ def test_trig_polynomial_over_a_period():
 def test_wrong_closed_form_is_rejected_and_left_unevaluated(monkeypatch):
     """A wrong answer from integrate is caught by the quadrature spot check."""
     monkeypatch.setattr(integrals, "_integrate_definite", lambda f, y_, lo, hi: sp.S(42))
+    integrals._definite_integral.cache_clear()  # results are remembered per process
     res = definite_integral(sp.exp(-(y**2)) * sp.cos(y) ** 2, y, -sp.oo, sp.oo)
+    integrals._definite_integral.cache_clear()
     assert res.method == "unevaluated"
     assert isinstance(res.value, sp.Integral)
 

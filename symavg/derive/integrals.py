@@ -27,6 +27,7 @@ route 3. The returned :class:`IntegralResult` carries that check.
 
 from __future__ import annotations
 
+import functools
 import random
 from dataclasses import dataclass
 
@@ -44,6 +45,48 @@ INTEGRATE_BUDGET = 5.0
 CANCEL_OPS = 400
 
 
+class QuadratureIntegral(sp.Integral):
+    r"""An integral left for quadrature whose numeric value is computed once.
+
+    A constant such as a normalisation :math:`Z = \int_0^{2\pi} e^{-V}\,dy` with no
+    closed form is a *number* to SymPy, and SymPy evaluates numbers whenever it orders
+    the terms of a sum (``Expr.as_terms``: in ``cancel``, ``signsimp``, printing), by
+    ``mpmath.quad`` each time: a derivation with one such ``Z`` spent minutes there.
+    This subclass behaves as :class:`sympy.Integral` everywhere (printing, ``doit``,
+    ``lambdify``) except that its ``evalf`` results are remembered per precision.
+    """
+
+
+_QUAD_CACHE: dict[tuple, tuple] = {}
+_QUAD_CACHE_SIZE = 4096
+
+
+def _evalf_quadrature_integral(x: sp.Expr, prec: int, options: dict):
+    from sympy.core.evalf import evalf_integral
+
+    if "subs" in options:  # the value depends on the substitution: not cached
+        return evalf_integral(x, prec, options)
+    key = (x, prec, options.get("maxprec"), options.get("strict"))
+    hit = _QUAD_CACHE.get(key)
+    if hit is None:
+        hit = evalf_integral(x, prec, options)
+        if len(_QUAD_CACHE) >= _QUAD_CACHE_SIZE:
+            _QUAD_CACHE.clear()
+        _QUAD_CACHE[key] = hit
+    return hit
+
+
+def _register_quadrature_integral() -> None:
+    import sympy.core.evalf as evalf_module
+
+    if not evalf_module.evalf_table:
+        evalf_module._create_evalf_table()
+    evalf_module.evalf_table[QuadratureIntegral] = _evalf_quadrature_integral
+
+
+_register_quadrature_integral()
+
+
 @dataclass(frozen=True)
 class IntegralResult:
     """The value of a definite integral and how it was obtained."""
@@ -55,12 +98,36 @@ class IntegralResult:
 
 def definite_integral(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr,
                       periodic: bool = False, budget: float = INTEGRATE_BUDGET) -> IntegralResult:
-    r""":math:`\int_{lo}^{hi} f\,dy`, checked; see the module docstring."""
-    f = sp.sympify(f)
-    integral = sp.Integral(f, (y, lo, hi))
+    r""":math:`\int_{lo}^{hi} f\,dy`, checked; see the module docstring.
+
+    Results are remembered (the same normalisation is met by the measure, its checks and
+    each average): the routes are deterministic, so a repeated call gives the same answer.
+    """
+    return _definite_integral(sp.sympify(f), y, sp.sympify(lo), sp.sympify(hi), periodic,
+                              budget)
+
+
+@functools.lru_cache(maxsize=2048)
+def _definite_integral(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr,
+                       periodic: bool, budget: float) -> IntegralResult:
+    integral = QuadratureIntegral(f, (y, lo, hi))
     if not f.has(y):
         return IntegralResult(sp.expand(f * (hi - lo)), "exact",
                               Check(f"integral over {y}", True, "symbolic", "integrand free of y"))
+    const, rest = f.as_independent(y, as_Add=False)
+    if const != 1:  # a constant factor (a normalisation 1/Z): integrate the rest
+        res = definite_integral(rest, y, lo, hi, periodic, budget)
+        return IntegralResult(const * res.value, res.method, res.check)
+    if (lo == -hi or sp.simplify(lo + hi) == 0) and sp.expand(f.subs(y, -y) + f) == 0:
+        return IntegralResult(sp.S.Zero, "exact",
+                              Check(f"integral over {y}", True, "symbolic",
+                                    "odd integrand on a symmetric range: f(-y) = -f(y)"))
+    frozen, thaw = freeze_constant_integrals(f, y)
+    if thaw:
+        res = definite_integral(frozen, y, lo, hi, periodic, budget)
+        if res.method == "unevaluated":
+            return IntegralResult(integral, res.method, res.check)
+        return IntegralResult(res.value.xreplace(thaw), res.method, res.check)
     if periodic:
         val = period_integral_exact(f, y, hi - lo)
         if val is None and sp.count_ops(f) < CANCEL_OPS:
@@ -69,6 +136,12 @@ def definite_integral(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr,
             chk = spot_check_integral(val, f, y, lo, hi)
             if chk.passed:
                 return IntegralResult(val, "exact", chk)
+        if beyond_elementary_periods(f, y):
+            return IntegralResult(integral, "unevaluated",
+                                  Check(f"integral over {y}", True, "numeric",
+                                        "left unevaluated for quadrature: e^(trigonometric) of "
+                                        "several harmonics or a Bessel function of y has no "
+                                        "closed form that integrate or residues can find"))
         if sp.count_ops(f) < CANCEL_OPS and lo == 0:
             res = period_integral_residues(f, y, hi - lo, budget)
             if res is not None:
@@ -88,6 +161,37 @@ def definite_integral(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr,
     return IntegralResult(integral, "unevaluated",
                           Check(f"integral over {y}", True, "numeric",
                                 "left unevaluated for quadrature"))
+
+
+def freeze_constant_integrals(f: sp.Expr, y: sp.Symbol) -> tuple[sp.Expr, dict]:
+    """``f`` with each unevaluated integral free of ``y`` (a normalisation ``Z``, an
+    average) replaced by a real symbol, and the map that puts them back.
+
+    They are constants for an integral over ``y``; left in place, SymPy's ``cancel`` and
+    its sort keys evaluate them by quadrature at every step (minutes for a Gibbs law
+    with several harmonics, whose ``Z`` has no closed form).
+    """
+    frozen = {I: sp.Dummy(f"I{k}", real=True)
+              for k, I in enumerate(sorted(f.atoms(sp.Integral), key=sp.default_sort_key))
+              if y not in I.free_symbols}
+    return f.xreplace(frozen), {d: I for I, d in frozen.items()}
+
+
+def beyond_elementary_periods(f: sp.Expr, y: sp.Symbol) -> bool:
+    r"""Whether the period integrand ``f`` holds :math:`e^{g}` with ``g`` trigonometric in
+    ``y``, or a Bessel function of ``y``, after :func:`period_integral_exact` failed on it.
+
+    Its integral over a period is then not elementary (:math:`\int e^{\cos y + \cos 2y}
+    dy`, :math:`\int e^{-\cos y} I_0(\sqrt{5/4 + \cos y})\,dy`, the normalisations of
+    Gibbs laws on a torus whose potential does not separate): the residue route needs
+    a rational function of :math:`e^{iy}`, and ``integrate`` spends its whole work
+    budget (10-20 s each) before giving up. They are left to quadrature at once.
+    """
+    bessel = (sp.besseli, sp.besselj, sp.besselk, sp.bessely)
+    if any(b.has(y) for b in f.atoms(*bessel)):
+        return True
+    return any(e.args[0].has(y) and e.args[0].has(sp.sin, sp.cos)
+               for e in f.atoms(sp.exp))
 
 
 def stable_tail_form(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr) -> sp.Expr:
@@ -146,6 +250,10 @@ def antiderivative(f: sp.Expr, y: sp.Symbol, budget: float = INTEGRATE_BUDGET) -
         return f * y
     from .._sympy_util import zero_check
 
+    f, thaw = freeze_constant_integrals(f, y)
+    if thaw:
+        res = antiderivative(f, y, budget)
+        return None if res is None else res.xreplace(thaw)
     res = table_antiderivative(f, y)
     if res is not None and zero_check("F' - f", sp.diff(res, y) - f, budget=2.0).passed:
         return res
@@ -265,36 +373,77 @@ def _period_term(term: sp.Expr, y: sp.Symbol, L: sp.Expr) -> sp.Expr | None:
             trig.extend([base] * int(ex))
         else:
             return None
-    # exp argument must be kappa*cos(w y + phi) (or sin); trig factors of the same frequency
-    kappa, w, phi = sp.S.Zero, None, sp.S.Zero
-    if exp_arg != 0:
-        parts = sp.Add.make_args(sp.expand(exp_arg))
-        ydep = [p for p in parts if p.has(y)]
-        const = sum((p for p in parts if not p.has(y)), sp.S.Zero)
-        coeff *= sp.exp(const)
-        if len(ydep) != 1:
-            return _fourier_route(coeff, exp_arg - const, trig, y, L)
-        k, tr = ydep[0].as_independent(y, as_Add=False)
+    # exp argument must be one harmonic R cos(w y + phi); trig factors of the same frequency
+    if exp_arg == 0:
+        return _fourier_route(coeff, trig, y, L)
+    parts = sp.Add.make_args(sp.expand(exp_arg))
+    coeff *= sp.exp(sum((p for p in parts if not p.has(y)), sp.S.Zero))
+    harmonic = single_harmonic([p for p in parts if p.has(y)], y)
+    if harmonic is None:
+        return None
+    kappa, w, rotation = harmonic
+    return _fourier_route(coeff, trig, y, L, kappa=kappa, w=w, rotation=rotation)
+
+
+def single_harmonic(terms: list[sp.Expr], y: sp.Symbol
+                    ) -> tuple[sp.Expr, sp.Expr, sp.Expr | tuple[sp.Expr, sp.Expr]] | None:
+    r"""Write a sum of terms :math:`k_j\cos(\pm w y + \varphi_j)`, :math:`k_j\sin(\pm w y +
+    \varphi_j)` (one frequency ``w``; ``k_j``, :math:`\varphi_j` free of ``y``) as one
+    harmonic :math:`R\cos(w y + \phi)`.
+
+    With :math:`\sum_j = A\cos wy + B\sin wy` (expand each term's cosine of a sum),
+
+    .. math::
+
+        A\cos wy + B\sin wy = R\cos(wy + \phi),\qquad R = \sqrt{A^2 + B^2},\qquad
+        e^{-i\phi} = \frac{A + iB}{R}.
+
+    Returns ``(R, w, rotation)``, or None when the terms are not of this form. For one
+    term, ``rotation`` is :math:`e^{-i\phi}` and ``R`` the term's own coefficient (which
+    may be negative); otherwise it is the pair ``(A, B)``, with :math:`e^{-in\phi} =
+    (A + iB)^n/R^n` expanded by the caller (no ``atan2`` of the parameters appears).
+    """
+    A = B = sp.S.Zero
+    w = None
+    for term in terms:
+        k, tr = term.as_independent(y, as_Add=False)
         if not isinstance(tr, sp.cos | sp.sin):
             return None
         lin = sp.expand(tr.args[0])
-        w = lin.coeff(y)
-        if w == 0 or sp.expand(lin - w * y).has(y):
+        wj = lin.coeff(y)
+        phi = sp.expand(lin - wj * y)
+        if wj == 0 or phi.has(y):
             return None
-        phi = sp.expand(lin - w * y)
-        if isinstance(tr, sp.sin):
-            phi -= sp.pi / 2  # sin(t) = cos(t - pi/2)
-        kappa = k
-    return _fourier_route(coeff, kappa * sp.cos(w * y + phi) if w is not None else 0, trig, y, L,
-                          kappa=kappa, w=w, phi=phi)
-
-
-def _fourier_route(coeff: sp.Expr, exp_arg: sp.Expr, trig: list[sp.Expr], y: sp.Symbol,
-                   L: sp.Expr, kappa: sp.Expr = 0, w: sp.Expr | None = None,
-                   phi: sp.Expr = 0) -> sp.Expr | None:
-    """Expand the trig factors in exponentials e^{i n w y} and integrate term by term."""
-    if exp_arg != 0 and w is None:
+        if w is None:
+            w = sp.Abs(wj) if wj.is_number else wj
+        sign = sp.simplify(wj / w)
+        if sign not in (1, -1):
+            return None
+        # cos(s w y + phi) = cos(phi) cos(wy) - s sin(phi) sin(wy)
+        # sin(s w y + phi) = sin(phi) cos(wy) + s cos(phi) sin(wy)
+        if isinstance(tr, sp.cos):
+            A, B = A + k * sp.cos(phi), B - sign * k * sp.sin(phi)
+        else:
+            A, B = A + k * sp.sin(phi), B + sign * k * sp.cos(phi)
+    if w is None:
         return None
+    if len(terms) == 1:  # k cos(s w y + phi) = k cos(w y + s phi); sin(t) = cos(t - pi/2)
+        phi = sign * phi - (sp.pi / 2 if isinstance(tr, sp.sin) else 0)
+        if isinstance(tr, sp.sin) and sign == -1:
+            k = -k  # sin(-w y + phi) = -sin(w y - phi)
+        return k, w, sp.exp(-sp.I * phi)
+    # A cos wy + B sin wy = R cos(wy + phi) with R cos(phi) = A, R sin(phi) = -B
+    A, B = sp.simplify(A), sp.simplify(B)
+    if B == 0:
+        return A, w, sp.S.One
+    return sp.sqrt(sp.simplify(A**2 + B**2)), w, (A, B)
+
+
+def _fourier_route(coeff: sp.Expr, trig: list[sp.Expr], y: sp.Symbol, L: sp.Expr,
+                   kappa: sp.Expr = 0, w: sp.Expr | None = None,
+                   rotation: sp.Expr | tuple[sp.Expr, sp.Expr] = 1) -> sp.Expr | None:
+    r"""Expand the trig factors in exponentials :math:`e^{i n w y}` and integrate term by
+    term against :math:`e^{\kappa\cos(w y + \phi)}`, ``rotation`` :math:`= e^{-i\phi}`."""
     g = sp.Mul(*trig)
     g_exp = sp.expand(g.rewrite(sp.exp))
     total = sp.S.Zero
@@ -326,7 +475,18 @@ def _fourier_route(coeff: sp.Expr, exp_arg: sp.Expr, trig: list[sp.Expr], y: sp.
         if not (n.is_integer and cycles.is_integer and cycles != 0):
             return None
         # int_0^L e^{i n w y} e^{kappa cos(w y + phi)} dy = L * e^{-i n phi} * I_n(kappa)
-        total += c * L * sp.exp(-sp.I * n * phi) * sp.besseli(sp.Abs(n), kappa)
+        if isinstance(rotation, tuple):  # e^{-i n phi} = (A + iB)^n / R^n, R = kappa
+            A, B = rotation
+            turn = (A + sp.I * sp.sign(n) * B) ** abs(n) / kappa ** abs(n)
+        else:
+            turn = rotation**n
+        total += c * L * turn * sp.besseli(sp.Abs(n), kappa)
+    if isinstance(rotation, tuple):  # A, B, kappa real: keep the real part, which is all of it
+        res = sp.expand(coeff * total)
+        imag = res.coeff(sp.I)
+        if sp.simplify(imag) != 0:
+            return None
+        return sp.factor_terms(sp.expand(res - sp.I * imag))
     res = coeff * total
     res = sp.expand_complex(res) if res.has(sp.I) else res
     if res.has(sp.I):
