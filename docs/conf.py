@@ -7,7 +7,8 @@ Build (from the repository root, with ``pip install -e ".[docs]"``)::
 Markdown pages are read by MyST; the tutorials (``docs/tutorials/*.md``, MyST-NB text
 notebooks) and the gallery of worked examples (``docs/gallery/``, written from
 ``worked_examples/*.py`` by ``docs/_ext/gallery.py`` at the start of the build) are
-executed during the build, at small sizes (``SYMAVG_EXAMPLE_PATHS``).
+executed during the build, at small sizes (``SYMAVG_EXAMPLE_PATHS``);
+``SYMAVG_DOCS_GALLERY=skip`` leaves the gallery unexecuted (the test suite's build).
 """
 
 from __future__ import annotations
@@ -55,6 +56,11 @@ nb_execution_raise_on_error = True
 nb_execution_timeout = 600
 nb_execution_show_tb = True
 nb_merge_streams = True
+# SYMAVG_DOCS_GALLERY=skip: build the gallery pages without running them (the test suite
+# does this: tests/test_worked_examples.py and tests/test_spatial_examples.py already run
+# every worked example, so the site test would run each a second time)
+if os.environ.get("SYMAVG_DOCS_GALLERY") == "skip":
+    nb_execution_excludepatterns = ["gallery/*"]
 
 # autodoc + napoleon: NumPy docstrings, members in source order
 autodoc_member_order = "bysource"

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -144,57 +145,69 @@ def tabulate_integrals(exprs: Sequence[sp.Expr], kernel_state: Sequence[sp.Symbo
 
 
 def numeric_value(expr: sp.Expr, values: Mapping[sp.Symbol, float]) -> float:
-    """Evaluate ``expr`` (possibly holding nested integrals) at ``values`` by quadrature.
+    r"""Evaluate ``expr`` (possibly holding nested integrals) at ``values`` by quadrature.
 
-    Innermost integrals whose integrand depends on the integration variable only
-    are computed with :func:`scipy.integrate.quad`; anything else falls back to
-    :func:`sympy.N` (mpmath).
+    Every integral is computed with :func:`scipy.integrate.quad`, outermost first: for
+    :math:`\int_a^b g(s, \int_{c(s)}^{d(s)} h(s, u)\,du)\,ds` the outer quadrature calls
+    the inner one at each of its nodes (the densities of non-gradient drifts on a
+    circle, :math:`e^{\psi(y)}\int_y^{y+L}e^{-\psi}`, have this form). The
+    integrands are compiled once with :func:`sympy.lambdify`; ``sympy.N`` of the same
+    nested integrals (mpmath at every node) takes minutes.
     """
-    e = sp.sympify(expr).xreplace({k: sp.Float(v) for k, v in values.items()})
-    for _ in range(20):
-        ints = [i for i in e.atoms(sp.Integral) if not any(
-            j is not i and i.has(j) for j in e.atoms(sp.Integral))]
-        if not ints:
-            break
-        repl = {}
-        for it in ints:
-            val = _quadrature(it)
-            if val is not None:
-                repl[it] = sp.Float(val)
-        if not repl:
-            break
-        e = e.xreplace(repl)
+    e = sp.sympify(expr)
+    env = {k: float(v) for k, v in values.items()}
+    missing = e.free_symbols - set(env)
+    if missing:
+        raise SimulationError(f"could not evaluate {expr}: no value for "
+                              f"{sorted(map(str, missing))}")
     try:
-        return float(sp.N(e, 17))
-    except (TypeError, ValueError) as exc:
+        return float(_Evaluator().value(e, env))
+    except (TypeError, ValueError, ZeroDivisionError) as exc:
         raise SimulationError(f"could not evaluate {expr} at {dict(values)}: {exc}") from None
 
 
-def _quadrature(it: sp.Integral) -> float | None:
-    """``it`` by (nested) adaptive quadrature, or None when it still has free symbols.
+class _Evaluator:
+    """Nested quadrature of an expression with integrals; compiled pieces are kept."""
 
-    SymPy merges ``Integral(Integral(f, (y, 0, s)), (s, 0, 1))`` into one integral with
-    two limits, innermost first; :func:`scipy.integrate.nquad` takes the ranges in
-    that order, each one a function of the variables outside it.
-    """
-    if any(len(lim) != 3 for lim in it.limits):
-        return None
-    vs = [lim[0] for lim in it.limits]
-    if it.function.free_symbols - set(vs):
-        return None
-    ranges = []
-    for k, (_v, a, b) in enumerate(it.limits):
-        outer = vs[k + 1:]
-        if (a.free_symbols | b.free_symbols) - set(outer):
-            return None
-        fa, fb = sp.lambdify(outer, a, "math"), sp.lambdify(outer, b, "math")
-        ranges.append(lambda *o, fa=fa, fb=fb: (float(fa(*o)), float(fb(*o))))
-    g = sp.lambdify(vs, it.function, "numpy")
-    opts = {"epsabs": 1e-13, "epsrel": 1e-12, "limit": 400}
-    from scipy import integrate  # only here: importing it costs ~0.5-1 s
+    _OPTS = {"epsabs": 1e-13, "epsrel": 1e-12, "limit": 400}
 
-    val, _ = integrate.nquad(lambda *z: float(g(*z)), ranges, opts=[opts] * len(vs))
-    return float(val)
+    def __init__(self) -> None:
+        self._compiled: dict[sp.Expr, tuple[tuple[sp.Symbol, ...], Any, list]] = {}
+
+    def _compile(self, e: sp.Expr):
+        hit = self._compiled.get(e)
+        if hit is None:
+            # the outermost integrals become placeholders, evaluated at each call
+            outer = [i for i in e.atoms(sp.Integral)
+                     if not any(j is not i and j.has(i) for j in e.atoms(sp.Integral))]
+            holders = [sp.Dummy(f"J{k}") for k in range(len(outer))]
+            body = e.xreplace(dict(zip(outer, holders, strict=True)))
+            syms = tuple(sorted(body.free_symbols - set(holders), key=str))
+            fn = sp.lambdify((*syms, *holders), body, "math")
+            hit = (syms, fn, outer)
+            self._compiled[e] = hit
+        return hit
+
+    def value(self, e: sp.Expr, env: dict[sp.Symbol, float]) -> complex | float:
+        syms, fn, outer = self._compile(e)
+        inner = [self._integral(i, env) for i in outer]
+        return fn(*(env[s] for s in syms), *inner)
+
+    def _integral(self, it: sp.Integral, env: dict[sp.Symbol, float]) -> float:
+        from scipy import integrate  # only here: importing it costs ~0.5-1 s
+
+        (var, *ends) = it.limits[-1]
+        if len(ends) != 2:
+            raise ValueError(f"an integral without limits: {it}")
+        inside = it.function if len(it.limits) == 1 else sp.Integral(it.function,
+                                                                    *it.limits[:-1])
+        a, b = (float(self.value(sp.sympify(v), env)) for v in ends)
+
+        def integrand(t: float) -> float:
+            return float(self.value(inside, {**env, var: t}))
+
+        val, _ = integrate.quad(integrand, a, b, **self._OPTS)
+        return val
 
 
 def chebyshev_table(spec: TableSpec, values: Mapping[sp.Symbol, float],
