@@ -71,6 +71,7 @@ from ..models.generator import Expansion, Generator
 from ..models.markov import MarkovChain, SwitchingSDE
 from ..models.sde import SDE
 from ..report.derivation import Check, Derivation, Step
+from . import poisson
 from ._context import numeric_parameters
 from .invariant import InvariantMeasure, invariant_measure
 from .measures import DensityMeasure, DiscreteMeasure
@@ -262,9 +263,8 @@ def _reduce_view(view: _View, model: object, fast: object, eps: sp.Symbol,
             return finish(_reduce_symbolic(deriv, L0, L1, L2, mid, ctx))
         except UnsolvedError as exc:
             if params is None:
-                hint = ("" if view.chain is not None else
-                        " With every fast variable periodic, pass params={symbol: value} to "
-                        "sa.reduce to use the numeric (spectral) cell solver.")
+                hint = ("" if view.chain is not None or poisson.NUMERIC_HINT in str(exc) else
+                        " " + poisson.numeric_hint(L0.restrict(fast, strict=False)))
                 raise UnsolvedError(f"{exc}{hint}") from None
             reason = str(exc)
     else:

@@ -294,7 +294,7 @@ def _require_confining(y: sp.Symbol, b, a, c: float, L: float) -> None:
         if not (np.all(q > 0) and q[2] >= 2.0 * q[0]):
             raise ModelError(
                 f"the drift of the fast variable {y} is not confining on the line: "
-                f"-({y} - c) b / a = {q[0]:.3g}, {q[1]:.3g}, {q[2]:.3g} at {y} - c = "
+                f"-({y} - c) b / a = {q[0]:.3g}, {q[1]:.3g}, {q[2]:.3g} (c = {c:.3g}) at {y} - c = "
                 f"{side * 4 * L:.3g}, {side * 8 * L:.3g}, {side * 16 * L:.3g} does not grow "
                 "(the invariant law, if any, has algebraic tails, e.g. Cauchy's). The numeric "
                 "cell solver on the line needs a drift that pulls back at least linearly in "
