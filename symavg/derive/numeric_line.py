@@ -3,61 +3,58 @@ r"""Numeric cell solver for fast variables on the real line (and products with c
 When no closed form exists and some fast variable lives on the whole line, the
 invariant density and the cell problems are solved by spectral collocation on
 a tensor grid: a Fourier grid on each circle (as in
-:mod:`symavg.derive.numeric_cell`) and, on each line, Boyd's algebraically
-mapped Chebyshev grid (the rational Chebyshev functions :math:`TB_k`; Boyd,
-*Chebyshev and Fourier Spectral Methods*, 2nd ed., 2001, Sec. 17.8-17.9):
+:mod:`symavg.derive.numeric_cell`) and, on each line, a Chebyshev-Gauss-Lobatto
+grid on the truncated interval :math:`[y_-, y_+]` where the density is above
+:math:`e^{-70}` of its peak, with reflecting walls (zero normal derivative) at
+its ends -- Boyd's *domain truncation* (Boyd, *Chebyshev and Fourier Spectral
+Methods*, 2nd ed., 2001, Sec. 17.2):
 
 .. math::
 
-    y = c + L\cot\theta = c + \frac{Lt}{\sqrt{1-t^2}},\qquad t = \cos\theta,\qquad
-    \theta_j = \frac{\pi(j + \frac12)}{n},\quad j = 0,\dots,n-1 .
+    \Psi(y) = \int_0^y \frac{2b}{a},\qquad
+    [y_-, y_+] = \{\Psi \ge \max\Psi - 70\},\qquad
+    y_j = y_- + \tfrac{y_+ - y_-}2\bigl(1 - \cos\tfrac{\pi j}{n-1}\bigr).
 
-Why this grid. On the line the invariant density of a confining drift decays
-fast (:math:`e^{-y^4/4}` for the double well) while the cell solutions grow or
-tend to constants (:math:`\Phi' \sim 1/y^2` for :math:`h = y` in the double
-well). A Hermite-function basis represents decaying functions only; the mapped
-grid represents both (any function smooth in :math:`t` up to :math:`t = \pm1`,
-i.e. with an asymptotic expansion in :math:`1/y`), needs no boundary condition
-(the ends :math:`t = \pm1` are not nodes: the drift points inwards there, the
-"behavioural" condition of Boyd Sec. 17.3), and for a polynomial drift of
-degree 3 the coefficient of :math:`\partial_t` stays bounded
-(:math:`b\,\partial_y = b\,\frac{(1-t^2)^{3/2}}{L}\partial_t`). The error
-decays faster than any power of :math:`n` (sub-geometrically: the functions are
-:math:`C^\infty` but not analytic at :math:`t = \pm1`); measured on the double
-well, the quartic and sextic wells, tilted and deep double wells and OU
-processes of several widths, :math:`n = 64` gives a relative error of
-:math:`10^{-5}`-:math:`10^{-7}` in an effective diffusion and :math:`n = 128`
-below :math:`10^{-9}` (``tests/test_numeric_line.py``).
+Why this grid. The cell solutions of a confining drift need not decay, nor stay
+bounded: in the double well (:math:`V = y^4/4 - y^2/2`), :math:`h = y` gives
+:math:`\Phi' \sim y^{-2}` but :math:`h = y^2 - \langle y^2\rangle` gives
+:math:`\Phi \sim \log|y|`, and :math:`h = y^4` gives :math:`\Phi \sim y^2/2`.
+Hermite functions represent decaying functions only. Boyd's algebraic map
+:math:`y = L\cot\theta` (rational Chebyshev functions, Sec. 17.8) was tried
+first: it converges for bounded :math:`\Phi` (:math:`10^{-9}` in an effective
+diffusion at 128 points) but not for a growing one (for :math:`h = y^2` the
+error of :math:`\Phi'` in the bulk stayed at 0.5 from 32 to 256 points). On a
+finite interval, :math:`\Phi` is analytic (entire for polynomial coefficients)
+and Chebyshev interpolation converges geometrically. The walls change the
+problem only where the density is :math:`e^{-70}` of its peak: the invariant law
+of the reflected process is the restricted :math:`e^{\Psi}/a`, and the wall
+correction :math:`\delta` of a cell solution solves :math:`\mathcal L_0\delta = 0`,
+:math:`\delta' = C e^{-\Psi}`, so it decays like :math:`e^{\Psi(y) - \Psi(y_\pm)}`
+into the bulk: its weight in any average is :math:`O(e^{-70})`. Measured
+(double well, deep double well, sextic well, OU; :math:`h = y` and :math:`y^2`):
+the relative error of an effective diffusion is :math:`10^{-4}`-:math:`10^{-7}`
+at 48 points, :math:`10^{-8}`-:math:`10^{-12}` at 64 and :math:`10^{-12}`-
+:math:`10^{-15}` at 96 (``tests/test_numeric_line.py`` checks these against
+quadrature).
 
-Differentiation: the barycentric Chebyshev matrix at the Gauss points
-(:math:`w_j = (-1)^j\sin\theta_j`), :math:`D_y = \mathrm{diag}(dt/dy)D_t` with
-:math:`dt/dy = (1-t^2)^{3/2}/L`, :math:`D_{yy} = D_y^2`. Quadrature: the
-midpoint rule in :math:`\theta`,
-:math:`\int f\,dy = \int_0^\pi f\,\frac{L}{\sin^2\theta}d\theta \approx
-\sum_j \frac{\pi L}{n\sin^2\theta_j} f(y_j)`, spectrally accurate for the
-rapidly decaying integrands :math:`f\rho` (all derivatives vanish at the ends).
-
-Scale. :math:`c` and :math:`L` come from the drift's confinement along each
-line axis (the other fast variables at 0): with :math:`\Psi(y) = \int 2b/a`,
-:math:`[c - L, c + L]` is the interval where :math:`\Psi \ge \max\Psi - 10`
-(the density above :math:`e^{-10}` of its peak). This choice was the best of
-:math:`L \in \{R/3, R/2, 2R/3, R, 3R/2, 2R\}` on the cases above.
-
-Confinement. A drift is accepted on a line axis when :math:`q(y) = -(y - c)b/a`
-is positive at :math:`|y - c| = 4L, 8L, 16L` and grows at least twofold from
-:math:`4L` to :math:`16L` on both sides (tails :math:`e^{-\int 2q/y}` decaying
-at least exponentially); otherwise (no drift, an outward drift, a
-heavy-tailed law such as Cauchy's) it is refused with a :class:`ModelError`.
+Confinement. With :math:`[c - L, c + L] = \{\Psi \ge \max\Psi - 10\}` (the bulk),
+a drift is accepted on a line axis when :math:`q(y) = -(y - c)b/a` is positive at
+:math:`|y - c| = 4L, 8L, 16L` and grows at least twofold from :math:`4L` to
+:math:`16L` on both sides (tails that decay at least exponentially); otherwise (no
+drift, an outward drift, a heavy-tailed law such as Cauchy's) it is refused with a
+:class:`ModelError`, as is a diffusion that vanishes on the axis.
 
 Linear algebra (dense, :math:`N = \prod_k n_k \le` :data:`MAX_POINTS`). With
-:math:`A` the collocation matrix of :math:`\mathcal L_0` and :math:`W` the
-quadrature weights, the discrete invariant law is the left null vector
-:math:`v` of :math:`A` (:math:`(A^T + \mathbf 1\mathbf 1^T)v = \mathbf 1`, so
-:math:`A^Tv = 0`, :math:`\sum v = 1`), :math:`\rho = v/W`, and
-:math:`\langle f\rangle = \sum_j v_jf_j`. The discrete centering
-:math:`\langle h\rangle = 0` is then exactly the solvability of
-:math:`A\Phi = -h`, solved as :math:`(A + \mathbf 1v^T)\Phi = -h` (so
-:math:`\langle\Phi\rangle = 0`).
+:math:`A` the collocation matrix of :math:`\mathcal L_0` whose wall rows are
+replaced by the normal derivative, and :math:`u` the indicator of the other
+(interior) nodes, the discrete invariant law is the left null vector
+:math:`(A^T + uu^T)\ell = u` (so :math:`A^T\ell = 0`, :math:`u\cdot\ell = 1`),
+:math:`q = u\ell`, :math:`\langle f\rangle = \sum_j q_jf_j` and
+:math:`\rho = q/W` with the Clenshaw-Curtis weights :math:`W` (0 on the walls).
+The discrete centering :math:`\langle h\rangle = 0` is then exactly the
+solvability of the collocation system; :math:`-\mathcal L_0\Phi = h` is solved as
+:math:`(A + uq^T)\Phi = -u(h - \langle h\rangle)`, then
+:math:`\Phi \leftarrow \Phi - \langle\Phi\rangle`.
 """
 
 from __future__ import annotations
@@ -74,9 +71,11 @@ from ..models.generator import Generator
 #: the largest tensor grid solved densely
 MAX_POINTS = 2500
 #: negative density values tolerated, relative to the peak (tail oscillations)
-POSITIVITY = 1e-4
-#: the density drop (in units of Psi) that defines the bulk of a line axis
+POSITIVITY = 1e-2
+#: the density drop (in units of Psi) that defines the bulk of a line axis (confinement test)
 BULK_DROP = 10.0
+#: the density drop at the reflecting walls that truncate a line axis (e^-70 ~ 4e-31)
+WALL_DROP = 70.0
 
 
 @dataclass(frozen=True)
@@ -88,27 +87,45 @@ class Axis:
     weights: np.ndarray = field(repr=False)
     d1: np.ndarray = field(repr=False)
     d2: np.ndarray = field(repr=False)
-    scale: tuple[float, float] = (0.0, 0.0)   # (c, L) on a line, (0, period) on a circle
+    scale: tuple[float, float] = (0.0, 0.0)   # (lo, hi) on a line, (0, period) on a circle
 
     @property
     def n(self) -> int:
         return len(self.nodes)
 
 
-def line_axis(n: int, c: float, L: float) -> Axis:
-    r"""The mapped Chebyshev axis :math:`y_j = c + L\cot\theta_j` (see the module docstring)."""
-    th = np.pi * (np.arange(n) + 0.5) / n
-    t = np.cos(th)
-    w = (-1.0) ** np.arange(n) * np.sin(th)
-    diff = t[:, None] - t[None, :]
-    np.fill_diagonal(diff, 1.0)
-    D = (w[None, :] / w[:, None]) / diff
-    np.fill_diagonal(D, 0.0)
-    D[np.diag_indices(n)] = -D.sum(axis=1)
-    Dy = ((1.0 - t * t) ** 1.5 / L)[:, None] * D
-    nodes = c + L * t / np.sqrt(1.0 - t * t)
-    weights = np.pi * L / (n * np.sin(th) ** 2)
-    return Axis("line", nodes, weights, Dy, Dy @ Dy, (c, L))
+def line_axis(n: int, lo: float, hi: float) -> Axis:
+    r"""Chebyshev-Gauss-Lobatto nodes on :math:`[lo, hi]`, the Chebyshev differentiation
+    matrix (Trefethen, *Spectral Methods in MATLAB*, 2000, ``cheb``) and Clenshaw-Curtis
+    weights (Trefethen's ``clencurt``)."""
+    N = n - 1
+    k = np.arange(n)
+    theta = np.pi * k / N
+    t = np.cos(theta)
+    cc = np.ones(n)
+    cc[0] = cc[-1] = 2.0
+    cc *= (-1.0) ** k
+    X = t[:, None] - t[None, :]
+    D = np.outer(cc, 1.0 / cc) / (X + np.eye(n))
+    D -= np.diag(D.sum(axis=1))
+    w = np.zeros(n)
+    v = np.ones(N - 1)
+    inner = theta[1:-1]
+    if N % 2 == 0:
+        w[0] = w[-1] = 1.0 / (N * N - 1)
+        for j in range(1, N // 2):
+            v -= 2.0 * np.cos(2 * j * inner) / (4 * j * j - 1)
+        v -= np.cos(N * inner) / (N * N - 1)
+    else:
+        w[0] = w[-1] = 1.0 / (N * N)
+        for j in range(1, (N - 1) // 2 + 1):
+            v -= 2.0 * np.cos(2 * j * inner) / (4 * j * j - 1)
+    w[1:-1] = 2.0 * v / N
+    half = 0.5 * (hi - lo)
+    # nodes in increasing order (t = cos theta runs from 1 down to -1)
+    nodes = (lo + half * (t + 1.0))[::-1]
+    Dy = (D / half)[::-1, ::-1]
+    return Axis("line", nodes.copy(), (w * half)[::-1].copy(), Dy.copy(), Dy @ Dy, (lo, hi))
 
 
 def circle_axis(n: int, period: float) -> Axis:
@@ -158,9 +175,10 @@ class ProductGrid:
         parts = []
         for y, ax in zip(self.fast, self.axes):
             if ax.kind == "line":
-                c, L = ax.scale
-                parts.append(f"{ax.n} mapped Chebyshev points on the line for {y} "
-                             f"(y = {c:.3g} + {L:.3g} cot theta)")
+                lo, hi = ax.scale
+                parts.append(f"{ax.n} Chebyshev points for {y} on the line, cut at "
+                             f"[{lo:.3g}, {hi:.3g}] (reflecting walls where the density is "
+                             "below e^-70 of its peak)")
             else:
                 parts.append(f"{ax.n} Fourier points on the circle for {y}")
         return " x ".join(parts)
@@ -168,7 +186,8 @@ class ProductGrid:
 
 class ProductOperator:
     r"""The collocation matrix of :math:`b\cdot\nabla + \frac12 a:\nabla\nabla` on a
-    :class:`ProductGrid`, with the invariant law and the cell solver (dense)."""
+    :class:`ProductGrid`, with reflecting walls at the ends of the line axes, the invariant
+    law and the cell solver (dense; see the module docstring)."""
 
     def __init__(self, grid: ProductGrid, drift: list[np.ndarray],
                  diff: list[list[np.ndarray]]):
@@ -183,8 +202,18 @@ class ProductOperator:
             for j in range(self.d):
                 second = self._d2[i] if i == j else self._d1[i] @ self._d1[j]
                 A += 0.5 * diff[i][j].ravel()[:, None] * second
+        # a node at an end of a line axis carries the wall: zero normal derivative
+        index = np.indices(grid.shape).reshape(self.d, -1)
+        interior = np.ones(N, dtype=bool)
+        for k, ax in enumerate(grid.axes):
+            if ax.kind != "line":
+                continue
+            wall = interior & ((index[k] == 0) | (index[k] == ax.n - 1))
+            A[wall] = self._d1[k][wall]
+            interior &= ~wall
         self.matrix = A
-        self._v: np.ndarray | None = None
+        self.interior = interior.astype(float)
+        self._q: np.ndarray | None = None
 
     def _along(self, k: int, D: np.ndarray) -> np.ndarray:
         out = np.ones((1, 1))
@@ -201,36 +230,35 @@ class ProductOperator:
                  .reshape(u.shape) for j in range(self.d)] for i in range(self.d)]
 
     def density(self) -> tuple[np.ndarray, float]:
-        r"""The normalised invariant density at the nodes (:math:`\rho = v/W`) and the
-        residual :math:`\max|A^Tv|`."""
-        A = self.matrix
-        one = np.ones(A.shape[0])
+        r"""The normalised invariant density at the nodes (:math:`\rho = q/W`, 0 on the
+        walls) and the residual :math:`\max|A^T\ell|`."""
+        A, u = self.matrix, self.interior
         try:
-            v = np.linalg.solve(A.T + np.outer(one, one), one)
+            ell = np.linalg.solve(A.T + np.outer(u, u), u)
         except np.linalg.LinAlgError:
             raise UnsolvedError("the collocation matrix of the fast generator has more than "
                                 "one invariant law on the grid; check that the fast process "
                                 "is ergodic") from None
-        # the far-tail nodes carry oscillations of the size of the discretisation error
-        # (about 1e-6 of the peak at 64 points, 1e-11 at 128 on the double well); they
-        # shrink with n and enter the grid-convergence check of every average
-        if np.min(v) < -POSITIVITY * np.max(np.abs(v)):
+        q = ell * u
+        if np.min(q) < -POSITIVITY * np.max(np.abs(q)):
             raise UnsolvedError(
                 f"the numeric invariant density on the line grid is not positive (min/max "
-                f"{np.min(v) / np.max(np.abs(v)):.1e}); refine the grid n")
-        self._v = v
-        rho = (v / self.grid.weights()).reshape(self.grid.shape)
-        return rho, float(np.max(np.abs(A.T @ v)))
+                f"{np.min(q) / np.max(np.abs(q)):.1e}); refine the grid n")
+        self._q = q
+        rho = (q / self.grid.weights()).reshape(self.grid.shape)
+        return rho, float(np.max(np.abs(A.T @ ell)))
 
     def cell(self, h: np.ndarray) -> tuple[np.ndarray, float]:
-        r""":math:`-\mathcal L_0\Phi = h` with :math:`\langle\Phi\rangle = 0`; returns
-        :math:`\Phi` and the residual :math:`\max|A\Phi + h|`."""
-        if self._v is None:
+        r""":math:`-\mathcal L_0\Phi = h - \langle h\rangle` with
+        :math:`\langle\Phi\rangle = 0` (walls: zero normal derivative); returns
+        :math:`\Phi` and the residual on the collocation nodes."""
+        if self._q is None:
             self.density()
-        A = self.matrix
-        hf = h.ravel()
-        phi = np.linalg.solve(A + np.outer(np.ones(A.shape[0]), self._v), -hf)
-        return phi.reshape(h.shape), float(np.max(np.abs(A @ phi + hf)))
+        A, u, q = self.matrix, self.interior, self._q
+        hf = h.ravel() - q @ h.ravel()
+        phi = np.linalg.solve(A + np.outer(u, q), -hf * u)
+        phi -= q @ phi
+        return phi.reshape(h.shape), float(np.max(np.abs((A @ phi + hf) * u)))
 
 
 # ------------------------------------------------------------------ the scale
@@ -248,13 +276,13 @@ def _axis_functions(G: Generator, fast: Sequence[sp.Symbol], k: int):
 
 
 def line_scale(G: Generator, fast: Sequence[sp.Symbol], k: int) -> tuple[float, float]:
-    r"""Centre ``c`` and width ``L`` of the bulk of the invariant law along the line axis
-    ``k``, :math:`\{\Psi \ge \max\Psi - 10\}` with :math:`\Psi = \int_0^y 2b/a`, and the
-    confinement check (module docstring); :class:`ModelError` when the drift does not
-    confine."""
+    r"""The interval :math:`\{\Psi \ge \max\Psi - 70\}` of the line axis ``k``, with
+    :math:`\Psi = \int_0^y 2b/a` (the other fast variables at 0), after the confinement
+    check (module docstring); :class:`ModelError` when the drift does not confine."""
     y = fast[k]
     b, a = _axis_functions(G, fast, k)
-    r = np.linspace(-1.0, 1.0, 4001)
+    r = np.linspace(-1.0, 1.0, 8001)
+    confined = False
     for _ in range(40):
         av, bv = a(r), b(r)
         if not (np.all(np.isfinite(av)) and np.all(np.isfinite(bv))):
@@ -267,12 +295,14 @@ def line_scale(G: Generator, fast: Sequence[sp.Symbol], k: int) -> tuple[float, 
         f = 2 * bv / av
         psi = np.concatenate([[0.0], np.cumsum(0.5 * (f[1:] + f[:-1]) * np.diff(r))])
         psi -= psi.max()
-        if psi[0] < -BULK_DROP and psi[-1] < -BULK_DROP:
-            inside = r[psi >= -BULK_DROP]
-            c = 0.5 * (inside.max() + inside.min())
-            L = 0.5 * (inside.max() - inside.min())
-            _require_confining(y, b, a, c, max(L, 1e-12))
-            return float(c), float(max(L, 1e-12))
+        if not confined and psi[0] < -BULK_DROP and psi[-1] < -BULK_DROP:
+            bulk = r[psi >= -BULK_DROP]
+            c = 0.5 * (bulk.max() + bulk.min())
+            _require_confining(y, b, a, c, max(0.5 * (bulk.max() - bulk.min()), 1e-12))
+            confined = True
+        if confined and psi[0] < -WALL_DROP and psi[-1] < -WALL_DROP:
+            inside = r[psi >= -WALL_DROP]
+            return float(inside.min()), float(inside.max())
         r = 2.0 * r
     raise ModelError(
         f"the drift of the fast variable {y} does not confine it on the line (its invariant "
@@ -303,8 +333,8 @@ def _require_confining(y: sp.Symbol, b, a, c: float, L: float) -> None:
 
 def product_grid(G: Generator, fast: Sequence[sp.Symbol], params: Mapping, n: int,
                  line_factor: int = 1) -> ProductGrid:
-    """The tensor grid: Fourier axes (``n`` points) on the circles, mapped Chebyshev axes
-    (``line_factor * n`` points) on the line, scales from :func:`line_scale`."""
+    """The tensor grid: Fourier axes (``n`` points) on the circles, Chebyshev axes
+    (``line_factor * n`` points) on the line, cut where :func:`line_scale` says."""
     per = G.periodic_map
     axes = []
     for k, y in enumerate(fast):
@@ -314,8 +344,8 @@ def product_grid(G: Generator, fast: Sequence[sp.Symbol], params: Mapping, n: in
                 raise ModelError(f"the period of {y} needs parameter values: {L.free_symbols}")
             axes.append(circle_axis(n, float(L)))
         else:
-            c, L = line_scale(G, fast, k)
-            axes.append(line_axis(line_factor * n, c, L))
+            lo, hi = line_scale(G, fast, k)
+            axes.append(line_axis(line_factor * n, lo, hi))
     total = int(np.prod([ax.n for ax in axes]))
     if total > MAX_POINTS:
         per_dim = int(MAX_POINTS ** (1.0 / len(fast)))
