@@ -27,6 +27,8 @@ import warnings
 import numpy as np
 import pytest
 import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.integrate import quad
 
 import symavg as sa
@@ -78,7 +80,7 @@ def test_double_well_density_against_quadrature():
     nodes, q_j / W_j (the discrete law over the Clenshaw-Curtis weights; it converges
     algebraically, 6e-8 measured at 128 points, while averages converge geometrically)."""
     G = _fast_generator(DOUBLE_WELL)
-    op = product_operator(G, product_grid(G, (y,), {}, 128))
+    op = product_operator(G, product_grid(G, (y,), {}, 128, line_factor=1))
     rho, residual = op.density()
     assert residual < 1e-12
     nodes = op.grid.axes[0].nodes
@@ -107,7 +109,7 @@ def test_grid_converges_geometrically_on_the_double_well():
     y2 = quad(lambda s: s**2 * np.exp(-Vf(s)), -np.inf, np.inf, **TOL)[0] / Z
     errors = []
     for n in (32, 48, 64, 96):
-        op = product_operator(G, product_grid(G, (y,), {}, n))
+        op = product_operator(G, product_grid(G, (y,), {}, n, line_factor=1))
         rho, _ = op.density()
         errors.append(abs(op.grid.integrate(op.grid.axes[0].nodes**2 * rho) - y2))
     assert errors[1] < errors[0] / 30 and errors[2] < errors[1] / 1000
@@ -125,7 +127,7 @@ def test_cell_problem_against_the_one_dimensional_formula(V, f):
     quadrature (1-D) strategy of symavg.derive.poisson), at the nodes where the density is
     above e^-20 of its peak (the walls sit at e^-70)."""
     G = _fast_generator(V)
-    op = product_operator(G, product_grid(G, (y,), {}, 128))
+    op = product_operator(G, product_grid(G, (y,), {}, 128, line_factor=1))
     rho, _ = op.density()
     nodes = op.grid.axes[0].nodes
     h = f(nodes)
@@ -146,7 +148,7 @@ def test_effective_diffusion_of_the_double_well_cell_problem():
     (derived in the module docstring from Pavliotis & Stuart 2008, Ch. 11), by nested
     quadrature, against 2 <y Phi> on the grid."""
     G = _fast_generator(DOUBLE_WELL)
-    op = product_operator(G, product_grid(G, (y,), {}, 128))
+    op = product_operator(G, product_grid(G, (y,), {}, 128, line_factor=1))
     rho, _ = op.density()
     nodes = op.grid.axes[0].nodes
     phi, _ = op.cell(nodes)
@@ -248,3 +250,64 @@ def test_line_axis_quadrature_and_derivative():
     u = np.sin(y_) + y_**3
     assert np.max(np.abs(ax.d1 @ u - (np.cos(y_) + 3 * y_**2))) < 1e-9
     assert np.max(np.abs(ax.d2 @ u - (-np.sin(y_) + 6 * y_))) < 1e-7
+
+
+def test_product_of_a_circle_and_a_line_against_the_one_dimensional_references():
+    r"""The tensor grid (Fourier x Chebyshev): independent y1 on the circle with the Gibbs
+    law e^{-cos y1}/Z_1 and y2 in the double well. For h = sin y1 + y2 the cell solution is
+    Phi_1(y1) + Phi_2(y2) and 2<h Phi> = D_1 + D_2, each a 1-D quadrature. On the circle,
+    L0 = e^{V_1} d/dy (e^{-V_1} d/dy) gives Phi_1' = e^{V_1}(C - int_0^y sin(s) e^{-V_1(s)} ds)
+    with C fixed by the periodicity int_0^{2 pi} Phi_1' = 0, and D_1 = 2<Phi_1'^2> (the
+    periodic case of the quadrature (1-D) strategy of symavg.derive.poisson; Pavliotis &
+    Stuart 2008, Ch. 13, one-dimensional periodic cell problems); D_2 as in the module
+    docstring."""
+    y1, y2 = sp.symbols("y1 y2", real=True)
+    G = sa.Generator([y1, y2], [sp.sin(y1), -(y2**3 - y2)], [[2, 0], [0, 2]],
+                     periodic={y1: 2 * sp.pi})
+    grid = product_grid(G, (y1, y2), {}, 24)          # 24 Fourier x 48 Chebyshev points
+    assert grid.shape == (24, 48)
+    op = product_operator(G, grid)
+    rho, residual = op.density()
+    assert residual < 1e-10
+    Y1, Y2 = grid.points()
+    phi, res = op.cell(np.sin(Y1) + Y2)
+    assert res < 1e-9
+    D = 2 * grid.integrate((np.sin(Y1) + Y2) * phi * rho)
+    # circle: Phi_1' = e^{V1} (C - G(y)), G(y) = int_0^y sin s e^{-V1(s)} ds, V1 = cos;
+    # periodicity int_0^{2pi} Phi_1' = 0 fixes C; D_1 = 2 <Phi_1'^2>
+    V1 = np.cos
+
+    def Gint(t):
+        return quad(lambda s: np.sin(s) * np.exp(-V1(s)), 0, t, **TOL)[0]
+
+    C = quad(lambda t: np.exp(V1(t)) * Gint(t), 0, 2 * np.pi, **TOL)[0] / \
+        quad(lambda t: np.exp(V1(t)), 0, 2 * np.pi, **TOL)[0]
+    Z1 = quad(lambda t: np.exp(-V1(t)), 0, 2 * np.pi, **TOL)[0]
+    D1 = 2 * quad(lambda t: (C - Gint(t)) ** 2 * np.exp(V1(t)), 0, 2 * np.pi, **TOL)[0] / Z1
+    D2 = _quad_reference(DOUBLE_WELL)[3]
+    assert D == pytest.approx(D1 + D2, rel=1e-6)
+
+
+def test_too_large_a_product_grid_names_the_n_that_fits():
+    y1, y2 = sp.symbols("y1 y2", real=True)
+    G = sa.Generator([y1, y2], [-y1**3, -y2**3], [[2, 0], [0, 2]])
+    with pytest.raises(sa.ModelError, match=r"Pass n=25 or less"):
+        product_grid(G, (y1, y2), {}, 64)
+
+
+@settings(max_examples=5, deadline=None)
+@given(st.integers(-2, 2), st.integers(-3, 3), st.integers(-2, 2), st.integers(1, 3))
+def test_random_confining_quartic_against_quadrature(a1, a2, a3, a4):
+    """Random confining polynomials V = a4 y^4/4 + a3 y^3/3 + a2 y^2/2 + a1 y: <y> and the
+    effective diffusion 2<(y - <y>) Phi> on the grid against the quadratures of the module
+    docstring (Risken 1989, Sec. 5.2; Pavliotis & Stuart 2008, Ch. 11)."""
+    V = sp.Rational(a4, 4) * y**4 + sp.Rational(a3, 3) * y**3 + sp.Rational(a2, 2) * y**2 \
+        + a1 * y
+    G = _fast_generator(V)
+    op = product_operator(G, product_grid(G, (y,), {}, 96, line_factor=1))
+    rho, _ = op.density()
+    nodes = op.grid.axes[0].nodes
+    Z, m, _, D = _quad_reference(V)
+    assert op.grid.integrate(nodes * rho) == pytest.approx(m, rel=1e-8, abs=1e-10)
+    phi, _ = op.cell(nodes)
+    assert 2 * op.grid.integrate((nodes - m) * phi * rho) == pytest.approx(D, rel=1e-7)

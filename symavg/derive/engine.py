@@ -147,13 +147,16 @@ def reduce(model: SDE | SwitchingSDE | EffectiveModel,
         diffusion of the fluctuations around the averaged dynamics (the
         diffusion approximation; see the module docstring).
     params : dict {Symbol: number}, optional
-        Parameter values for the numeric fallback: when no closed form is found
-        and every fast variable is periodic, the invariant density and the
-        cell problems are solved spectrally on an ``n``-point grid per fast
-        dimension (:mod:`symavg.derive.numeric_cell`) and the effective
-        coefficients are numbers.
+        Parameter values for the numeric fallback (``{}`` when there are none):
+        when no closed form is found, the invariant density and the cell
+        problems are solved spectrally -- on an ``n``-point Fourier grid per
+        periodic fast variable (:mod:`symavg.derive.numeric_cell`), on a
+        ``2n``-point Chebyshev grid per fast variable on the line with a
+        confining drift (:mod:`symavg.derive.numeric_line`) -- and the
+        effective coefficients are numbers.
     n : int
-        Grid points per fast dimension for the numeric fallback.
+        Grid points per periodic fast dimension (twice as many on the line) for
+        the numeric fallback.
     method : {"auto", "symbolic", "numeric"}
         ``"auto"`` tries the closed forms first and falls back to numbers when
         ``params`` is given.
@@ -273,8 +276,9 @@ def _reduce_view(view: _View, model: object, fast: object, eps: sp.Symbol,
         deriv = deriv.then(Step(
             "numeric cell problems",
             f"No closed form ({reason}): the invariant density and the cell problems are "
-            f"solved by spectral collocation on a Fourier grid with {n} points per fast "
-            f"dimension, and again with {max(8, n // 2)}, at the given parameter values; the "
+            f"solved by spectral collocation (a Fourier grid on a circle, a Chebyshev grid on "
+            f"the line) with {n} points per circle and {2 * n} per line, and again with "
+            f"{max(8, n // 2)} and {2 * max(8, n // 2)}, at the given parameter values; the "
             "difference of every average is recorded as its discretisation error.",
             (("params", sp.Dict({sp.sympify(k): sp.Float(v) for k, v in params.items()})),)))
         return finish(_reduce_symbolic(deriv, L0, L1, L2, mid, ctx))

@@ -198,10 +198,11 @@ class ProductOperator:
         N = int(np.prod(grid.shape))
         A = np.zeros((N, N))
         for i in range(self.d):
-            A += drift[i].ravel()[:, None] * self._d1[i]
+            if np.any(drift[i]):
+                A += drift[i].ravel()[:, None] * self._d1[i]
             for j in range(self.d):
-                second = self._d2[i] if i == j else self._d1[i] @ self._d1[j]
-                A += 0.5 * diff[i][j].ravel()[:, None] * second
+                if np.any(diff[i][j]):
+                    A += 0.5 * diff[i][j].ravel()[:, None] * self._second(i, j)
         # a node at an end of a line axis carries the wall: zero normal derivative
         index = np.indices(grid.shape).reshape(self.d, -1)
         interior = np.ones(N, dtype=bool)
@@ -221,6 +222,15 @@ class ProductOperator:
             out = np.kron(out, D if m == k else np.eye(ax.n))
         return out
 
+    def _second(self, i: int, j: int) -> np.ndarray:
+        r""":math:`\partial_i\partial_j` as a Kronecker product (no dense matrix product)."""
+        if i == j:
+            return self._d2[i]
+        out = np.ones((1, 1))
+        for m, ax in enumerate(self.grid.axes):
+            out = np.kron(out, ax.d1 if m in (i, j) else np.eye(ax.n))
+        return out
+
     def grad(self, u: np.ndarray) -> list[np.ndarray]:
         return [(D @ u.ravel()).reshape(u.shape) for D in self._d1]
 
@@ -228,6 +238,7 @@ class ProductOperator:
         flat = u.ravel()
         return [[(self._d2[i] @ flat if i == j else self._d1[i] @ (self._d1[j] @ flat))
                  .reshape(u.shape) for j in range(self.d)] for i in range(self.d)]
+
 
     def density(self) -> tuple[np.ndarray, float]:
         r"""The normalised invariant density at the nodes (:math:`\rho = q/W`, 0 on the
@@ -332,7 +343,7 @@ def _require_confining(y: sp.Symbol, b, a, c: float, L: float) -> None:
 
 
 def product_grid(G: Generator, fast: Sequence[sp.Symbol], params: Mapping, n: int,
-                 line_factor: int = 1) -> ProductGrid:
+                 line_factor: int = 2) -> ProductGrid:
     """The tensor grid: Fourier axes (``n`` points) on the circles, Chebyshev axes
     (``line_factor * n`` points) on the line, cut where :func:`line_scale` says."""
     per = G.periodic_map
@@ -348,12 +359,14 @@ def product_grid(G: Generator, fast: Sequence[sp.Symbol], params: Mapping, n: in
             axes.append(line_axis(line_factor * n, lo, hi))
     total = int(np.prod([ax.n for ax in axes]))
     if total > MAX_POINTS:
-        per_dim = int(MAX_POINTS ** (1.0 / len(fast)))
+        factors = [line_factor if ax.kind == "line" else 1 for ax in axes]
+        fit = max((m for m in range(2, n) if np.prod([f * m for f in factors]) <= MAX_POINTS),
+                  default=2)
         raise ModelError(
             f"the numeric cell solver with a fast variable on the line solves densely; "
             f"{' x '.join(str(ax.n) for ax in axes)} = {total} grid points exceed "
-            f"{MAX_POINTS}. Pass a smaller n to sa.reduce (n={per_dim} or less for "
-            f"{len(fast)} fast variables)")
+            f"{MAX_POINTS} (a line axis gets {line_factor} n points, a circle n). Pass "
+            f"n={fit} or less to sa.reduce")
     return ProductGrid(tuple(fast), tuple(axes))
 
 

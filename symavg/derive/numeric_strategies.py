@@ -12,10 +12,9 @@ act only inside :func:`symavg.derive._context.numeric_parameters` (the
 expansion engine opens it when ``reduce`` is given ``params=``), where they
 return a :class:`GridMeasure` and :class:`GridCorrector`. The engine asks the
 grid measure for every average, exactly as it asks a closed-form measure; the
-numbers are computed on two grids (``n`` and ``n // 2`` points per dimension;
-``2n`` and ``n`` for a single fast variable on the line, whose mapped grid
-converges sub-geometrically) and their difference is recorded as the
-discretisation error (check ``grid convergence``).
+numbers are computed on two grids (``n`` and ``n // 2`` points per circle, twice
+as many per line) and their difference is recorded as the discretisation error
+(check ``grid convergence``).
 
 The effective coefficients are then numbers, valid when the coefficients of the
 model do not depend on the slow variables (periodic homogenization: shear and
@@ -219,25 +218,36 @@ def _grid_measure(G: Generator, fast: tuple) -> InvariantMeasure | None:
             f"on the slow variable(s) {dep}; give a model whose coefficients depend on the fast "
             "variables only, or find a closed form"
         )
+    key = (Gn, tuple(fast), ctx.n, tuple(sorted(ctx.params.items(), key=str)))
+    if key in _MEASURES:     # the nesting test of the engine asked already
+        return _MEASURES[key]
     on_torus = all(y in G.periodic_map for y in fast)
     levels, residual = [], 0.0
     from .numeric_cell import spectral_operator, torus_grid
     from .numeric_line import product_grid, product_operator
 
-    factor = 2 if len(fast) == 1 else 1    # one line axis: 2n and n points
     for size in (ctx.n, max(8, ctx.n // 2)):
         if on_torus:
             grid = torus_grid(Gn, fast, ctx.params, size)
             op = spectral_operator(Gn, grid)
         else:
-            grid = product_grid(Gn, fast, ctx.params, size, line_factor=factor)
+            grid = product_grid(Gn, fast, ctx.params, size)   # line axes: 2 * size points
             op = product_operator(Gn, grid)
         rho, res = op.density()
         residual = max(residual, res)
         levels.append(_Level(grid, op, rho))
     check = Check("L0* rho = 0 (grid)", residual < 1e-8, "numeric", f"residual {residual:.1e}")
-    return GridMeasure(fast=tuple(fast), strategy=NAME, checks=(check,), levels=tuple(levels),
-                       params=ctx.params)
+    measure = GridMeasure(fast=tuple(fast), strategy=NAME, checks=(check,),
+                          levels=tuple(levels), params=ctx.params)
+    if len(_MEASURES) >= 8:
+        _MEASURES.pop(next(iter(_MEASURES)))
+    _MEASURES[key] = measure
+    return measure
+
+
+#: the last grid measures, by (fast generator at the parameter values, fast variables, n,
+#: parameter values -- the measure substitutes them into the coefficients it averages)
+_MEASURES: dict[tuple, GridMeasure] = {}
 
 
 @poisson.strategy(NAME, handles={"diffusion"}, numeric=True)
