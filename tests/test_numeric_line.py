@@ -311,3 +311,40 @@ def test_random_confining_quartic_against_quadrature(a1, a2, a3, a4):
     assert op.grid.integrate(nodes * rho) == pytest.approx(m, rel=1e-8, abs=1e-10)
     phi, _ = op.cell(nodes)
     assert 2 * op.grid.integrate((nodes - m) * phi * rho) == pytest.approx(D, rel=1e-7)
+
+
+def test_correlated_noise_uses_the_corrector_gradient():
+    r"""dx = y/eps dt + dW_1, dy = -(y^3 - y)/eps^2 dt + (dW_1 + sqrt(2) dW_2)/eps: the fast
+    diffusion is a = 3 and the slow-fast covariance a_xy = 1 sits in L1 = y d_x + d_x d_y,
+    so the effective diffusion is 1 + 2<y Phi> + 2<d_y Phi> (the homogenized generator
+    <L1 Phi> + <L2>, Pavliotis & Stuart 2008, Ch. 11), with <y Phi> = (a/2)<Phi'^2> by
+    parts, rho ~ e^{-2V/3} and Phi' = -(2/3) e^{2V/3} int_{-inf}^y s e^{-2V(s)/3} ds
+    (the 1-D formula of the module docstring for a = 3): 1 + 3<Phi'^2> + 2<Phi'> by
+    quadrature. The cross term needs the grid gradient of the corrector."""
+    m = sa.SDE([x, y], [y / eps, -(y**3 - y) / eps**2],
+               noise=[[1, 0], [1 / eps, sp.sqrt(2) / eps]])
+    red = sa.reduce(m, fast=[y], params={}, method="numeric")
+    W = _potential(2 * DOUBLE_WELL / 3)
+    Z = quad(lambda s: np.exp(-W(s)), -np.inf, np.inf, **TOL)[0]
+
+    def dphi(t: float) -> float:
+        if t < 0:
+            return -2 / 3 * quad(lambda s: s * np.exp(W(t) - W(s)), -np.inf, t, **TOL)[0]
+        return 2 / 3 * quad(lambda s: s * np.exp(W(t) - W(s)), t, np.inf, **TOL)[0]
+
+    m2 = quad(lambda t: dphi(t) ** 2 * np.exp(-W(t)) / Z, -np.inf, np.inf, limit=200, **TOL)[0]
+    m1 = quad(lambda t: dphi(t) * np.exp(-W(t)) / Z, -np.inf, np.inf, limit=200, **TOL)[0]
+    assert float(red.diffusion[0, 0]) == pytest.approx(1 + 3 * m2 + 2 * m1, rel=1e-9)
+    assert red.steps.passed
+
+
+def test_diffusion_approximation_order_one_on_the_line():
+    """Averaging at order 1 (dx = (y^2 - x) dt, fast double well on 1/eps): the O(eps)
+    diffusion 2 eps <(y^2 - <y^2>) Phi>, -L0 Phi = y^2 - <y^2>, against the nested
+    quadrature D of the module docstring (Pavliotis & Stuart 2008, Ch. 11, the central
+    limit theorem correction to averaging)."""
+    m = sa.SDE([x, y], [y**2 - x, -sp.diff(DOUBLE_WELL, y) / eps],
+               noise=[[0], [sp.sqrt(2 / eps)]])
+    red = sa.reduce(m, fast=[y], params={}, method="numeric", order=1)
+    D = _quad_reference(DOUBLE_WELL, lambda s: s**2)[3]
+    assert float(red.diffusion[0, 0].subs(eps, 1)) == pytest.approx(D, rel=1e-9)

@@ -196,8 +196,8 @@ def torus_grid(G: Generator, fast: Sequence[sp.Symbol], params: Mapping, n: int)
     missing = [y for y in fast if y not in per]
     if missing:
         raise UnsolvedError(
-            f"no closed form was found and the numeric cell solver needs every fast variable on "
-            f"a circle; {missing} are not periodic"
+            f"the Fourier grid needs every fast variable on a circle; {missing} are not "
+            "periodic (fast variables on the line: symavg.derive.numeric_line.product_grid)"
         )
     periods = []
     for y in fast:
