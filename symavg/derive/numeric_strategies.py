@@ -3,8 +3,8 @@ r"""The numeric cell solvers as strategies of the two registries.
 When no closed form exists, the invariant density and the cell problems are
 solved by spectral collocation at given parameter values: on a Fourier grid
 when every fast variable is periodic (:mod:`symavg.derive.numeric_cell`,
-matrix-free GMRES), and on a tensor grid of mapped Chebyshev axes on the line
-and Fourier axes on the circles when some fast variable lives on the line
+matrix-free GMRES), and on a tensor grid of truncated Chebyshev axes on the
+line and Fourier axes on the circles when some fast variable lives on the line
 (:mod:`symavg.derive.numeric_line`, dense; a confining drift is required).
 These solvers are registered last in :data:`symavg.derive.invariant.STRATEGIES`
 and :data:`symavg.derive.poisson.STRATEGIES`, as ``"spectral (numeric)"``; they
@@ -51,14 +51,13 @@ class _Level:
 @dataclass(frozen=True)
 class GridMeasure(InvariantMeasure):
     """An invariant density on a spectral grid (two resolutions), at given parameter values:
-    a Fourier grid on a torus, or a product of mapped Chebyshev (line) and Fourier axes."""
+    a Fourier grid on a torus, or a product of Chebyshev (line) and Fourier axes."""
 
     levels: tuple[_Level, ...] = ()
     params: dict = field(default_factory=dict)
     averages_correctors = True
 
     def _values(self, expr: sp.Expr, level: _Level) -> float:
-
         from .numeric_cell import lambdify_on_grid
 
         vals = lambdify_on_grid(_numbers(expr, self.params, self.fast), level.grid)
@@ -157,7 +156,6 @@ def _convergence(fine: float, coarse: float, levels: tuple) -> Check:
 
 def _grid_average(c: sp.Expr, arrays: dict, slow: tuple, fast: tuple, level: _Level,
                   params: dict) -> float:
-
     from .numeric_cell import lambdify_on_grid
 
     repl: dict[sp.Basic, sp.Basic] = {}
@@ -206,7 +204,7 @@ def _finite(value: float, expr: sp.Expr) -> float:
 def _grid_measure(G: Generator, fast: tuple) -> InvariantMeasure | None:
     r"""Inside :func:`numeric_parameters`: the normalised null vector of
     :math:`\mathcal L_0^*` on two grids -- Fourier grids when every fast variable is
-    periodic, otherwise a product of mapped Chebyshev axes (line) and Fourier axes."""
+    periodic, otherwise a product of Chebyshev axes (line) and Fourier axes."""
     ctx = current()
     if ctx is None:
         return None

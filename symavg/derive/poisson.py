@@ -310,7 +310,7 @@ def numeric_hint(G: Generator) -> str:
                 "model.")
     return ("Pass params={symbol: value} (params={} when the model has no parameters) and "
             f"{NUMERIC_HINT} to sa.reduce to solve the cell problems numerically (spectral "
-            "grids: Fourier on circles, mapped Chebyshev on the line for a confining drift).")
+            "grids: Fourier on circles, Chebyshev on the line for a confining drift).")
 
 
 def _accept(G: Generator, rhs: sp.Expr, phi: sp.Expr | None, grad: Sequence[sp.Expr],
