@@ -56,6 +56,13 @@ class TorusGrid:
     def volume(self) -> float:
         return float(np.prod(self.periods))
 
+    def integrate(self, values: np.ndarray) -> float:
+        r""":math:`\int f\,dy` over the torus (the periodic trapezoid rule)."""
+        return float(np.mean(values) * self.volume)
+
+    def describe(self) -> str:
+        return f"a {self.n}" + "".join(f" x {self.n}" for _ in self.fast[1:]) + " Fourier grid"
+
 
 class SpectralOperator:
     r"""The generator :math:`b\cdot\nabla + \frac12 a:\nabla\nabla` and its adjoint on a grid."""
@@ -112,6 +119,14 @@ class SpectralOperator:
             return np.real(np.fft.ifftn(np.fft.fftn(v.reshape(shape)) / symbol)).ravel()
 
         return LinearOperator((size, size), matvec=solve, dtype=float)
+
+    def density(self) -> tuple[np.ndarray, float]:
+        """:func:`numeric_density` on this operator."""
+        return numeric_density(self)
+
+    def cell(self, h: np.ndarray) -> tuple[np.ndarray, float]:
+        """:func:`numeric_cell` on this operator."""
+        return numeric_cell(self, h)
 
 
 def _solve(op_fn, rhs: np.ndarray, M: object, what: str) -> tuple[np.ndarray, float]:
@@ -181,8 +196,8 @@ def torus_grid(G: Generator, fast: Sequence[sp.Symbol], params: Mapping, n: int)
     missing = [y for y in fast if y not in per]
     if missing:
         raise UnsolvedError(
-            f"no closed form was found and the numeric cell solver needs every fast variable on "
-            f"a circle; {missing} are not periodic"
+            f"the Fourier grid needs every fast variable on a circle; {missing} are not "
+            "periodic (fast variables on the line: symavg.derive.numeric_line.product_grid)"
         )
     periods = []
     for y in fast:

@@ -1,20 +1,25 @@
 r"""The numeric cell solvers as strategies of the two registries.
 
-When no closed form exists and every fast variable is periodic, the invariant
-density and the cell problems are solved by spectral collocation
-(:mod:`symavg.derive.numeric_cell`) at given parameter values. These solvers
-are registered last in :data:`symavg.derive.invariant.STRATEGIES` and
-:data:`symavg.derive.poisson.STRATEGIES`, as ``"spectral (numeric)"``; they act
-only inside :func:`symavg.derive._context.numeric_parameters` (the expansion engine opens it when
-``reduce`` is given ``params=``), where they return a :class:`GridMeasure`
-and :class:`GridCorrector`. The engine asks the grid measure for every
-average, exactly as it asks a closed-form measure; the numbers are computed on
-two grids (``n`` and ``n // 2``) and their difference is recorded as the
-discretisation error (check ``grid convergence``).
+When no closed form exists, the invariant density and the cell problems are
+solved by spectral collocation at given parameter values: on a Fourier grid
+when every fast variable is periodic (:mod:`symavg.derive.numeric_cell`,
+matrix-free GMRES), and on a tensor grid of truncated Chebyshev axes on the
+line and Fourier axes on the circles when some fast variable lives on the line
+(:mod:`symavg.derive.numeric_line`, dense; a confining drift is required).
+These solvers are registered last in :data:`symavg.derive.invariant.STRATEGIES`
+and :data:`symavg.derive.poisson.STRATEGIES`, as ``"spectral (numeric)"``; they
+act only inside :func:`symavg.derive._context.numeric_parameters` (the
+expansion engine opens it when ``reduce`` is given ``params=``), where they
+return a :class:`GridMeasure` and :class:`GridCorrector`. The engine asks the
+grid measure for every average, exactly as it asks a closed-form measure; the
+numbers are computed on two grids (``n`` and ``n // 2`` points per circle, twice
+as many per line) and their difference is recorded as the discretisation error
+(check ``grid convergence``).
 
 The effective coefficients are then numbers, valid when the coefficients of the
 model do not depend on the slow variables (periodic homogenization: shear and
-cellular flows, periodic potentials in several dimensions).
+cellular flows, periodic potentials in several dimensions; a slow variable
+driven by a fast double well).
 """
 
 from __future__ import annotations
@@ -45,19 +50,18 @@ class _Level:
 
 @dataclass(frozen=True)
 class GridMeasure(InvariantMeasure):
-    """An invariant density on a Fourier grid (two resolutions), at given parameter values."""
+    """An invariant density on a spectral grid (two resolutions), at given parameter values:
+    a Fourier grid on a torus, or a product of Chebyshev (line) and Fourier axes."""
 
     levels: tuple[_Level, ...] = ()
     params: dict = field(default_factory=dict)
     averages_correctors = True
 
     def _values(self, expr: sp.Expr, level: _Level) -> float:
-        import numpy as np
-
         from .numeric_cell import lambdify_on_grid
 
         vals = lambdify_on_grid(_numbers(expr, self.params, self.fast), level.grid)
-        return float(np.mean(vals * level.rho) * level.grid.volume)
+        return _finite(level.grid.integrate(vals * level.rho), expr)
 
     def expect_checked(self, expr: object) -> tuple[sp.Expr, tuple[Check, ...]]:
         r"""Term by term: :math:`\langle c(x) g(y)\rangle = c(x)\langle g\rangle`, the
@@ -100,9 +104,7 @@ class GridMeasure(InvariantMeasure):
         return [("params", sp.Dict(self.params))]
 
     def domain_text(self) -> str:
-        g = self.levels[0].grid
-        return (f"a {g.n}" + "".join(f" x {g.n}" for _ in g.fast[1:]) + " Fourier grid at the "
-                "given parameter values")
+        return f"{self.levels[0].grid.describe()}, at the given parameter values"
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,7 @@ class GridCorrector(poisson.Corrector):
     strategy: str
     checks: tuple[Check, ...]
     arrays: tuple = field(default=(), compare=False)
+    solver: str = "GMRES with a Fourier preconditioner"
     phi = None
     gradient: tuple = ()
 
@@ -126,7 +129,7 @@ class GridCorrector(poisson.Corrector):
 
         return Step("cell problem",
                     rf"Solve $-\mathcal{{L}}_0 {label} = h$ on the grid (spectral collocation, "
-                    "GMRES with a Fourier preconditioner).", (("h", self.rhs),), self.checks,
+                    f"{self.solver}).", (("h", self.rhs),), self.checks,
                     self.strategy)
 
 
@@ -153,8 +156,6 @@ def _convergence(fine: float, coarse: float, levels: tuple) -> Check:
 
 def _grid_average(c: sp.Expr, arrays: dict, slow: tuple, fast: tuple, level: _Level,
                   params: dict) -> float:
-    import numpy as np
-
     from .numeric_cell import lambdify_on_grid
 
     repl: dict[sp.Basic, sp.Basic] = {}
@@ -186,18 +187,27 @@ def _grid_average(c: sp.Expr, arrays: dict, slow: tuple, fast: tuple, level: _Le
             dummies.append(s)
             values.append(arr)
     vals = lambdify_on_grid(_numbers(c, params, fast), level.grid, dummies, values)
-    return float(np.mean(vals * level.rho) * level.grid.volume)
+    return _finite(level.grid.integrate(vals * level.rho), c)
+
+
+def _finite(value: float, expr: sp.Expr) -> float:
+    import numpy as np
+
+    if not np.isfinite(value):
+        raise ModelError(f"the grid average of {expr} is not finite: the coefficient is not "
+                         "finite at some grid node (a singularity in the fast variables?)")
+    return value
 
 
 # -------------------------------------------------------------- strategies
 @invariant.strategy(NAME, handles={"diffusion"}, numeric=True)
 def _grid_measure(G: Generator, fast: tuple) -> InvariantMeasure | None:
-    r"""Every fast variable periodic, inside :func:`numeric_parameters`: the normalised
-    null vector of :math:`\mathcal L_0^*` on two Fourier grids."""
+    r"""Inside :func:`numeric_parameters`: the normalised null vector of
+    :math:`\mathcal L_0^*` on two grids -- Fourier grids when every fast variable is
+    periodic, otherwise a product of Chebyshev axes (line) and Fourier axes."""
     ctx = current()
-    if ctx is None or not all(y in G.periodic_map for y in fast):
+    if ctx is None:
         return None
-    from .numeric_cell import numeric_density, spectral_operator, torus_grid
     Gn = G.subs(ctx.params)
     dep = [x for x in ctx.slow if any(e.has(x) for e in list(Gn.drift) + list(Gn.diffusion))]
     if dep:
@@ -206,16 +216,36 @@ def _grid_measure(G: Generator, fast: tuple) -> InvariantMeasure | None:
             f"on the slow variable(s) {dep}; give a model whose coefficients depend on the fast "
             "variables only, or find a closed form"
         )
+    key = (Gn, tuple(fast), ctx.n, tuple(sorted(ctx.params.items(), key=str)))
+    if key in _MEASURES:     # the nesting test of the engine asked already
+        return _MEASURES[key]
+    on_torus = all(y in G.periodic_map for y in fast)
     levels, residual = [], 0.0
+    from .numeric_cell import spectral_operator, torus_grid
+    from .numeric_line import product_grid, product_operator
+
     for size in (ctx.n, max(8, ctx.n // 2)):
-        grid = torus_grid(Gn, fast, ctx.params, size)
-        op = spectral_operator(Gn, grid)
-        rho, res = numeric_density(op)
+        if on_torus:
+            grid = torus_grid(Gn, fast, ctx.params, size)
+            op = spectral_operator(Gn, grid)
+        else:
+            grid = product_grid(Gn, fast, ctx.params, size)   # line axes: 2 * size points
+            op = product_operator(Gn, grid)
+        rho, res = op.density()
         residual = max(residual, res)
         levels.append(_Level(grid, op, rho))
     check = Check("L0* rho = 0 (grid)", residual < 1e-8, "numeric", f"residual {residual:.1e}")
-    return GridMeasure(fast=tuple(fast), strategy=NAME, checks=(check,), levels=tuple(levels),
-                       params=ctx.params)
+    measure = GridMeasure(fast=tuple(fast), strategy=NAME, checks=(check,),
+                          levels=tuple(levels), params=ctx.params)
+    if len(_MEASURES) >= 8:
+        _MEASURES.pop(next(iter(_MEASURES)))
+    _MEASURES[key] = measure
+    return measure
+
+
+#: the last grid measures, by (fast generator at the parameter values, fast variables, n,
+#: parameter values -- the measure substitutes them into the coefficients it averages)
+_MEASURES: dict[tuple, GridMeasure] = {}
 
 
 @poisson.strategy(NAME, handles={"diffusion"}, numeric=True)
@@ -228,14 +258,16 @@ def _grid_cell(G: Generator, rhs: object, fast: tuple,
         return None
     import numpy as np
 
-    from .numeric_cell import lambdify_on_grid, numeric_cell
+    from .numeric_cell import TorusGrid, lambdify_on_grid
 
     arrays, residual = [], 0.0
     for level in measure.levels:
         hg = lambdify_on_grid(_numbers(rhs, measure.params, fast), level.grid)
-        phi, res = numeric_cell(level.op, hg)
+        phi, res = level.op.cell(hg)
         residual = max(residual, res / max(1.0, float(np.max(np.abs(hg)))))
         arrays.append(phi)
     check = Check("L0 Phi + h = 0 (grid)", residual < 1e-8, "numeric",
                   f"max relative residual {residual:.1e}")
-    return GridCorrector(sp.sympify(rhs), tuple(fast), NAME, (check,), tuple(arrays))
+    solver = ("GMRES with a Fourier preconditioner" if isinstance(measure.levels[0].grid, TorusGrid)
+              else "dense LU on the product grid")
+    return GridCorrector(sp.sympify(rhs), tuple(fast), NAME, (check,), tuple(arrays), solver)

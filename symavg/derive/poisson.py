@@ -293,9 +293,24 @@ def solve_poisson(L0: Generator, rhs: sp.Expr, fast: Sequence[sp.Symbol],
         f" in closed form for the fast generator with {_describe(G)}"
         + (" (the right-hand side couples the independent fast blocks: a cross-block term)"
            if isinstance(measure, ProductMeasure) else "")
-        + ". With every fast variable periodic, give parameter values to use the numeric cell "
-        "solver; otherwise simplify the model."
+        + ". " + numeric_hint(G)
     )
+
+
+#: the advice of :func:`numeric_hint` (the engine does not repeat a message holding it)
+NUMERIC_HINT = "method='numeric'"
+
+
+def numeric_hint(G: Generator) -> str:
+    """What to do when no closed form exists, only what applies to this fast generator: the
+    numeric (spectral) cell solver needs continuous fast variables (on circles, or on the
+    line with a confining drift) and no jumps."""
+    if G.is_switching or G.jump is not None or not G.kinds() <= {"diffusion"}:
+        return ("The numeric cell solver does not handle fast jumps or switching; simplify the "
+                "model.")
+    return ("Pass params={symbol: value} (params={} when the model has no parameters) and "
+            f"{NUMERIC_HINT} to sa.reduce to solve the cell problems numerically (spectral "
+            "grids: Fourier on circles, Chebyshev on the line for a confining drift).")
 
 
 def _accept(G: Generator, rhs: sp.Expr, phi: sp.Expr | None, grad: Sequence[sp.Expr],
