@@ -1,7 +1,8 @@
 """The documentation site: every public name in the API reference, the gallery written from
 the worked examples, and (slow) the whole site built with warnings as errors, its tutorial
-notebooks executed (the gallery's scripts are run by tests/test_worked_examples.py). The build needs the ``docs`` extra (``pip install -e ".[docs]"``); it is skipped
-without it locally and required under ``CI=true`` (``.ci/run`` installs the extra)."""
+notebooks executed (the gallery's scripts are run by tests/test_worked_examples.py). The
+build needs the ``docs`` extra (``pip install -e ".[docs]"``); it is skipped without it
+locally and required under ``CI=true`` (``.ci/run`` installs the extra)."""
 
 from __future__ import annotations
 
