@@ -1,8 +1,8 @@
 """The documentation site: every public name in the API reference, the gallery written from
 the worked examples, and (slow) the whole site built with warnings as errors, its tutorial
 notebooks executed (the gallery's scripts are run by tests/test_worked_examples.py). The
-build needs the ``docs`` extra (``pip install -e ".[docs]"``); it is skipped without it
-locally and required under ``CI=true`` (``.ci/run`` installs the extra)."""
+build needs sphinx and myst-nb (in the ``test`` extra, and alone in ``.[docs]``); it is
+skipped without them locally and required under ``CI=true``."""
 
 from __future__ import annotations
 
@@ -76,8 +76,8 @@ def _have_docs_extra() -> bool:
 def test_the_site_builds_with_warnings_as_errors(tmp_path):
     if not _have_docs_extra():
         if os.environ.get("CI"):
-            pytest.fail("the docs extra is not installed under CI: pip install -e '.[docs]'")
-        pytest.skip("the docs extra (sphinx, myst-nb) is not installed: pip install -e '.[docs]'")
+            pytest.fail("sphinx/myst-nb are not installed under CI: pip install -e '.[test]'")
+        pytest.skip("sphinx/myst-nb are not installed: pip install -e '.[test]'")
     out = tmp_path / "html"
     # the gallery pages are built but not executed here: tests/test_worked_examples.py and
     # tests/test_spatial_examples.py run every worked example already (CI time)
