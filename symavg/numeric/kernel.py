@@ -6,9 +6,12 @@ from the cache folder (:func:`symavg.numeric.codegen.load_source`). It holds
 * ``update(z..., xi..., dt, sqdt, a..., p...)``: one step for one path
   (scalars, inside numba) or for all paths of a chunk (arrays, NumPy): the
   same straight-line text serves both;
-* ``run(Z, p, dt, nsteps, save_steps, out, rng, active, check_every)``: the
-  loop over steps and paths, saving the state at ``save_steps`` into ``out``
-  and returning ``(step, paths)`` of the first blow-up, or ``(-1, 0)``;
+* ``run(Z, p, dt, nsteps, save_steps, out, rng, active, check_every, anti, sums)``:
+  the loop over steps and paths, saving the state at ``save_steps`` into ``out``
+  and returning ``(step, paths)`` of the first blow-up, or ``(-1, 0)``; with
+  ``anti = 1`` the paths come in antithetic pairs (path ``2j + 1`` takes the negated
+  normals of path ``2j``), and ``sums`` (shape ``(r, P)``) accumulates the normals
+  of the first ``r`` columns of every path (for control variates);
 * ``rates(z..., p...)``: the drift and the diffusive rates on circles, used to
   choose the step.
 
@@ -427,7 +430,11 @@ def _run_numba(n: int, nrand: int, npar: int, npre: int) -> str:
     about 2x the path-steps/s of drawing inside the update loop (benchmarks/).
     The saved state is copied element by element: numba compiles the slice
     assignment ``out[k, :, :] = Z`` into so much code that it was two thirds of
-    the first-call compile time (7.4 s -> 2.4 s of CPU time, benchmarks/README.md)."""
+    the first-call compile time (7.4 s -> 2.4 s of CPU time, benchmarks/README.md).
+
+    ``anti`` (0 or 1): antithetic pairs, the paths ``2j + 1`` take the negated normals of
+    the paths ``2j`` (``P`` even); ``sums`` (shape ``(r, P)``, ``r`` = 0 or the number of
+    Brownian motions) accumulates each path's normals of the first ``r`` columns."""
     z_load = "".join(f"            z{i} = Z[{i}, j]\n" for i in range(n))
     x_draw = "".join(f"            X[j, {k}] = rng.standard_normal()\n" for k in range(nrand))
     call, pre_call = _calls(n, nrand, npar, npre, "z{}", "X[j, {}]", "a{}", "p{}", "c{}")
@@ -436,9 +443,15 @@ def _run_numba(n: int, nrand: int, npar: int, npre: int) -> str:
     unpack_c = f"    c = prepare({pre_call})\n" + "".join(f"    c{i} = c[{i}]\n"
                                                              for i in range(npre))
     store = "".join(f"            Z[{i}, j] = w[{i}]\n" for i in range(n))
-    draw = f"        for j in range(P):\n{x_draw}" if nrand else ""
+    x_anti = "".join(f"                X[j, {k}] = rng.standard_normal()\n"
+                     f"                X[j + 1, {k}] = -X[j, {k}]\n" for k in range(nrand))
+    draw = (f"        if anti:\n            for j in range(0, P - 1, 2):\n{x_anti}"
+            f"        else:\n            for j in range(P):\n"
+            + x_draw.replace("            X", "                X")
+            + "        for k2 in range(sums.shape[0]):\n            for j in range(P):\n"
+            "                sums[k2, j] += X[j, k2]\n") if nrand else ""
     return f'''@njit(cache=True, nogil=True, error_model="numpy", boundscheck=False)
-def run(Z, p, dt, nsteps, save_steps, out, rng, active, check_every):
+def run(Z, p, dt, nsteps, save_steps, out, rng, active, check_every, anti, sums):
     P = Z.shape[1]
     sqdt = math.sqrt(dt)
 {unpack_p}{unpack_a}{unpack_c}    X = numpy.empty((P, {max(nrand, 1)}))
@@ -474,7 +487,7 @@ def _run_numpy(n: int, nrand: int, npar: int, npre: int) -> str:
     call, pre_call = _calls(n, nrand, npar, npre, "Z[{}]", "xi[:, {}]", "active[{}]", "p[{}]",
                             "c[{}]")
     store = "".join(f"        Z[{i}] = w[{i}]\n" for i in range(n))
-    return f'''def run(Z, p, dt, nsteps, save_steps, out, rng, active, check_every):
+    return f'''def run(Z, p, dt, nsteps, save_steps, out, rng, active, check_every, anti, sums):
     P = Z.shape[1]
     sqdt = math.sqrt(dt)
     c = prepare({pre_call})
@@ -484,7 +497,15 @@ def _run_numpy(n: int, nrand: int, npar: int, npre: int) -> str:
         out[k] = Z
         k += 1
     for step in range(1, nsteps + 1):
-        xi = rng.standard_normal((P, NRAND)) if NRAND else numpy.zeros((P, 0))
+        if NRAND and anti:
+            half = rng.standard_normal((P // 2, NRAND))
+            xi = numpy.empty((P, NRAND))
+            xi[0::2] = half
+            xi[1::2] = -half
+        else:
+            xi = rng.standard_normal((P, NRAND)) if NRAND else numpy.zeros((P, 0))
+        if sums.shape[0]:
+            sums += xi[:, :sums.shape[0]].T
         w = update({call})
 {store}        if step % check_every == 0 or (k < nsave and step == save_steps[k]):
             bad = int((~numpy.isfinite(Z)).any(axis=0).sum())
