@@ -314,7 +314,8 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
            target: float | None = None, max_paths: int | None = None,
            max_time: float | None = None, reduced_method: str = "auto",
            dt_check_paths: int | None = None, order_width: float | None = None,
-           variance_reduction: str = "none", **simulate_kwargs: Any) -> VerifyReport:
+           variance_reduction: str = "none", reduced_scheme: str | None = None,
+           **simulate_kwargs: Any) -> VerifyReport:
     r"""Simulate ``full`` at each ``eps`` in ``eps_values``, compute ``reduced``; compare.
 
     Parameters
@@ -368,6 +369,10 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
     dt_reduced : float, optional
         Step of the reduced model's Monte Carlo (it has no fast scale): by default
         ``T/1000``.
+    reduced_scheme : str, optional
+        Scheme of the reduced model's Monte Carlo (default: ``scheme=`` of the full
+        runs, or ``"auto"``); ``"weak2"``, the explicit order-2.0 weak scheme, makes
+        its step bias :math:`O(\Delta t^2)` (commutative noise).
     check_dt : bool
         Run the full model at the smallest eps with the step used and with half
         of it *on the same Brownian paths* (:mod:`symavg.numeric.pair`) and report
@@ -550,6 +555,8 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
     if dt_reduced is None:
         dt_reduced = T / 1000
     red_kwargs = {k: v for k, v in simulate_kwargs.items() if k != "s0"}  # s0: the chain's
+    if reduced_scheme is not None:
+        red_kwargs["scheme"] = reduced_scheme
     red_acc = {key: Accumulator(obs, slow, variance_reduction) for key in red_keys}
 
     red_seeds: list[int] = []
@@ -780,6 +787,7 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
             "seconds": time.perf_counter() - t_start,
             "reduced method": method_used, "reduced depends on eps": eps_dependent,
             "variance reduction": variance_reduction,
+            "reduced scheme": red_kwargs.get("scheme", "auto"),
             "variance reduction factor": {(e, o): acc[e].gain(j) for e in eps_list
                                           for j, o in enumerate(obs)},
             "reduced checks": {kk: d.checks for kk, d in det.items()}}
