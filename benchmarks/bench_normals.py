@@ -9,7 +9,7 @@ thread, drawing ``n`` standard normals into a buffer with
   the numba kernels do now: PCG64 + NumPy's ziggurat, one call per normal);
 * (c) a numba loop calling the legacy ``np.random.standard_normal()`` (numba's
   per-thread Mersenne Twister, polar method);
-* (d) a numba loop with a counter-free xoshiro256** bit generator and the
+* (d) a numba loop with a xoshiro256** bit generator and the
   Box-Muller transform written out (two normals per two 53-bit uniforms);
 
 and, for scale, (e) ``sa.simulate`` of the README model per path-step with its two
@@ -45,29 +45,30 @@ def _rotl(x, k):
     return (x << np.uint64(k)) | (x >> np.uint64(64 - k))
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _next(s):
+    """One 53-bit uniform in (0, 1] from xoshiro256** (Blackman & Vigna 2018)."""
+    r = _rotl(s[1] * np.uint64(5), 7) * np.uint64(9)
+    t = s[1] << np.uint64(17)
+    s[2] ^= s[0]
+    s[3] ^= s[1]
+    s[1] ^= s[2]
+    s[0] ^= s[3]
+    s[2] ^= t
+    s[3] = _rotl(s[3], 45)
+    return ((r >> np.uint64(11)) + 1) * (1.0 / 9007199254740992.0)
+
+
 @numba.njit(cache=True, nogil=True)
 def _xoshiro_box_muller(s, out):
     n = out.shape[0]
-    i = 0
-    scale = 1.0 / 9007199254740992.0          # 2^-53
     two_pi = 2.0 * np.pi
-    while i < n:
-        vals = np.empty(2)
-        for h in range(2):                     # xoshiro256** (Blackman & Vigna 2018)
-            r = _rotl(s[1] * np.uint64(5), 7) * np.uint64(9)
-            t = s[1] << np.uint64(17)
-            s[2] ^= s[0]
-            s[3] ^= s[1]
-            s[1] ^= s[2]
-            s[0] ^= s[3]
-            s[2] ^= t
-            s[3] = _rotl(s[3], 45)
-            vals[h] = ((r >> np.uint64(11)) + 1) * scale   # (0, 1]
-        rad = np.sqrt(-2.0 * np.log(vals[0]))
-        out[i] = rad * np.cos(two_pi * vals[1])
-        if i + 1 < n:
-            out[i + 1] = rad * np.sin(two_pi * vals[1])
-        i += 2
+    for i in range(0, n - 1, 2):
+        u1 = _next(s)
+        u2 = _next(s)
+        rad = np.sqrt(-2.0 * np.log(u1))
+        out[i] = rad * np.cos(two_pi * u2)
+        out[i + 1] = rad * np.sin(two_pi * u2)
 
 
 def main() -> None:
