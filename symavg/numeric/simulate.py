@@ -71,7 +71,8 @@ class Ensemble:
     dt : float
         The step used.
     schemes : dict {Symbol: str}
-        The scheme used for each variable (``"euler"``, ``"exact-ou"``, ``"milstein"``).
+        The scheme used for each variable (``"euler"``, ``"exact-ou"``, ``"milstein"``,
+        ``"weak2"``).
     params : dict {Symbol: float}
         The parameter values (the scale parameter included for a full model).
     info : dict
@@ -313,9 +314,11 @@ def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
     backend : {"auto", "numba", "numpy"}
     executor : object with ``submit``, optional
         Runs the chunks (default: a thread per core for numba, serial for NumPy).
-    scheme : {"auto", "euler", "exact-ou", "milstein"}
+    scheme : {"auto", "euler", "exact-ou", "milstein", "weak2"}
         ``"auto"``: exact OU steps for fast variables with drift linear in
-        themselves, Euler-Maruyama otherwise.
+        themselves, Euler-Maruyama otherwise. ``"weak2"``: Platen's explicit
+        order-2.0 weak scheme for every variable (Kloeden & Platen 1992,
+        Sec. 15.1), for commutative noise; meant for reduced models.
     functions : dict, optional
         Definitions of undefined functions, e.g. ``{c: sp.Lambda(x, x)}``.
     eps_symbol : Symbol, optional
