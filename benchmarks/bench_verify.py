@@ -1,6 +1,7 @@
 """The README's verify example with a target: paths added until the errors are resolved.
 
-``python benchmarks/bench_verify.py [--target 3] [--max-time 60] [--dt-factor 0.05]``
+``python benchmarks/bench_verify.py [--target 3] [--max-time 60] [--dt-factor 0.05]
+[--variance-reduction control]``
 prints the report, the wall time, the load average before and after, and the
 first-call (compile) time of the kernels measured in a fresh cache folder
 (``--cold``). Results are recorded in benchmarks/README.md.
@@ -24,6 +25,8 @@ def main() -> None:
     ap.add_argument("--paths", type=int, default=20_000)
     ap.add_argument("--dt-factor", type=float, default=0.05)
     ap.add_argument("--order-width", type=float, default=1.0)
+    ap.add_argument("--variance-reduction", default="none",
+                    choices=["none", "antithetic", "control", "antithetic+control"])
     args = ap.parse_args()
     eps = sa.epsilon
     x, y = sp.symbols("x y", real=True)
@@ -41,7 +44,7 @@ def main() -> None:
     rep = sa.verify(model, red, x0={x: 0.3}, T=0.5, eps_values=[0.2, 0.1, 0.05],
                     observables=[x, x**2], functions=c_def, paths=args.paths, seed=1,
                     target=args.target, max_time=args.max_time, order_width=args.order_width,
-                    dt_factor=args.dt_factor,
+                    dt_factor=args.dt_factor, variance_reduction=args.variance_reduction,
                     progress=False)
     wall = time.perf_counter() - t0
     print(rep.table())

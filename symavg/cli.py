@@ -5,6 +5,7 @@
     symavg derive MODEL.toml [--format markdown|latex] [--standalone] [--emit reduced.py]
     symavg verify MODEL.toml [--eps 0.1 0.05 0.025] [--paths N] [--seed S] [--T T]
                   [--dt-factor F] [--target K] [--max-paths N] [--max-time S]
+                  [--variance-reduction none|antithetic|control|antithetic+control]
                              [--figure out.png]
     symavg examples [--run NAME]
     symavg test
@@ -207,6 +208,8 @@ def _cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
         if not args.max_time > 0:
             raise _UserError(f"--max-time must be positive (seconds); got {args.max_time}")
         extra["max_time"] = args.max_time
+    if args.variance_reduction is not None:
+        extra["variance_reduction"] = args.variance_reduction
     rep = verify(spec.model, red, spec.x0, T, eps_values=list(eps_values),
                  observables=list(spec.observables), params=dict(spec.params), paths=paths,
                  seed=seed, **extra)
@@ -407,6 +410,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --target: path budget per eps (default 64 x --paths)")
     v.add_argument("--max-time", type=float, metavar="S",
                    help="with --target: wall-clock budget in seconds for the added paths")
+    v.add_argument("--variance-reduction",
+                   choices=["none", "antithetic", "control", "antithetic+control"],
+                   help="estimator of the full model's means (default none): antithetic "
+                        "pairs and/or control variates on the Brownian sums")
     v.add_argument("--figure", metavar="PNG", help="save the error-vs-eps plot to this file")
     v.set_defaults(func=_cmd_verify)
 

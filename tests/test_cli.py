@@ -134,6 +134,9 @@ def test_verify_wiring(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
     assert cli.main(["verify", OU]) == 0
     assert calls["eps_values"] == [0.2, 0.1, 0.05] and calls["paths"] == 20000
     assert calls["seed"] == 1
+    assert "variance_reduction" not in calls
+    assert cli.main(["verify", OU, "--variance-reduction", "antithetic+control"]) == 0
+    assert calls["variance_reduction"] == "antithetic+control"
 
 
 def test_verify_needs_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,

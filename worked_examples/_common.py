@@ -2,7 +2,9 @@
 
 ``SYMAVG_FIGURES`` names the folder for figures (default ``worked_examples/figures``,
 ignored by git); ``SYMAVG_EXAMPLE_PATHS`` the number of Monte Carlo paths per model
-(default 20000; the tests run the examples with fewer).
+(default 20000; the tests run the examples with fewer);
+``SYMAVG_EXAMPLE_VARIANCE_REDUCTION`` the estimator of ``sa.verify`` for SDE full
+models (``none``, the default, ``antithetic``, ``control``, ``antithetic+control``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ def monte_carlo_check(full: sa.SDE, reduced: sa.EffectiveModel, name: str,
     """Run ``sa.verify``, print its table and save its convergence figure as
     ``<name>_convergence.png``."""
     paths = int(os.environ.get("SYMAVG_EXAMPLE_PATHS", 20_000))
+    vr = os.environ.get("SYMAVG_EXAMPLE_VARIANCE_REDUCTION", "none")
+    if vr != "none" and isinstance(full, sa.SDE):
+        verify_kwargs.setdefault("variance_reduction", vr)
     rep = sa.verify(full, reduced, paths=paths, seed=1, **verify_kwargs)
     print(rep.table())
     path = figure_path(f"{name}_convergence.png")

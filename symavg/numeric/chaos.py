@@ -72,6 +72,16 @@ def _body(name: str, exprs: Sequence[sp.Expr], state: Sequence[sp.Symbol],
 
 _TEMPLATE = '''
 @njit
+def record(z, p, o, res, s):
+    """Row ``s`` of ``res`` gets the observables at ``z``; returns ``s + 1``
+    (shared by the flow, the map and the exact shift)."""
+    obs(z, p, o)
+    for j in range(o.shape[0]):
+        res[s, j] = o[j]
+    return s + 1
+
+
+@njit
 def run_flow(z, p, dt, n_burn, n_samples, every, res):
     n = z.shape[0]
     k1 = np.empty(n); k2 = np.empty(n); k3 = np.empty(n); k4 = np.empty(n); w = np.empty(n)
@@ -80,10 +90,7 @@ def run_flow(z, p, dt, n_burn, n_samples, every, res):
     s = 0
     for i in range(total):
         if i >= n_burn and (i - n_burn) % every == 0:
-            obs(z, p, o)
-            for j in range(o.shape[0]):
-                res[s, j] = o[j]
-            s += 1
+            s = record(z, p, o, res, s)
         rhs(z, p, k1)
         for j in range(n):
             w[j] = z[j] + 0.5 * dt * k1[j]
@@ -110,10 +117,7 @@ def run_map(z, p, n_burn, n_samples, every, res):
     s = 0
     for i in range(total):
         if i >= n_burn and (i - n_burn) % every == 0:
-            obs(z, p, o)
-            for j in range(o.shape[0]):
-                res[s, j] = o[j]
-            s += 1
+            s = record(z, p, o, res, s)
         rhs(z, p, w)
         for j in range(n):
             z[j] = w[j]
@@ -133,10 +137,7 @@ def run_shift(N, k, base, digits, p, n_burn, n_samples, every, res):
         if i >= n_burn and (i - n_burn) % every == 0:
             for j in range(n):
                 z[j] = N[j] / base[j]
-            obs(z, p, o)
-            for r in range(o.shape[0]):
-                res[s, r] = o[r]
-            s += 1
+            s = record(z, p, o, res, s)
         for j in range(n):
             N[j] = (k[j] * N[j]) % base[j] + digits[i, j]
     return 0

@@ -70,6 +70,17 @@ class FastSampler:
             for part in self.parts:
                 part.draw(Z, rng)
 
+    def pair_up(self, Z: np.ndarray) -> None:
+        """Antithetic starts: the paths ``2j + 1`` get the reflection ``2m - y`` of the
+        Gaussian draw ``y`` of path ``2j`` (the same law), other laws the same draw."""
+        for part in (self.parts if self.kind == "product" else (self,)):
+            rows = list(part.index)
+            if part.kind == "gaussian":
+                assert part.mean is not None
+                Z[rows, 1::2] = 2 * part.mean[:, None] - Z[rows, 0::2]
+            elif part.kind == "grid":
+                Z[rows, 1::2] = Z[rows, 0::2]
+
 
 def _num(expr: sp.Expr, values: Mapping[sp.Symbol, float]) -> float:
     hoisted, derived = hoist_parameter_functions([sp.sympify(expr)], [])

@@ -6,9 +6,12 @@ from the cache folder (:func:`symavg.numeric.codegen.load_source`). It holds
 * ``update(z..., xi..., dt, sqdt, a..., p...)``: one step for one path
   (scalars, inside numba) or for all paths of a chunk (arrays, NumPy): the
   same straight-line text serves both;
-* ``run(Z, p, dt, nsteps, save_steps, out, rng, active, check_every)``: the
-  loop over steps and paths, saving the state at ``save_steps`` into ``out``
-  and returning ``(step, paths)`` of the first blow-up, or ``(-1, 0)``;
+* ``run(Z, p, dt, nsteps, save_steps, out, rng, active, check_every, anti, sums)``:
+  the loop over steps and paths, saving the state at ``save_steps`` into ``out``
+  and returning ``(step, paths)`` of the first blow-up, or ``(-1, 0)``; with
+  ``anti = 1`` the paths come in antithetic pairs (path ``2j + 1`` takes the negated
+  normals of path ``2j``), and ``sums`` (shape ``(r, P)``) accumulates the normals
+  of the first ``r`` columns of every path (for control variates);
 * ``rates(z..., p...)``: the drift and the diffusive rates on circles, used to
   choose the step.
 
@@ -34,6 +37,11 @@ Schemes, per variable :math:`z_i` with :math:`dz_i = b_i\,dt + \sum_k
   resolved with tiny steps.
 * Milstein for diagonal noise (each :math:`W_k` drives one equation):
   :math:`+\frac12\sigma_{ik}\,\partial_{z_i}\sigma_{ik}\,(\Delta W_k^2-\Delta t)`.
+* ``weak2``: Platen's explicit order-2.0 weak scheme for commutative noise
+  (Kloeden & Platen 1992, Sec. 15.1, eq. (15.1.3)) with Gaussian increments, for every
+  variable (meant for reduced models, which have no fast scale): weak order 2 against
+  Euler-Maruyama's 1, from evaluations of the coefficients at supporting values
+  (:func:`_weak2_increments`).
 
 Periodic variables are wrapped to :math:`[0, L)` after each step. The normals
 of one step are drawn path by path in a fixed order, so the numba and the
@@ -51,7 +59,7 @@ from .codegen import hoist_parameter_functions, straight_line
 from .plan import ModelCoefficients
 from .tabulate import CLENSHAW_SOURCE, TableSpec, tabulate_integrals
 
-SCHEMES = ("auto", "euler", "exact-ou", "milstein")
+SCHEMES = ("auto", "euler", "exact-ou", "milstein", "weak2")
 
 
 class Phi1(sp.Function):
@@ -169,14 +177,21 @@ def build_kernel(co: ModelCoefficients, scheme: str = "auto", backend: str = "nu
                 "commutative and would need Levy areas. Use scheme='euler'."
             )
 
+    if scheme == "weak2":
+        _check_commutative(S, zs, co)
+
     xi = [sp.Symbol(f"xi{k}", real=True) for k in range(m)]
     extra: list[sp.Symbol] = []
     shared: dict[int, tuple[int, int]] = {}     # extra normal index -> (variable, column)
     new: list[sp.Expr] = []
     schemes: dict[sp.Symbol, str] = {}
+    weak2 = _weak2_increments(b, S, zs, a, xi, dt, sqdt) if scheme == "weak2" else None
     for i in range(n):
         cols = [k for k in range(m) if S[i][k] != 0]
-        if i in expo:
+        if weak2 is not None:
+            inc = weak2[i]
+            schemes[co.state[i]] = "weak2"
+        elif i in expo:
             lam, c = expo[i]
             e1 = dt * Phi1(-lam * dt)             # (1 - e^{-lam dt}) / lam, = dt at lam = 0
             var = dt * Phi1(-2 * lam * dt)        # (1 - e^{-2 lam dt}) / (2 lam)
@@ -296,6 +311,90 @@ def build_kernel(co: ModelCoefficients, scheme: str = "auto", backend: str = "nu
         *pair_parts,
     ]
     return KernelSource("".join(parts), nrand, tuple(derived), schemes, tuple(tables))
+
+
+def _check_commutative(S: list[list[sp.Expr]], zs: list[sp.Symbol],
+                       co: ModelCoefficients) -> None:
+    r"""Refuse ``scheme='weak2'`` unless the noise is commutative,
+    :math:`L^{j_1}\sigma_{k j_2} = L^{j_2}\sigma_{k j_1}` with
+    :math:`L^j = \sum_i \sigma_{ij}\partial_{z_i}` (Kloeden & Platen 1992, eq. (10.3.13))."""
+    n, m = len(S), len(S[0]) if S else 0
+    for j1 in range(m):
+        for j2 in range(j1 + 1, m):
+            for k in range(n):
+                d = sum((S[i][j1] * sp.diff(S[k][j2], zs[i]) - S[i][j2] * sp.diff(S[k][j1], zs[i])
+                         for i in range(n)), sp.S.Zero)
+                d = sp.expand(d)
+                if d != 0 and sp.simplify(d) != 0:
+                    raise ModelError(
+                        f"scheme='weak2' needs commutative noise (L^j1 sigma^j2 = L^j2 sigma^j1"
+                        f"); columns {j1 + 1} and {j2 + 1} of the noise of {co.name} do not "
+                        f"commute in the equation of {co.state[k]}: the scheme would need Levy "
+                        "areas. Use scheme='euler'.")
+
+
+def _weak2_increments(b: list[sp.Expr], S: list[list[sp.Expr]], zs: list[sp.Symbol],
+                      a: list[sp.Symbol], xi: list[sp.Symbol], dt: sp.Symbol,
+                      sqdt: sp.Symbol) -> list[sp.Expr]:
+    r"""Increments of Platen's explicit order-2.0 weak scheme (Kloeden & Platen 1992,
+    Sec. 15.1, eq. (15.1.3); eq. (15.1.1) for one variable and one Brownian motion).
+
+    With :math:`\Delta W^j = \sqrt{\Delta}\,\xi_j` (Gaussian increments satisfy the moment
+    conditions of the simplified weak order-2 schemes, Sec. 14.2), drift :math:`a` and
+    noise columns :math:`b^j`, and the supporting values
+    :math:`\bar\Upsilon = Y + a\Delta + \sum_j b^j\Delta W^j`,
+    :math:`\bar R^\pm_j = Y + a\Delta \pm b^j\sqrt\Delta`,
+    :math:`\bar U^\pm_j = Y \pm b^j\sqrt\Delta`:
+
+    .. math::
+
+        Y_{n+1} = Y + \tfrac12\bigl(a(\bar\Upsilon) + a\bigr)\Delta
+          + \tfrac14\sum_j\Bigl[b^j(\bar R^+_j) + b^j(\bar R^-_j) + 2b^j
+            + \sum_{r\ne j}\bigl(b^j(\bar U^+_r) + b^j(\bar U^-_r) - 2b^j\bigr)\Bigr]\Delta W^j
+          + \tfrac14\sum_j\Bigl[\bigl(b^j(\bar R^+_j) - b^j(\bar R^-_j)\bigr)
+            \bigl((\Delta W^j)^2 - \Delta\bigr)
+            + \sum_{r\ne j}\bigl(b^j(\bar U^+_r) - b^j(\bar U^-_r)\bigr)\Delta W^j\Delta W^r
+            \Bigr]\Delta^{-1/2}.
+
+    Expanded, this is the simplified weak order-2 Taylor scheme (drift
+    :math:`\tfrac12 L^0 a\,\Delta^2`, :math:`\tfrac12(L^0 b^j + L^j a)\Delta W^j\Delta`,
+    :math:`\tfrac12 L^r b^j(\Delta W^r\Delta W^j - \delta_{rj}\Delta)`). The two-point
+    variables :math:`V_{r,j}` (:math:`r \ne j`) of (15.1.3) are left out: for commutative
+    noise (checked by :func:`_check_commutative`) their terms cancel to leading order and
+    what is left has mean zero and size :math:`O(\Delta^2)`, which keeps the weak order 2.
+    The active mask ``a`` multiplies every displacement (a frozen variable stays frozen
+    in the supporting values too).
+    """
+    n, m = len(zs), len(xi)
+    cols = [j for j in range(m) if any(S[i][j] != 0 for i in range(n))]
+    dW = {j: sqdt * xi[j] for j in cols}
+
+    def at(e: sp.Expr, point: list[sp.Expr]) -> sp.Expr:
+        return e.xreplace(dict(zip(zs, point)))
+
+    ybar = [zs[i] + a[i] * (b[i] * dt + sum((S[i][j] * dW[j] for j in cols), sp.S.Zero))
+            for i in range(n)]
+    rp = {j: [zs[i] + a[i] * (b[i] * dt + S[i][j] * sqdt) for i in range(n)] for j in cols}
+    rm = {j: [zs[i] + a[i] * (b[i] * dt - S[i][j] * sqdt) for i in range(n)] for j in cols}
+    up = {j: [zs[i] + a[i] * S[i][j] * sqdt for i in range(n)] for j in cols}
+    um = {j: [zs[i] - a[i] * S[i][j] * sqdt for i in range(n)] for j in cols}
+    out = []
+    for i in range(n):
+        inc = sp.Rational(1, 2) * (at(b[i], ybar) + b[i]) * dt
+        for j in cols:
+            sij = S[i][j]
+            if sij == 0:
+                continue
+            first = at(sij, rp[j]) + at(sij, rm[j]) + 2 * sij
+            second = (at(sij, rp[j]) - at(sij, rm[j])) * (dW[j] ** 2 - dt)
+            for r in cols:
+                if r == j:
+                    continue
+                first += at(sij, up[r]) + at(sij, um[r]) - 2 * sij
+                second += (at(sij, up[r]) - at(sij, um[r])) * dW[j] * dW[r]
+            inc += sp.Rational(1, 4) * first * dW[j] + sp.Rational(1, 4) * second / sqdt
+        out.append(inc)
+    return out
 
 
 def _coarse_normals(m: int, nrand: int, expo: dict[int, tuple[sp.Expr, sp.Expr]],
@@ -427,7 +526,11 @@ def _run_numba(n: int, nrand: int, npar: int, npre: int) -> str:
     about 2x the path-steps/s of drawing inside the update loop (benchmarks/).
     The saved state is copied element by element: numba compiles the slice
     assignment ``out[k, :, :] = Z`` into so much code that it was two thirds of
-    the first-call compile time (7.4 s -> 2.4 s of CPU time, benchmarks/README.md)."""
+    the first-call compile time (7.4 s -> 2.4 s of CPU time, benchmarks/README.md).
+
+    ``anti`` (0 or 1): antithetic pairs, the paths ``2j + 1`` take the negated normals of
+    the paths ``2j`` (``P`` even); ``sums`` (shape ``(r, P)``, ``r`` = 0 or the number of
+    Brownian motions) accumulates each path's normals of the first ``r`` columns."""
     z_load = "".join(f"            z{i} = Z[{i}, j]\n" for i in range(n))
     x_draw = "".join(f"            X[j, {k}] = rng.standard_normal()\n" for k in range(nrand))
     call, pre_call = _calls(n, nrand, npar, npre, "z{}", "X[j, {}]", "a{}", "p{}", "c{}")
@@ -436,9 +539,15 @@ def _run_numba(n: int, nrand: int, npar: int, npre: int) -> str:
     unpack_c = f"    c = prepare({pre_call})\n" + "".join(f"    c{i} = c[{i}]\n"
                                                              for i in range(npre))
     store = "".join(f"            Z[{i}, j] = w[{i}]\n" for i in range(n))
-    draw = f"        for j in range(P):\n{x_draw}" if nrand else ""
+    x_anti = "".join(f"                X[j, {k}] = rng.standard_normal()\n"
+                     f"                X[j + 1, {k}] = -X[j, {k}]\n" for k in range(nrand))
+    draw = (f"        if anti:\n            for j in range(0, P - 1, 2):\n{x_anti}"
+            f"        else:\n            for j in range(P):\n"
+            + x_draw.replace("            X", "                X")
+            + "        for k2 in range(sums.shape[0]):\n            for j in range(P):\n"
+            "                sums[k2, j] += X[j, k2]\n") if nrand else ""
     return f'''@njit(cache=True, nogil=True, error_model="numpy", boundscheck=False)
-def run(Z, p, dt, nsteps, save_steps, out, rng, active, check_every):
+def run(Z, p, dt, nsteps, save_steps, out, rng, active, check_every, anti, sums):
     P = Z.shape[1]
     sqdt = math.sqrt(dt)
 {unpack_p}{unpack_a}{unpack_c}    X = numpy.empty((P, {max(nrand, 1)}))
@@ -474,7 +583,7 @@ def _run_numpy(n: int, nrand: int, npar: int, npre: int) -> str:
     call, pre_call = _calls(n, nrand, npar, npre, "Z[{}]", "xi[:, {}]", "active[{}]", "p[{}]",
                             "c[{}]")
     store = "".join(f"        Z[{i}] = w[{i}]\n" for i in range(n))
-    return f'''def run(Z, p, dt, nsteps, save_steps, out, rng, active, check_every):
+    return f'''def run(Z, p, dt, nsteps, save_steps, out, rng, active, check_every, anti, sums):
     P = Z.shape[1]
     sqdt = math.sqrt(dt)
     c = prepare({pre_call})
@@ -484,7 +593,15 @@ def _run_numpy(n: int, nrand: int, npar: int, npre: int) -> str:
         out[k] = Z
         k += 1
     for step in range(1, nsteps + 1):
-        xi = rng.standard_normal((P, NRAND)) if NRAND else numpy.zeros((P, 0))
+        if NRAND and anti:
+            half = rng.standard_normal((P // 2, NRAND))
+            xi = numpy.empty((P, NRAND))
+            xi[0::2] = half
+            xi[1::2] = -half
+        else:
+            xi = rng.standard_normal((P, NRAND)) if NRAND else numpy.zeros((P, 0))
+        if sums.shape[0]:
+            sums += xi[:, :sums.shape[0]].T
         w = update({call})
 {store}        if step % check_every == 0 or (k < nsave and step == save_steps[k]):
             bad = int((~numpy.isfinite(Z)).any(axis=0).sum())

@@ -219,8 +219,7 @@ def gaussian_expectations(reduced: Any, x0: Mapping, T: float, observables: Sequ
 def _solve_backward(b: Any, a: Any, phi: Any, x: np.ndarray, T: float, nt: int,
                     periodic: float | None) -> np.ndarray:
     """u(T, x) of u_t = b u_x + a/2 u_xx, u(0) = phi, on the grid ``x``."""
-    from scipy.sparse import diags, identity
-    from scipy.sparse.linalg import splu
+    from scipy.sparse import diags
 
     N = len(x)
     h = x[1] - x[0]
@@ -235,16 +234,27 @@ def _solve_backward(b: Any, a: Any, phi: Any, x: np.ndarray, T: float, nt: int,
     if periodic is not None:
         Lm[0, N - 1] = lo[0]
         Lm[N - 1, 0] = up[N - 1]
-    Lm = Lm.tocsc()
-    Id = identity(N, format="csc")
     u = np.asarray(phi(x), dtype=float).reshape(N, -1).copy()
+    return _rannacher_crank_nicolson(Lm.tocsc(), u, T, nt)
+
+
+def _rannacher_crank_nicolson(L: Any, u: np.ndarray, T: float, nt: int) -> np.ndarray:
+    r""":math:`u(T)` of :math:`u_t = Lu` by ``nt`` steps :math:`k = T/nt`: four
+    backward-Euler quarter steps (Rannacher's start, which damps the non-smooth
+    initial data's high modes), then Crank-Nicolson,
+    :math:`(I - \tfrac k2 L)u^{n+1} = (I + \tfrac k2 L)u^n`, each matrix factorised once
+    (``scipy.sparse.linalg.splu``); ``u`` may hold several columns."""
+    from scipy.sparse import identity
+    from scipy.sparse.linalg import splu
+
+    Id = identity(L.shape[0], format="csc")
     k = T / nt
-    be = splu((Id - (k / 4) * Lm).tocsc())   # four backward-Euler quarter steps
+    be = splu((Id - (k / 4) * L).tocsc())   # four backward-Euler quarter steps
     for _ in range(4):
         u = be.solve(u)
     if nt > 1:
-        lhs = splu((Id - (k / 2) * Lm).tocsc())
-        rhs = (Id + (k / 2) * Lm).tocsr()
+        lhs = splu((Id - (k / 2) * L).tocsc())
+        rhs = (Id + (k / 2) * L).tocsr()
         for _ in range(nt - 1):
             u = lhs.solve(rhs @ u)
     return u
@@ -363,7 +373,6 @@ def _solve_backward_2d(b: Any, a: Any, phi: Any, g1: np.ndarray, g2: np.ndarray,
     """u(T) on the grid ``g1 x g2`` (flattened, ``g1`` major) of
     u_t = b . grad u + 1/2 a : Hess u, u(0) = phi; Dirichlet ``u = phi`` on non-periodic ends."""
     from scipy.sparse import diags, identity, kron
-    from scipy.sparse.linalg import splu
 
     def ops(n: int, h: float, per: float | None) -> tuple[Any, Any]:
         d1 = diags([-np.ones(n - 1), np.ones(n - 1)], [-1, 1], shape=(n, n), format="lil")
@@ -392,19 +401,8 @@ def _solve_backward_2d(b: Any, a: Any, phi: Any, g1: np.ndarray, g2: np.ndarray,
     if periodic[1] is None:
         edge[:, [0, -1]] = True
     L = diags((~edge.ravel()).astype(float)) @ L          # boundary rows: u stays phi
-    L = L.tocsc()
-    Id = identity(n1 * n2, format="csc")
     u = np.asarray(phi(*z), dtype=float).reshape(n1 * n2, -1).copy()
-    k = T / nt
-    be = splu((Id - (k / 4) * L).tocsc())
-    for _ in range(4):
-        u = be.solve(u)
-    if nt > 1:
-        lhs = splu((Id - (k / 2) * L).tocsc())
-        rhs = (Id + (k / 2) * L).tocsr()
-        for _ in range(nt - 1):
-            u = lhs.solve(rhs @ u)
-    return u
+    return _rannacher_crank_nicolson(L.tocsc(), u, T, nt)
 
 
 def kolmogorov_expectations_2d(reduced: Any, x0: Mapping, T: float,

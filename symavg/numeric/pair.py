@@ -83,7 +83,8 @@ def _run_pair_chunk(task: _PairTask) -> tuple[np.ndarray, np.ndarray, int, int]:
             active[rows] = 1.0
             step, bad = mod.run(Z, task.p, task.burn_dt, task.burn_steps,
                                 np.zeros(0, dtype=np.int64), np.empty((0, n, task.size)), rng,
-                                active, max(1, min(task.check_every, task.burn_steps // 10)))
+                                active, max(1, min(task.check_every, task.burn_steps // 10)),
+                                0, np.zeros((0, task.size)))
             if step >= 0:
                 return np.empty(0), np.empty(0), int(step), int(bad)
         Zf = Z.copy()

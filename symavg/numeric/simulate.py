@@ -59,7 +59,7 @@ class SaveTimeWarning(UserWarning):
 
 @dataclass
 class Ensemble:
-    """Paths of a simulation at the saved times.
+    r"""Paths of a simulation at the saved times.
 
     Attributes
     ----------
@@ -71,11 +71,21 @@ class Ensemble:
     dt : float
         The step used.
     schemes : dict {Symbol: str}
-        The scheme used for each variable (``"euler"``, ``"exact-ou"``, ``"milstein"``).
+        The scheme used for each variable (``"euler"``, ``"exact-ou"``, ``"milstein"``,
+        ``"weak2"``).
     params : dict {Symbol: float}
         The parameter values (the scale parameter included for a full model).
     info : dict
         How fast variables were initialised, the backend, the number of chunks.
+    noise_sums : ndarray, shape (m, paths), or None
+        With ``simulate(..., record_noise=True)``: per Brownian motion :math:`k` and
+        path, :math:`S_k = \sqrt{\Delta t}\sum_n \xi_{k,n}`, the sum of the standard
+        normals the kernel drew for that column over the run (burn-in excluded). It is
+        exactly :math:`N(0, T)`, independent across columns, and equals :math:`W_k(T)`
+        for a column stepped by Euler-Maruyama or Milstein (for a column that drives
+        one exact-OU variable alone it is the sum of the normalised stochastic
+        integrals, nearly :math:`W_k(T)`): a quantity with a known law, for control
+        variates (:mod:`symavg.numeric.sequential`).
 
     ``ens[x]`` is the array of shape ``(len(t), paths)`` of the variable ``x``.
 
@@ -96,6 +106,7 @@ class Ensemble:
     schemes: dict[sp.Symbol, str]
     params: dict[sp.Symbol, float]
     info: dict[str, Any] = field(default_factory=dict)
+    noise_sums: np.ndarray | None = None
 
     def __getitem__(self, var: sp.Symbol) -> np.ndarray:
         if var not in self.state:
@@ -205,10 +216,13 @@ class _Task:
     start: int
     size: int
     check_every: int
+    anti: int = 0
+    record: int = 0
 
 
-def _run_chunk(task: _Task) -> tuple[np.ndarray, int, int, bool]:
-    """Run one chunk of paths; returns ``(out, blow-up step or -1, bad paths, in burn-in)``."""
+def _run_chunk(task: _Task) -> tuple[np.ndarray, int, int, bool, np.ndarray]:
+    """Run one chunk of paths; returns ``(out, blow-up step or -1, bad paths, in burn-in,
+    noise sums)``."""
     mod = load_source(task.source, "sim")
     rng = np.random.default_rng(task.seed)
     with np.errstate(over="ignore", invalid="ignore"):   # blow-ups are detected and reported
@@ -216,13 +230,18 @@ def _run_chunk(task: _Task) -> tuple[np.ndarray, int, int, bool]:
 
 
 def _run_chunk_body(task: _Task, mod: Any, rng: np.random.Generator
-                    ) -> tuple[np.ndarray, int, int, bool]:
+                    ) -> tuple[np.ndarray, int, int, bool, np.ndarray]:
     n = task.z0.shape[0]
     Z = np.empty((n, task.size))
     Z[:] = task.z0[:, None]
     if task.z0_paths is not None:
         Z[:] = task.z0_paths
     task.sampler.draw(Z, rng)
+    no_sums = np.zeros((0, task.size))
+    if task.anti and task.sampler.kind not in ("burn-in", "none"):
+        # an antithetic pair starts from one draw of the fast law, reflected about its
+        # mean when it is Gaussian (the law is taken at the common slow start)
+        task.sampler.pair_up(Z)
     if task.sampler.kind == "burn-in":
         Z[list(task.fast_rows)] = np.where(np.isnan(Z[list(task.fast_rows)]), 0.0,
                                            Z[list(task.fast_rows)])
@@ -231,13 +250,15 @@ def _run_chunk_body(task: _Task, mod: Any, rng: np.random.Generator
         scratch = np.empty((0, n, task.size))
         step, bad = mod.run(Z, task.p, task.burn_dt, task.burn_steps,
                             np.zeros(0, dtype=np.int64), scratch, rng, active,
-                            max(1, min(task.check_every, task.burn_steps // 10)))
+                            max(1, min(task.check_every, task.burn_steps // 10)), task.anti,
+                            no_sums)
         if step >= 0:
-            return np.empty((0,)), int(step), int(bad), True
+            return np.empty((0,)), int(step), int(bad), True, no_sums
     out = np.empty((len(task.save_steps), n, task.size))
+    sums = np.zeros((task.record, task.size))
     step, bad = mod.run(Z, task.p, task.dt, task.nsteps, task.save_steps, out, rng,
-                        np.ones(n), task.check_every)
-    return out, int(step), int(bad), False
+                        np.ones(n), task.check_every, task.anti, sums)
+    return out, int(step), int(bad), False, sums * math.sqrt(task.dt)
 
 
 class _SerialExecutor:
@@ -263,7 +284,8 @@ def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
              functions: Mapping | None = None, eps_symbol: sp.Symbol | None = None,
              chunk_size: int = 4096, dt_factor: float = 0.05, progress: bool | None = None,
              tabulate: Mapping | None = None, max_steps: int = 50_000_000,
-             s0: Any = None) -> Ensemble:
+             s0: Any = None, antithetic: bool = False, record_noise: bool = False
+             ) -> Ensemble:
     r"""Simulate ``paths`` copies of a full (``SDE``) or reduced (``EffectiveModel``) model.
 
     Parameters
@@ -292,9 +314,11 @@ def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
     backend : {"auto", "numba", "numpy"}
     executor : object with ``submit``, optional
         Runs the chunks (default: a thread per core for numba, serial for NumPy).
-    scheme : {"auto", "euler", "exact-ou", "milstein"}
+    scheme : {"auto", "euler", "exact-ou", "milstein", "weak2"}
         ``"auto"``: exact OU steps for fast variables with drift linear in
-        themselves, Euler-Maruyama otherwise.
+        themselves, Euler-Maruyama otherwise. ``"weak2"``: Platen's explicit
+        order-2.0 weak scheme for every variable (Kloeden & Platen 1992,
+        Sec. 15.1), for commutative noise; meant for reduced models.
     functions : dict, optional
         Definitions of undefined functions, e.g. ``{c: sp.Lambda(x, x)}``.
     eps_symbol : Symbol, optional
@@ -315,6 +339,15 @@ def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
         quadrature at Chebyshev points and interpolated
         (:mod:`symavg.numeric.tabulate`); the interpolation error and the paths
         that leave the interval are reported in ``info``.
+    antithetic : bool
+        Antithetic pairs: path ``2j + 1`` is driven by the negated normals of path
+        ``2j`` (and starts from the same draw of the fast law). Each path keeps its
+        law; pairs are independent of each other, paths within a pair are not, so
+        average each pair before taking a standard error. ``paths`` and
+        ``chunk_size`` must be even.
+    record_noise : bool
+        Keep the sums of the drawn normals per Brownian motion and path in
+        ``ens.noise_sums`` (known law :math:`N(0, T)`: control variates).
 
     Returns
     -------
@@ -342,8 +375,14 @@ def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
     >>> bool(abs(mean[-1] - 0.3679) < 4 * se[-1])        # E x_T = exp(-k T)
     True
     """
+    from ..models.deterministic import DeterministicFlow
     from ..models.markov import SwitchingSDE
+    from ..models.network import ReactionNetwork
 
+    if (antithetic or record_noise) and isinstance(
+            model, (SwitchingSDE, ReactionNetwork, DeterministicFlow)):
+        raise ModelError(f"antithetic= and record_noise= apply to SDE models (Brownian "
+                         f"increments), not to a {type(model).__name__}")
     if isinstance(model, SwitchingSDE):
         from .switching import simulate_switching
 
@@ -356,16 +395,12 @@ def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
     if s0 is not None:
         raise ModelError("s0 (the initial chain state) applies to a SwitchingSDE only")
 
-    from ..models.network import ReactionNetwork
-
     if isinstance(model, ReactionNetwork):     # exact SSA (symavg.numeric.ssa)
         from .ssa import ssa
 
         return ssa(model, x0, T, eps=eps, params=params, paths=paths, seed=seed,
                    saveat=saveat, executor=executor, chunk_size=chunk_size)
     scale = model_scale(model, eps_symbol, "simulate")
-    from ..models.deterministic import DeterministicFlow
-
     if isinstance(model, DeterministicFlow):   # deterministic chaos: RK4 (numeric/chaos.py)
         from .chaos import simulate_deterministic
 
@@ -379,6 +414,9 @@ def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
         raise ModelError(f"T must be a positive number; got {T}")
     if paths <= 0:
         raise ModelError(f"paths must be positive; got {paths}")
+    if antithetic and (paths % 2 or chunk_size % 2):
+        raise ModelError(f"antithetic=True pairs the paths: paths ({paths}) and chunk_size "
+                         f"({chunk_size}) must be even; pass paths={paths + paths % 2}")
     backend = _backend(backend)
     ks = _kernel(model, functions, scale, co, scheme, backend)
     derived = evaluate_derived(ks.derived, values)
@@ -446,7 +484,8 @@ def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
         zp = None if z0_paths is None else z0_paths[:, start:start + size]
         tasks.append(_Task(ks.source, backend, p, dt_used, nsteps, save_steps, z0, zp, sampler,
                            burn, burn_dt, fast_rows, seeds[c], start, size,
-                           check_every=max(1, min(1000, nsteps // 10 or 1))))
+                           check_every=max(1, min(1000, nsteps // 10 or 1)),
+                           anti=int(bool(antithetic)), record=co.m if record_noise else 0))
     own = None
     if executor is None:
         if nchunks > 1 and backend == "numba":
@@ -455,18 +494,21 @@ def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
         else:
             executor = _SerialExecutor()
     out = np.empty((len(save_steps), len(co.state), paths))
+    noise_sums = np.empty((co.m, paths)) if record_noise else None
     blown = []
     try:
         futures = [executor.submit(_run_chunk, t) for t in tasks]
         # copy each chunk into the result as it is collected and drop it, so the peak
         # memory is the result plus the chunks in flight
-        for i, (t, (arr, step, bad, in_burn)) in enumerate(zip(tasks, _gather(futures,
-                                                                                co.name))):
+        for i, (t, (arr, step, bad, in_burn, sums)) in enumerate(
+                zip(tasks, _gather(futures, co.name))):
             futures[i] = None
             if step != -1:
                 blown.append((not in_burn, step, bad, t.size))
                 continue
             out[:, :, t.start:t.start + t.size] = arr
+            if noise_sums is not None:
+                noise_sums[:, t.start:t.start + t.size] = sums
             del arr
     finally:
         if own is not None:
@@ -502,8 +544,9 @@ def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
     info = {"backend": backend, "chunks": nchunks, "fast initial law": sampler.note,
             "tabulated": table_info,
             "fastest rate": R, "rate from": why, "steps": nsteps, "burn-in steps": burn,
-            "model": co.name}
-    return Ensemble(save_steps * dt_used, co.state, out, dt_used, ks.schemes, values, info)
+            "model": co.name, "antithetic": bool(antithetic)}
+    return Ensemble(save_steps * dt_used, co.state, out, dt_used, ks.schemes, values, info,
+                    noise_sums)
 
 
 def _tables(ks: Any, co: ModelCoefficients, values: dict, tabulate: Mapping | None

@@ -166,6 +166,14 @@ class VerifyReport:
         red_txt = ("the reduced side by Monte Carlo" if how == "monte-carlo" else
                    f"the reduced side deterministic ({how}; +- its error estimate)")
         k = self.rows[0].threshold if self.rows else 2.0
+        vr = self.info.get("variance reduction", "none")
+        if vr != "none":
+            all_g = list(self.info.get("variance reduction factor", {}).values())
+            gains = [g for g in all_g if g < 1e12]      # above: exact (see the notes)
+            red_txt += (f"; {vr} estimator, variance reduced {min(gains):.3g}-"
+                        f"{max(gains):.3g}x" if gains else f"; {vr} estimator")
+            if len(gains) < len(all_g):
+                red_txt += " (some means exact, see the notes)"
         out = [f"Weak errors at T = {self.T} (error = full - reduced, +- one standard error; "
                f"{red_txt}; resolved: |error| > {k:g} se):", "",
                "| eps | observable | paths | full | reduced | error | resolved |",
@@ -269,8 +277,9 @@ def fit_order(eps: Sequence[float], err: Sequence[float], se: Sequence[float],
     k = int(keep.sum())
     if k < 2:
         small = ~keep
-        factor = np.where(np.abs(err_a) > 0, (threshold * se_a / np.maximum(np.abs(err_a),
-                                                                          1e-300)) ** 2, np.inf)
+        with np.errstate(over="ignore", divide="ignore"):
+            factor = np.where(np.abs(err_a) > 0, (threshold * se_a / np.maximum(
+                np.abs(err_a), 1e-300)) ** 2, np.inf)
         worst = float(np.max(factor[small])) if small.any() else np.inf
         hint = (f"about {worst:.0f}x the paths at the current estimates"
                 if np.isfinite(worst) and worst < 1e6 else "many more paths")
@@ -308,6 +317,7 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
            target: float | None = None, max_paths: int | None = None,
            max_time: float | None = None, reduced_method: str = "auto",
            dt_check_paths: int | None = None, order_width: float | None = None,
+           variance_reduction: str = "none", reduced_scheme: str | None = None,
            **simulate_kwargs: Any) -> VerifyReport:
     r"""Simulate ``full`` at each ``eps`` in ``eps_values``, compute ``reduced``; compare.
 
@@ -362,6 +372,10 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
     dt_reduced : float, optional
         Step of the reduced model's Monte Carlo (it has no fast scale): by default
         ``T/1000``.
+    reduced_scheme : str, optional
+        Scheme of the reduced model's Monte Carlo (default: ``scheme=`` of the full
+        runs, or ``"auto"``); ``"weak2"``, the explicit order-2.0 weak scheme, makes
+        its step bias :math:`O(\Delta t^2)` (commutative noise).
     check_dt : bool
         Run the full model at the smallest eps with the step used and with half
         of it *on the same Brownian paths* (:mod:`symavg.numeric.pair`) and report
@@ -371,6 +385,17 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
     dt_check_paths : int, optional
         Paths of that check (default ``min(paths, 4000)``: the coupled
         difference has a small variance).
+    variance_reduction : {"none", "antithetic", "control", "antithetic+control"}
+        The estimator of each mean (full model and the reduced Monte Carlo;
+        :class:`~symavg.numeric.sequential.Accumulator`): plain Monte Carlo;
+        antithetic pairs (each path and the one driven by the negated normals,
+        Gaussian fast starts reflected about their mean), the pair's mean being one
+        sample; a regression control variate on the Hermite polynomials of degree 1
+        and 2 of the run's Brownian sums :math:`W_k(T)/\sqrt T` (mean exactly zero);
+        or both (even controls of antithetic pairs). The standard errors are those
+        of the chosen estimator, and ``info["variance reduction factor"]`` is the
+        measured plain variance per path over the estimator's (above 1: fewer paths
+        for the same error bar). SDE full models only.
     progress : bool, optional
         One progress bar over all the simulations (the full model at each eps, the reduced
         model, the half-step run of ``check_dt``). ``None`` (default): in a terminal or a
@@ -439,6 +464,17 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
                              f"functions of the slow variables {list(slow)}")
     if target is not None and not target > 0:
         raise ModelError(f"target must be a positive number of standard errors; got {target}")
+    from .sequential import VARIANCE_REDUCTION
+
+    if variance_reduction not in VARIANCE_REDUCTION:
+        raise ModelError(f"variance_reduction must be one of {VARIANCE_REDUCTION}; got "
+                         f"{variance_reduction!r}")
+    if variance_reduction != "none" and not isinstance(full, SDE):
+        raise ModelError(f"variance_reduction={variance_reduction!r} needs the Brownian "
+                         f"increments of an SDE full model; {type(full).__name__} has none: "
+                         "pass variance_reduction='none'")
+    anti = variance_reduction.startswith("antithetic")
+    vr_kw = {"antithetic": anti, "record_noise": variance_reduction.endswith("control")}
     if reduced_method not in ("auto", "gaussian", "kolmogorov", "monte-carlo"):
         raise ModelError(f"reduced_method must be 'auto', 'gaussian', 'kolmogorov' or "
                          f"'monte-carlo'; got {reduced_method!r}")
@@ -467,7 +503,7 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
     streams = root.spawn(len(eps_list) + 3)
     ss_full = dict(zip(eps_list, streams))
     ss_red, ss_dt = streams[-3], streams[-2]
-    acc = {e: Accumulator(obs, slow) for e in eps_list}
+    acc = {e: Accumulator(obs, slow, variance_reduction) for e in eps_list}
     show = progress if progress is not None else None
     t_start = time.perf_counter()
     used_seeds: dict[float, list[int]] = {e: [] for e in eps_list}
@@ -485,8 +521,8 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
         s = child_seed(ss_full[e])
         used_seeds[e].append(s)
         t0 = time.perf_counter()
-        ens = simulate(full, x0, T_full[e], eps=e, dt=dt, seed=s, paths=n, progress=show,
-                       **common, **simulate_kwargs)
+        ens = simulate(full, x0, T_full[e], eps=e, dt=dt, seed=s, paths=n + n % 2 * anti,
+                       progress=show, **common, **vr_kw, **simulate_kwargs)
         acc[e].add(ens, time.perf_counter() - t0)
 
     for e in eps_list:          # the one progress bar is verify's own (symavg._progress)
@@ -522,7 +558,9 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
     if dt_reduced is None:
         dt_reduced = T / 1000
     red_kwargs = {k: v for k, v in simulate_kwargs.items() if k != "s0"}  # s0: the chain's
-    red_acc = {key: Accumulator(obs, slow) for key in red_keys}
+    if reduced_scheme is not None:
+        red_kwargs["scheme"] = reduced_scheme
+    red_acc = {key: Accumulator(obs, slow, variance_reduction) for key in red_keys}
 
     red_seeds: list[int] = []
     red_seed_of: dict[float | None, int] = {}
@@ -532,7 +570,8 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
         red_seeds.append(child_seed(ss_red))
         red_seed_of.setdefault(key, red_seeds[-1])
         ens = simulate(reduced, x0_red, T, eps=key, dt=dt_reduced, seed=red_seeds[-1],
-                       paths=n, progress=show, **common, **red_kwargs)
+                       paths=n + n % 2 * anti, progress=show, **common, **vr_kw,
+                       **red_kwargs)
         red_acc[key].add(ens, time.perf_counter() - t0)
 
     for key in red_keys:
@@ -708,6 +747,15 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
                     f"by {d:+.2e} (+- {se:.1e}), comparable to the error {err.error:+.2e}: the "
                     "error there is partly time-stepping bias; pass a smaller dt_factor= or "
                     "dt= (symavg verify --dt-factor)")
+    if anti:
+        for e in eps_list:
+            for j, o in enumerate(obs):
+                if acc[e].se(j) <= 1e-12 * max(1.0, abs(acc[e].mean(j))):   # to rounding
+                    notes.append(f"{o}: at eps = {e:g} every antithetic pair averages to the "
+                                 f"same value {acc[e].mean(j):.6g} (the model is symmetric "
+                                 "under W -> -W for this observable): its mean is exact "
+                                 "to rounding, with no sampling error (the error is the "
+                                 "scheme's and the reduction's)")
     fits = {}
     needed: dict[tuple[float, sp.Expr], dict[str, float]] = {}
     for o in obs:
@@ -742,6 +790,10 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
             "paths needed": needed, "target": target, "stop": stop_reason, "rounds": rounds,
             "seconds": time.perf_counter() - t_start,
             "reduced method": method_used, "reduced depends on eps": eps_dependent,
+            "variance reduction": variance_reduction,
+            "reduced scheme": red_kwargs.get("scheme", "auto"),
+            "variance reduction factor": {(e, o): acc[e].gain(j) for e in eps_list
+                                          for j, o in enumerate(obs)},
             "reduced checks": {kk: d.checks for kk, d in det.items()}}
     if check_dt:
         info["dt check"] = {"eps": eps_list[-1], "paths": n_chk, "coupling": coupling}
