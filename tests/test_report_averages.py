@@ -142,3 +142,22 @@ def test_labels_and_the_brownian_motion_are_renamed_for_user_symbols():
     # no clash, no renaming
     m2 = sa.SDE([x, y], [y - x, -y / eps], noise=[[0], [sp.sqrt(2 / eps)]])
     assert "$$ D = " in sa.average(m2, [y], order=1).steps.to_markdown()
+
+
+def test_nested_reduction_shows_its_centering_averages(tmp_path):
+    """Nested levels (z on eps^-2 forcing y on eps^-1 at eps^-3/2, x slow): the centering
+    step of the fast level shows <H_y> = int H_y rho dz = 0 (H_y = z, centred under the
+    OU law N(0, 1) of z, whose mean is 0), and the handout compiles."""
+    z = sp.Symbol("z", real=True)
+    m = sa.SDE([x, y, z], [y**2 - x, -y / eps + z / eps**sp.Rational(3, 2), -z / eps**2],
+               noise=[0, 0, sp.sqrt(2) / eps])
+    red = sa.reduce(m, fast=[y, z])
+    cent = [s for s in red.steps if s.name == "centering" and s.averages]
+    assert cent, [s.name for s in red.steps]
+    avg = cent[0].averages[0]
+    assert avg.value == 0 and avg.form.has(sp.Integral)
+    rho = sp.Function("rho")
+    measure_density = sp.exp(-z**2 / 2) / sp.sqrt(2 * sp.pi)
+    assert sp.simplify(avg.form.replace(rho, sp.Lambda((z,), measure_density)).doit()) == 0
+    _need(shutil.which("pdflatex") is not None, "pdflatex is not installed")
+    compile_latex(red.steps.to_latex(standalone=True), tmp_path)

@@ -286,7 +286,7 @@ def eliminate_level(G: Generator, eps: sp.Symbol, label: int = 1, source: object
     >>> mid.state, list(mid.drift), mid.diffusion[1, 1]
     ((x, y), [y, -y/epsilon], 2/epsilon)
     """
-    from .engine import _average, _by_derivative, effective_model
+    from .engine import _average, _average_record, _by_derivative, effective_model
 
     expansion = G.expand(eps)
     p0, L0 = expansion.leading
@@ -345,7 +345,10 @@ def eliminate_level(G: Generator, eps: sp.Symbol, label: int = 1, source: object
         r"$u = v_0 + \sum_x \Phi_x\partial_x v_0$ with $-\mathcal{L}_0\Phi_x = H_x$ "
         r"(one cell problem $\Phi_{x,k}$ per power $k$).",
         tuple((rf"H_{{{sp.latex(x)}}}", sp.Add(*[eps**k * h for k, h in H[x].items()]))
-              for x in slow), tuple(cent)), *corr_steps)
+              for x in slow), tuple(cent),
+        averages=tuple(_average_record(measure, sp.Add(*[eps**k * h for k, h in H[x].items()]),
+                                       f"H_{x}", sp.S.Zero, defined=True)
+                       for x in slow if H[x])), *corr_steps)
     total = sp.S.Zero
     for q, L in higher:
         total += eps**q * L.apply(v0)
