@@ -135,18 +135,18 @@ def test_the_notebook_of_a_second_reduction_runs_and_checks(tmp_path):
 
 @pytest.mark.parametrize("routine", ["cell problem", "periodic flow"])
 def test_the_notebooks_of_the_spatial_routines_run_and_check(routine, tmp_path):
-    """The harmonic mean of a laminate, A* = sqrt(a^2 - b^2) for a + b sin y (Bensoussan,
-    Lions & Papanicolaou 1978, Ch. 1 Sec. 2.3; Pavliotis & Stuart 2008, Sec. 12.6.1), and the
+    """The harmonic mean of a laminate, A* = <1/A>^-1 = sqrt(3) for A = 2 + sin y
+    (Bensoussan, Lions & Papanicolaou 1978, Ch. 1 Sec. 2.3; Pavliotis & Stuart 2008,
+    Sec. 12.6.1; int_0^{2pi} dy/(2 + sin y) = 2pi/sqrt(3), Gradshteyn-Ryzhik 3.613.2), and the
     shear flow's Taylor dispersion K_11 = kappa + <|d^-1 u|^2>/kappa with u = 2 cos y2, i.e.
     kappa + <4 sin^2 y2>/kappa (Taylor 1953; Pavliotis & Stuart 2008, Sec. 13.6.1):
     kappa = 1/2 gives 1/2 + 2/(1/2) = 4.5."""
     from symavg.spatial import CellProblem, effective_diffusivity_periodic_flow
 
     y1, y2 = sp.symbols("y1 y2", real=True)
-    a, b = sp.symbols("a b", positive=True)
     if routine == "cell problem":
-        res = CellProblem(a + b * sp.sin(y1), {y1: 2 * sp.pi}).effective_tensor()
-        assert sp.simplify(res.tensor[0, 0] - sp.sqrt(a**2 - b**2)) == 0
+        res = CellProblem(2 + sp.sin(y1), {y1: 2 * sp.pi}).effective_tensor()
+        assert sp.simplify(res.tensor[0, 0] - sp.sqrt(3)) == 0
     else:
         res = effective_diffusivity_periodic_flow([2 * sp.cos(y2), 0], [y1, y2], kappa=0.5,
                                                   n=16)
@@ -155,3 +155,17 @@ def test_the_notebooks_of_the_spatial_routines_run_and_check(routine, tmp_path):
     code = [c.source for c in nb.cells if c.cell_type == "code"]
     assert any(src.startswith("import sympy") and "from symavg.spatial import" in src
                for src in code)
+
+
+def test_the_notebook_of_effective_reflection_records_the_call(tmp_path):
+    """The third spatial routine: the notebook makes the same call (not executed here; the
+    two routines above are) and compares gbar with the exported value."""
+    from symavg.spatial import effective_reflection
+
+    res = effective_reflection(1 + sp.Rational(4, 5) * sp.cos(y), y)
+    assert res.steps.origin["call"] == "res = effective_reflection(g=1 + 4*cos(y)/5, y=y)"
+    nb = nbformat.read(str(res.steps.to_notebook(tmp_path / "r.ipynb")), as_version=4)
+    nbformat.validate(nb)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "from symavg.spatial import effective_reflection" in code
+    assert "np.allclose(np.asarray(res.gbar" in code

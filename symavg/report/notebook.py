@@ -330,13 +330,23 @@ def call_notebook(derivation: Any, origin: dict) -> Any:
 
     prelude = _PRELUDE + ("\n" + origin["imports"] if origin.get("imports") else "")
     defs = _symbol_definitions(origin.get("inputs", []))
-    ns: dict[str, Any] = {}
+    # the call is the one that made ``derivation``: its steps are the notebook's. The code is
+    # checked here without repeating the (possibly long) computation: it must compile, and
+    # the inputs it prints must read back to the same objects
     try:
-        exec(prelude + "\n" + defs + "\n" + origin["call"], ns)  # noqa: S102 - generated
-    except Exception as exc:  # noqa: BLE001 - the generated code must run: say why not
+        compile(prelude + "\n" + defs + "\n" + origin["call"], "<notebook>", "exec")
+    except SyntaxError as exc:
         raise ModelError(f"the call that made this derivation could not be written as code "
-                         f"that runs ({type(exc).__name__}: {exc}): {origin['call']}") from exc
-    rebuilt = ns["res"]
+                         f"({exc}): {origin['call']}") from exc
+    ns: dict[str, Any] = {}
+    exec(_PRELUDE + "\n" + defs, ns)  # noqa: S102 - symbol definitions written here
+    for obj in origin.get("inputs", []):
+        for e in (list(obj) if isinstance(obj, sp.MatrixBase) else [obj]):
+            text = sp.sstr(e, order="none")
+            if eval(text, ns) != e:  # noqa: S307 - SymPy's own printing of our inputs
+                raise ModelError(f"the input {e!r} does not read back from its printed form "
+                                 f"{text!r}: the notebook could not rebuild the call")
+    rebuilt = derivation
     cells = [
         new_markdown_cell(
             f"# {derivation.title}\n\n"
