@@ -16,6 +16,7 @@ r"""LaTeX for derivations: textbook notation, escaping, line breaking, documents
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -104,6 +105,13 @@ def latex(expr: object) -> str:
     """
     if not isinstance(expr, sp.Basic | sp.MatrixBase):
         expr = sp.sympify(expr)
+    if isinstance(expr, sp.Basic):   # immutable: the displays print the same parts often
+        return _latex_basic(expr)
+    return TextbookLatexPrinter().doprint(expr)
+
+
+@functools.lru_cache(maxsize=4096)
+def _latex_basic(expr: sp.Basic) -> str:
     return TextbookLatexPrinter().doprint(expr)
 
 
@@ -333,21 +341,25 @@ def _long(part: sp.Expr, width: float) -> bool:
 
 def _collected(e: sp.Expr) -> sp.Expr:
     """A long polynomial sum collected in its parameters (the symbols of degree at most 2)
-    or in one symbol, when that leaves at most 4 terms; ``e`` otherwise."""
+    or in one of them, when that leaves at most 4 terms; ``e`` otherwise."""
     if not isinstance(e, sp.Add):
         return e
     syms = sorted(e.free_symbols, key=str)
-    best, count = e, len(e.args)
     try:
-        degrees = {v: sp.degree(e, v) for v in syms} if e.is_polynomial(*syms) else {}
+        poly = sp.Poly(e, *syms)
     except sp.PolynomialError:
-        degrees = {}
-    params = [v for v in syms if degrees.get(v, 3) <= 2]
-    for group in ([params] if params else []) + [[v] for v in syms]:
+        return e
+    if poly.domain.is_EX or poly.domain.is_EXRAW:
+        return e
+    params = [v for v, d in zip(syms, poly.degree_list()) if d <= 2]
+    best, count = e, len(e.args)
+    for group in ([params] if len(params) > 1 else []) + [[v] for v in params]:
         c = sp.collect(e, group)
         n = len(c.args) if isinstance(c, sp.Add) else 1
         if n < count and n <= 4:
             best, count = c, n
+            if len(group) > 1:   # collected in all the parameters: the textbook form
+                break
     return best
 
 
