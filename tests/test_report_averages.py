@@ -161,3 +161,12 @@ def test_nested_reduction_shows_its_centering_averages(tmp_path):
     assert sp.simplify(avg.form.replace(rho, sp.Lambda((z,), measure_density)).doit()) == 0
     _need(shutil.which("pdflatex") is not None, "pdflatex is not installed")
     compile_latex(red.steps.to_latex(standalone=True), tmp_path)
+
+
+def test_every_sigma_of_a_label_is_renamed():
+    """Kramers with the user's sigma(x): the model step writes the noise matrix Sigma in
+    both places of its label a = Sigma Sigma^T (not Sigma sigma^T)."""
+    import test_applications as apps
+
+    md = apps.kramers_1d().steps.find("model")[0].to_markdown()
+    assert r"a = \Sigma\Sigma^T" in md and r"\sigma(x)" in md

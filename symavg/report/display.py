@@ -90,8 +90,9 @@ def _step_parts(step: Step) -> tuple[str, list[tuple[str, Any]], list[Any]]:
 
 
 def _label_pattern(name: str) -> re.Pattern:
-    tex = "\\" + name if len(name) > 1 else name
-    return re.compile(r"(?<![\\A-Za-z{])" + re.escape(tex) + r"(?![A-Za-z])")
+    if len(name) > 1:   # a command (\\sigma): its backslash marks where it starts
+        return re.compile(re.escape("\\" + name) + r"(?![A-Za-z])")
+    return re.compile(r"(?<![\\A-Za-z{])" + re.escape(name) + r"(?![A-Za-z])")
 
 
 def _in_math(text: str, fn: Any) -> str:
