@@ -147,7 +147,8 @@ def test_labels_and_the_brownian_motion_are_renamed_for_user_symbols():
 def test_nested_reduction_shows_its_centering_averages(tmp_path):
     """Nested levels (z on eps^-2 forcing y on eps^-1 at eps^-3/2, x slow): the centering
     step of the fast level shows <H_y> = int H_y rho dz = 0 (H_y = z, centred under the
-    OU law N(0, 1) of z, whose mean is 0), and the handout compiles."""
+    OU law N(0, 1) of z, whose mean is 0), each level's solvability step its averages,
+    and the handout compiles."""
     z = sp.Symbol("z", real=True)
     m = sa.SDE([x, y, z], [y**2 - x, -y / eps + z / eps**sp.Rational(3, 2), -z / eps**2],
                noise=[0, 0, sp.sqrt(2) / eps])
@@ -159,6 +160,9 @@ def test_nested_reduction_shows_its_centering_averages(tmp_path):
     rho = sp.Function("rho")
     measure_density = sp.exp(-z**2 / 2) / sp.sqrt(2 * sp.pi)
     assert sp.simplify(avg.form.replace(rho, sp.Lambda((z,), measure_density)).doit()) == 0
+    # the solvability steps of both levels show their averages too
+    solv = [s for s in red.steps if s.name == "solvability"]
+    assert len(solv) == 2 and all(s.averages for s in solv)
     _need(shutil.which("pdflatex") is not None, "pdflatex is not installed")
     compile_latex(red.steps.to_latex(standalone=True), tmp_path)
 
