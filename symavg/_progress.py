@@ -1,7 +1,9 @@
 """One progress bar per long call, covering all of its work.
 
 A public call that can take more than a few seconds (``sa.simulate``, ``sa.verify``,
-``sa.rve_study``) is wrapped by :func:`one_bar`. The outermost wrapped call owns the only bar;
+``sa.rve_study``, ``sa.ssa``, ``sa.time_averages``, ``sa.green_kubo`` and the chaos
+module's ``trajectories``) is wrapped by :func:`one_bar`. The outermost wrapped call owns the
+only bar;
 calls made inside it (the simulations of ``verify``) draw no bar of their own and advance the
 outer one with :func:`advance`, so ``verify`` shows one bar from its first simulation to its
 last, and ``progress=False`` silences everything inside it.
@@ -15,11 +17,12 @@ case, ``progress=False`` never.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
@@ -33,10 +36,11 @@ class _Bar:
 
     def __init__(self, bar: Any | None) -> None:
         self.bar = bar
+        self.scale = 1.0
 
     def advance(self, n: float) -> None:
         if self.bar is not None:
-            self.bar.update(n)
+            self.bar.update(n * self.scale)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -77,6 +81,23 @@ def advance(n: float = 1.0) -> None:
     bar = _CURRENT.get()
     if bar is not None:
         bar.advance(n)
+
+
+@contextlib.contextmanager
+def share(fraction: float) -> Iterator[None]:
+    """Within the block, the advances count ``fraction`` of their units: a call made of
+    several nested calls that each advance one unit (the burn-in and the main run of a
+    flow) gives each its share of the one unit it owns."""
+    bar = _CURRENT.get()
+    if bar is None:
+        yield
+        return
+    old = bar.scale
+    bar.scale = old * fraction
+    try:
+        yield
+    finally:
+        bar.scale = old
 
 
 def one_bar(desc: str, total: Callable[[inspect.BoundArguments], float],

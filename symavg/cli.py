@@ -3,6 +3,7 @@
 ::
 
     symavg derive MODEL.toml [--format markdown|latex] [--standalone] [--emit reduced.py]
+                             [--notebook derivation.ipynb]
     symavg verify MODEL.toml [--eps 0.1 0.05 0.025] [--paths N] [--seed S] [--T T]
                   [--dt-factor F] [--target K] [--max-paths N] [--max-time S]
                   [--variance-reduction none|antithetic|control|antithetic+control]
@@ -158,6 +159,15 @@ def _cmd_derive(args: argparse.Namespace, out: TextIO) -> int:
         except OSError as exc:
             raise _UserError(f"cannot write {dest}: {exc.strerror or exc}") from None
         print(sanitize(f"symavg: wrote the reduced model to {dest}"), file=sys.stderr)
+    if args.notebook:
+        dest = Path(args.notebook)
+        try:
+            red.steps.to_notebook(dest)
+        except OSError as exc:
+            raise _UserError(f"cannot write {dest}: {exc.strerror or exc}") from None
+        print(sanitize(f"symavg: wrote the notebook of the derivation to {dest} (run it with "
+                       "jupyter; it rebuilds the model, derives it and checks each step)"),
+              file=sys.stderr)
     return 0
 
 
@@ -388,6 +398,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "of a fragment")
     d.add_argument("--emit", metavar="PATH",
                    help="also write a standalone Python module of the reduced model to PATH")
+    d.add_argument("--notebook", metavar="PATH",
+                   help="also write a Jupyter notebook to PATH that rebuilds the model, "
+                        "derives it and checks it step by step")
     d.set_defaults(func=_cmd_derive)
 
     v = sub.add_parser("verify", help="Monte Carlo check of the reduced model",

@@ -208,3 +208,20 @@ def test_python_dash_m_subprocess(tmp_path: Path) -> None:
     assert res.returncode == 2
     assert "Traceback" not in res.stderr and res.stderr.count("\n") == 1
     assert "__import__" in res.stderr
+
+
+def test_derive_notebook(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--notebook`` writes the notebook of the derivation (executed in
+    tests/test_notebook_export.py); here: it rebuilds the file's model and reduces it."""
+    import json
+
+    dest = tmp_path / "derivation.ipynb"
+    assert cli.main(["derive", str(MODELS / "multiplicative.toml"), "--notebook",
+                     str(dest)]) == 0
+    cells = json.loads(dest.read_text())["cells"]
+    code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+    assert any("model = sa.SDE(" in src for src in code)
+    assert any(src.startswith("red = sa.reduce(model") for src in code)
+    assert str(dest) in capsys.readouterr().err
+    assert cli.main(["derive", str(MODELS / "multiplicative.toml"), "--notebook",
+                     str(tmp_path / "missing" / "n.ipynb")]) == 2

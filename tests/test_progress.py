@@ -107,3 +107,56 @@ def test_a_failed_call_leaves_no_bar_behind(bars):
         sa.verify(full, red, x0={}, T=0.2, eps_values=[0.1], paths=100, progress=True)
     assert all(b.closed for b in bars)
     assert _progress._CURRENT.get() is None
+
+
+# ----------------------------------------------------------------- SSA and chaos (item 6)
+def _network():
+    k1, k2, k3 = sp.symbols("k1 k2 k3", positive=True)
+    net = sa.ReactionNetwork(["S1 -> S2", "S2 -> S1", "S2 -> 0"], [k1 / eps, k2 / eps, k3])
+    return net, {k1: 1.0, k2: 1.0, k3: 1.0}
+
+
+def test_ssa_advances_one_bar_over_its_chunks(bars):
+    net, params = _network()
+    S1, S2 = net.species
+    sa.ssa(net, {S1: 20, S2: 0}, T=0.2, eps=0.1, params=params, paths=600, chunk_size=200,
+           seed=0, progress=True)
+    (bar,) = bars
+    assert bar.desc == "ssa" and bar.total == 1 and bar.n == pytest.approx(1) and bar.closed
+    sa.ssa(net, {S1: 20, S2: 0}, T=0.2, eps=0.1, params=params, paths=200, seed=0,
+           progress=False)
+    assert len(bars) == 1
+
+
+def test_verify_of_a_network_counts_every_ssa_run(bars):
+    net, params = _network()
+    S1, S2 = net.species
+    sa.verify(net, net.reduce(), {S1: 20, S2: 0}, T=0.2, eps_values=[0.1, 0.05],
+              params=params, paths=400, seed=1, chunk_size=200, progress=True)
+    (bar,) = bars
+    # the full network at two eps and the reduced one: no dt-check for exact simulation
+    assert bar.desc == "verify" and bar.total == 3 and bar.n == pytest.approx(3)
+
+
+def test_chaos_trajectories_and_time_averages_advance_one_bar(bars):
+    from symavg.numeric.chaos import trajectories
+
+    z = sp.Symbol("z", real=True)
+    doubling = sa.DeterministicMap([z], [sp.Mod(2 * z, 1)])
+    trajectories(doubling, [z], n_samples=200, paths=3, seed=1, progress=True)
+    sa.time_averages(doubling, [z], n_samples=2000, paths=4, progress=True)
+    assert [b.desc for b in bars] == ["trajectories", "time averages"]
+    assert all(b.total == 1 and b.n == pytest.approx(1) and b.closed for b in bars)
+
+
+def test_simulating_a_flow_shares_one_bar_between_burn_in_and_run(bars):
+    """The fast Lorenz variables start on their attractor (a burn-in run), then the full
+    flow runs: one bar of one unit for both."""
+    y1, y2, y3 = sp.symbols("y1 y2 y3", real=True)
+    flow = sa.DeterministicFlow(
+        [x, y1, y2, y3],
+        [y2 / eps, 10 * (y2 - y1) / eps**2, (y1 * (28 - y3) - y2) / eps**2,
+         (y1 * y2 - sp.Rational(8, 3) * y3) / eps**2])
+    sa.simulate(flow, {x: 0.0}, T=0.01, eps=0.5, paths=4, seed=0, progress=True)
+    (bar,) = bars
+    assert bar.desc == "simulate" and bar.n == pytest.approx(1)

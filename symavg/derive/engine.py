@@ -70,7 +70,7 @@ from ..models.effective import TIME, EffectiveModel
 from ..models.generator import Expansion, Generator
 from ..models.markov import MarkovChain, SwitchingSDE
 from ..models.sde import SDE
-from ..report.derivation import Check, Derivation, Step
+from ..report.derivation import Average, Check, Derivation, Step
 from . import poisson
 from ._context import numeric_parameters
 from .invariant import InvariantMeasure, invariant_measure
@@ -350,7 +350,9 @@ def _reduce_symbolic(deriv: Derivation, L0: Generator, L1: Generator | None, L2:
             r"\sum_i h_i \partial_i v_0$; solvability requires $\langle h_i\rangle = 0$, and then "
             r"$u_1 = \sum_i \Phi_i \partial_i v_0$ with $-\mathcal{L}_0 \Phi_i = h_i$.",
             tuple((rf"h_{{{sp.latex(x)}}}", _part(parts, (x,), L1)) for x in slow),
-            tuple(cent)))
+            tuple(cent),
+            averages=tuple(_average_record(measure, _part(parts, (x,), L1), f"h_{x}",
+                                           sp.S.Zero, defined=True) for x in slow)))
         for x in slow:
             h = _part(parts, (x,), L1)
             if _is_zero(h):
@@ -388,13 +390,14 @@ def _reduce_symbolic(deriv: Derivation, L0: Generator, L1: Generator | None, L2:
                 diff[j, i] += val
     drift = [_tidy(e) for e in drift]
     diff = diff.applyfunc(_tidy)
+    averages = _coefficient_averages(coeffs, drift, diff, measure, slow)
     deriv = deriv.then(Step(
         "solvability",
         (r"Solvability at order one: $\partial_t v_0 = \langle \mathcal{L}_1 u_1 + "
          r"\mathcal{L}_2 v_0\rangle_\rho$." if L1 is not None else
          r"Solvability at order one: $\partial_t v_0 = \langle \mathcal{L}_1 v_0\rangle_\rho$."),
         ((r"\partial_t v_0", _effective_operator(drift, diff, v0, slow)),),
-        _dedupe(avg_checks)))
+        _dedupe(avg_checks), averages=averages))
     regime = "homogenization" if L1 is not None else "averaging"
     correctors = {x: sol for x, (_, sol) in phis.items()}
     if ctx.order == 1:
@@ -430,6 +433,7 @@ def _fluctuations(coeffs: dict, drift: list, diff: sp.Matrix, measure: Invariant
         deriv = deriv.then(sol.step(rf"\Phi_{{{sp.latex(x)}}}"))
     D = sp.zeros(n, n)
     checks: list[Check] = []
+    averages = []
     for i, xi in enumerate(slow):
         for j, xj in enumerate(slow):
             if xi not in centred or xj not in phis:
@@ -439,6 +443,11 @@ def _fluctuations(coeffs: dict, drift: list, diff: sp.Matrix, measure: Invariant
             checks.extend(chk)
             D[i, j] += val
             D[j, i] += val
+            name = f"g_{xi}{xj}" if len(slow) > 1 else "g"
+            averages.append(_average_record(
+                measure, c, name, _tidy(val),
+                label=rf"\langle (f_{{{sp.latex(xi)}}} - \bar f_{{{sp.latex(xi)}}})"
+                      rf"\Phi_{{{sp.latex(xj)}}}\rangle_\rho"))
     scale = ctx.eps ** (-ctx.p0)
     D = D.applyfunc(_tidy)
     new = (diff + scale * D).applyfunc(_tidy)
@@ -448,8 +457,44 @@ def _fluctuations(coeffs: dict, drift: list, diff: sp.Matrix, measure: Invariant
         r"the fluctuations around the averaged dynamics diffuse with "
         r"$D_{ij} = \langle (f_i-\bar f_i)\Phi_j\rangle + \langle (f_j-\bar f_j)\Phi_i\rangle$ "
         rf"(the time integral of the autocorrelation of $f$), scaled by "
-        rf"${sp.latex(scale)}$.", (("D", D), (r"A A^T", new)), _dedupe(checks)))
+        rf"${sp.latex(scale)}$.", (("D", D), (r"A A^T", new)), _dedupe(checks),
+        averages=tuple(averages)))
     return new, deriv, sols
+
+
+def _average_record(measure: InvariantMeasure, f: object, name: str, value: object, *,
+                    label: str | None = None, defined: bool = False) -> Average:
+    r"""The record of :math:`\langle f\rangle_\rho = \int f\rho\,dy = ` ``value`` for the
+    derivation (``name`` a plain name such as ``"h_x"``, printed :math:`h_{x}`)."""
+    tex = sp.latex(sp.Symbol(name))
+    label = label if label is not None else rf"\langle {tex}\rangle_\rho"
+    named = measure.written(name if isinstance(f, sp.MatrixBase) else sp.Symbol(name))
+    return Average(label, f, measure.written(f), value, tex, named, defined)
+
+
+def _coefficient_averages(coeffs: dict, drift: list, diff: sp.Matrix,
+                          measure: InvariantMeasure, slow: tuple) -> tuple[Average, ...]:
+    r"""The averages of the solvability step, one per coefficient of the effective
+    operator: :math:`F_i = \langle c_i\rangle` for :math:`\partial_i v_0`,
+    :math:`\tfrac12 (AA^T)_{ii} = \langle c_{ii}\rangle` for :math:`\partial_i^2 v_0` and
+    :math:`(AA^T)_{ij} = \langle c_{ij}\rangle` for :math:`\partial_i\partial_j v_0`."""
+    out = []
+    for key, c in sorted(coeffs.items(), key=lambda kv: (len(kv[0]),
+                                                         [slow.index(v) for v in kv[0]])):
+        sub = "".join(str(v) for v in key)
+        idx = "".join(str(slow.index(v) + 1) for v in key) if len(slow) > 1 else ""
+        name = f"c_{sub}"
+        tex = sp.latex(sp.Symbol(name))
+        if len(key) == 1:
+            left, value = f"F_{{{idx}}}" if idx else "F", drift[slow.index(key[0])]
+        else:
+            i, j = (slow.index(v) for v in key)
+            half = i == j
+            left = (r"\tfrac12 " if half else "") + (rf"(A A^T)_{{{idx}}}" if idx else "A A^T")
+            value = diff[i, j] / 2 if half else diff[i, j]
+        out.append(_average_record(measure, c, name, value,
+                                   label=rf"{left} = \langle {tex}\rangle_\rho"))
+    return tuple(out)
 
 
 def _is_zero(e: object) -> bool:
@@ -616,6 +661,9 @@ def _validate(view: _View, fast: tuple, eps: sp.Symbol, regime: str | None) -> N
     coeffs = [e for p in G.parts for e in (list(p.drift) + list(p.diffusion)
                                            if hasattr(p, "drift") else [p.potential])]
     coeffs += list(G.jump.rates) if G.jump is not None else []
+    from ..report.names import check_names
+
+    check_names([*view.state, *coeffs], [z for z in view.state if z not in fast], eps)
     if not any(sp.sympify(e).has(eps) for e in coeffs):
         raise ScaleSeparationError(
             f"the scale parameter {eps} does not appear in the model: write the fast terms "

@@ -81,6 +81,13 @@ class InvariantMeasure(abc.ABC):
         """Labelled expressions for the derivation record."""
         return []
 
+    def written(self, expr: object, rho: str = "rho") -> sp.Basic | None:
+        r"""The average :math:`\langle f\rangle` written out, unevaluated: the integral of
+        ``expr`` against the density (named ``rho``, as in the invariant-measure step) over
+        the fast domain, the sum over a chain's states, or ``expr`` at the slow manifold.
+        ``None`` when the measure has no such form."""
+        return None
+
     def domain_text(self) -> str:
         return ""
 
@@ -159,6 +166,22 @@ class DensityMeasure(InvariantMeasure):
     def describe(self) -> list[tuple[str, sp.Basic]]:
         return [(r"\rho", self.density)]
 
+    def written(self, expr: object, rho: str = "rho") -> sp.Basic | None:
+        r""":math:`\int f\,\rho(y)\,dy` over the domain, unevaluated.
+
+        Examples
+        --------
+        >>> import sympy as sp, symavg as sa
+        >>> y = sp.Symbol("y", real=True)
+        >>> m = sa.invariant_measure(sa.Generator([y], [-y], [[2]]), [y])
+        >>> m.written(y**2)
+        Integral(y**2*rho(y), (y, -oo, oo))
+        """
+        ys = [d[0] for d in self.domain]
+        if not ys:
+            return None
+        return sp.Integral(sp.sympify(expr) * sp.Function(rho)(*ys), *self.domain)
+
     def domain_text(self) -> str:
         parts = []
         for y, lo, hi in self.domain:
@@ -213,6 +236,19 @@ class DiscreteMeasure(InvariantMeasure):
     def describe(self) -> list[tuple[str, sp.Basic]]:
         return [(r"\pi", self.probabilities.T)]
 
+    def written(self, expr: object, rho: str = "pi") -> sp.Basic | None:
+        r""":math:`\sum_k \pi_k f_k` over the states, unevaluated (``expr`` a column).
+        A ``str`` ``expr`` is a name: the sum of :math:`\pi_k` times its entries."""
+        weights = [sp.Symbol(f"pi_{s}") for s in self.states]
+        if isinstance(expr, str):
+            vals: list = [sp.Symbol(f"{expr}_{s}") for s in self.states]
+        elif isinstance(expr, sp.MatrixBase | list | tuple):
+            vals = list(expr)
+        else:
+            return None
+        return sp.Add(*[sp.Mul(w, v, evaluate=False) for w, v in zip(weights, vals)],
+                      evaluate=False)
+
     def domain_text(self) -> str:
         names = ", ".join(str(s) for s in self.states)
         return f"states {names} of ${sp.latex(self.symbol)}$"
@@ -254,6 +290,11 @@ class PointMassMeasure(InvariantMeasure):
 
     def describe(self) -> list[tuple[str, sp.Basic]]:
         return [("y^*", self.point)]
+
+    def written(self, expr: object, rho: str = "rho") -> sp.Basic | None:
+        """``expr`` at the slow manifold, unevaluated (:class:`sympy.Subs`)."""
+        stars = [sp.Symbol(f"{y.name}^*") for y in self.fast]
+        return sp.Subs(sp.sympify(expr), self.fast, stars)
 
     def domain_text(self) -> str:
         return "a point mass at the slow manifold"
@@ -316,6 +357,28 @@ class ProductMeasure(InvariantMeasure):
 
     def domain_text(self) -> str:
         return "; ".join(f.domain_text() for f in self.factors)
+
+    def written(self, expr: object, rho: str = "rho") -> sp.Basic | None:
+        """The factors' forms nested, the chain's sum outside, each density named
+        ``rho_k`` (as in the invariant-measure step)."""
+        discrete = self.discrete
+        col = list(expr) if isinstance(expr, sp.MatrixBase | list | tuple) else None
+        if isinstance(expr, str):
+            col = [sp.Symbol(f"{expr}_{s}") for s in discrete.states] if discrete else None
+            expr = sp.Symbol(expr)
+        value: object = expr
+        for k, fac in reversed(list(enumerate(self.factors, 1))):
+            if fac is discrete:
+                continue
+            if col is not None:
+                col = [fac.written(e, f"{rho}_{k}") for e in col]
+            else:
+                value = fac.written(value, f"{rho}_{k}")
+            if (col is None and value is None) or (col is not None and None in col):
+                return None
+        if discrete is not None:
+            return discrete.written(col if col is not None else [value] * len(discrete.states))
+        return value  # type: ignore[return-value]
 
 
 def _require_integrable(expr: sp.Expr, integrand: sp.Expr, y: sp.Symbol, lo: sp.Expr,

@@ -286,7 +286,13 @@ def eliminate_level(G: Generator, eps: sp.Symbol, label: int = 1, source: object
     >>> mid.state, list(mid.drift), mid.diffusion[1, 1]
     ((x, y), [y, -y/epsilon], 2/epsilon)
     """
-    from .engine import _average, _by_derivative, effective_model
+    from .engine import (
+        _average,
+        _average_record,
+        _by_derivative,
+        _coefficient_averages,
+        effective_model,
+    )
 
     expansion = G.expand(eps)
     p0, L0 = expansion.leading
@@ -345,7 +351,10 @@ def eliminate_level(G: Generator, eps: sp.Symbol, label: int = 1, source: object
         r"$u = v_0 + \sum_x \Phi_x\partial_x v_0$ with $-\mathcal{L}_0\Phi_x = H_x$ "
         r"(one cell problem $\Phi_{x,k}$ per power $k$).",
         tuple((rf"H_{{{sp.latex(x)}}}", sp.Add(*[eps**k * h for k, h in H[x].items()]))
-              for x in slow), tuple(cent)), *corr_steps)
+              for x in slow), tuple(cent),
+        averages=tuple(_average_record(measure, sp.Add(*[eps**k * h for k, h in H[x].items()]),
+                                       f"H_{x}", sp.S.Zero, defined=True)
+                       for x in slow if H[x])), *corr_steps)
     total = sp.S.Zero
     for q, L in higher:
         total += eps**q * L.apply(v0)
@@ -399,12 +408,14 @@ def eliminate_level(G: Generator, eps: sp.Symbol, label: int = 1, source: object
     # level(x)/2 (a perturbation of a fast block at r acts through a midpoint coupling
     # at order r - level/2), and up to 0 for the slow variables
     dropped = []
+    kept: dict[tuple, sp.Expr] = {}   # the averaged part of each coefficient, for the record
     for key, by_power in terms.items():
         limit = min(level[v] for v in key) / 2
         for r in sorted(by_power):
             if r > limit:
                 dropped.append((key, r))
                 continue
+            kept[key] = kept.get(key, sp.S.Zero) + eps**r * by_power[r]
             val = eps**r * value(key, r)
             if len(key) == 1:
                 drift[slow.index(key[0])] += val
@@ -435,7 +446,8 @@ def eliminate_level(G: Generator, eps: sp.Symbol, label: int = 1, source: object
            + ", ".join(f"$\\partial_{{{''.join(map(sp.latex, k))}}}$ at "
                        f"${sp.latex(eps)}^{{{sp.latex(r)}}}$" for k, r in dropped)
            if dropped else "") + ".",
-        ((r"\bar{\mathcal L} v_0", Generator(slow, drift, diff).apply(v0)),), tuple(seen)))
+        ((r"\bar{\mathcal L} v_0", Generator(slow, drift, diff).apply(v0)),), tuple(seen),
+        averages=_coefficient_averages(kept, drift, diff, measure, slow)))
     regime = "homogenization" if phis else "averaging"
     per = G.periodic_map
     records = {"expansion": expansion, "measure": measure, "scales": level,

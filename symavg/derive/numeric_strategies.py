@@ -103,6 +103,12 @@ class GridMeasure(InvariantMeasure):
     def describe(self) -> list[tuple[str, sp.Basic]]:
         return [("params", sp.Dict(self.params))]
 
+    def written(self, expr: object, rho: str = "rho") -> sp.Basic | None:
+        r""":math:`\int f\rho\,dy` over the torus of the grid (evaluated by quadrature)."""
+        g = self.levels[0].grid
+        return sp.Integral(sp.sympify(expr) * sp.Function(rho)(*g.fast),
+                           *[(y, 0, sp.nsimplify(L, [sp.pi])) for y, L in zip(g.fast, g.periods)])
+
     def domain_text(self) -> str:
         return f"{self.levels[0].grid.describe()}, at the given parameter values"
 

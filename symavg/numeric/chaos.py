@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from .. import _progress
 from ..errors import ErgodicityError, ModelError, SimulationError
 from ..models.deterministic import DeterministicFlow, DeterministicMap
 from .codegen import have_numba, load_source, straight_line
@@ -246,10 +247,12 @@ def _initial_states(system: System, y0: Any, paths: int, rng: np.random.Generato
     return z.copy()
 
 
+@_progress.one_bar("trajectories", total=lambda args: 1, unit="run")
 def trajectories(system: System, observables: Sequence[sp.Expr], *, n_samples: int,
                  params: Mapping | None = None, dt: float | None = None, every: int = 1,
                  burn_in: int = 0, paths: int = 4, seed: int | None = 0, y0: Any = None,
-                 executor: Any = None, backend: str = "auto") -> Trajectories:
+                 executor: Any = None, backend: str = "auto",
+                 progress: bool | None = None) -> Trajectories:
     r"""Sample ``observables`` along ``paths`` trajectories of ``system``.
 
     Parameters
@@ -272,6 +275,9 @@ def trajectories(system: System, observables: Sequence[sp.Expr], *, n_samples: i
     seed : int, optional
     executor : object with ``submit``, optional
         Runs one trajectory per task (default: a thread pool, one thread per core).
+    progress : bool, optional
+        A progress bar over the trajectories; ``None`` (default): in a terminal or a
+        notebook, not under CI (:mod:`symavg._progress`).
 
     Returns
     -------
@@ -332,7 +338,10 @@ def trajectories(system: System, observables: Sequence[sp.Expr], *, n_samples: i
             return int(mod.run_map(Z[r], p, burn_in, n_samples, every, out[r]))
     ex = executor or _default_executor()
     try:
-        results = [f.result() for f in [ex.submit(job, r) for r in range(paths)]]
+        results = []
+        for f in [ex.submit(job, r) for r in range(paths)]:
+            results.append(f.result())
+            _progress.advance(1 / paths)
     finally:
         if executor is None:
             ex.shutdown()
@@ -480,10 +489,11 @@ def check_agreement(values: np.ndarray, observables: Sequence[sp.Expr], *, alpha
     return TimeAverages(tuple(observables), mean, stderr, pm, se, burn, pv, 1.0)
 
 
+@_progress.one_bar("time averages", total=lambda args: 1, unit="run")
 def time_averages(system: System, observables: Sequence[sp.Expr], *, n_samples: int = 100_000,
                   params: Mapping | None = None, dt: float | None = None, every: int = 1,
                   paths: int = 4, seed: int | None = 0, y0: Any = None, executor: Any = None,
-                  alpha: float = 1e-4) -> TimeAverages:
+                  alpha: float = 1e-4, progress: bool | None = None) -> TimeAverages:
     r"""Means of ``observables`` under the invariant measure of ``system``.
 
     .. math::
@@ -508,6 +518,8 @@ def time_averages(system: System, observables: Sequence[sp.Expr], *, n_samples: 
     seed, executor : as in :func:`symavg.simulate`.
     alpha : float
         Significance level of the agreement test.
+    progress : bool, optional
+        One progress bar over the trajectories (see :func:`trajectories`).
 
     Returns
     -------
@@ -594,9 +606,10 @@ def simulate_deterministic(model: DeterministicFlow, x0: Mapping, T: float, *,
                 "rhs is not F(y)/eps^2 with F free of the other variables): give them in x0")
         ff = DeterministicFlow(sub, F, eps=es)
         h = 0.005 if dt is None else min(0.005, dt / float(eps or 1) ** 2)
-        tr = trajectories(ff, [sub[0]], n_samples=1, every=1, burn_in=int(burn_in_time / h),
-                          params=vals, dt=h, paths=paths, seed=int(rng.integers(2**31)),
-                          executor=executor)
+        with _progress.share(0.5):   # the burn-in is half of this run on the bar
+            tr = trajectories(ff, [sub[0]], n_samples=1, every=1,
+                              burn_in=int(burn_in_time / h), params=vals, dt=h, paths=paths,
+                              seed=int(rng.integers(2**31)), executor=executor)
         for j, v in enumerate(sub):
             Z0[:, model.index(v)] = tr.info["final_state"][:, j]
     if dt is None:
@@ -611,9 +624,10 @@ def simulate_deterministic(model: DeterministicFlow, x0: Mapping, T: float, *,
         dt = dt_factor / max(rate, 1e-12)
     n = max(1, int(round(T / dt)))
     dt = T / n
-    tr = trajectories(model, [model.state[0]], n_samples=1, every=n, params=vals, dt=dt,
-                      paths=paths, y0=Z0.copy(), seed=int(rng.integers(2**31)),
-                      executor=executor)
+    with _progress.share(0.5 if missing else 1.0):
+        tr = trajectories(model, [model.state[0]], n_samples=1, every=n, params=vals, dt=dt,
+                          paths=paths, y0=Z0.copy(), seed=int(rng.integers(2**31)),
+                          executor=executor)
     values = np.stack([Z0.T, tr.info["final_state"].T])
     return Ensemble(np.array([0.0, T]), tuple(model.state), values, dt,
                     {v: "rk4" for v in model.state}, vals,

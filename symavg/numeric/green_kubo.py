@@ -49,6 +49,7 @@ import numpy as np
 import sympy as sp
 from scipy import fft as sfft
 
+from .. import _progress
 from ..errors import CenteringError, ModelError
 from ..models.deterministic import DeterministicFlow, DeterministicMap
 from ..models.sde import SDE
@@ -279,11 +280,13 @@ def green_kubo_series(series: np.ndarray, spacing: float = 1.0, *, subtract_mean
         {"stderr_method": how, "per_path": per_path, "batches": B})
 
 
+@_progress.one_bar("green_kubo", total=lambda args: 1, unit="run")
 def green_kubo(system: DeterministicFlow | DeterministicMap | SDE, observable: sp.Expr, *,
                params: Mapping | None = None, n_samples: int = 200_000, dt: float | None = None,
                every: int = 1, burn_in: int | str = "auto", paths: int = 8,
                seed: int | None = 0, y0: Any = None, subtract_mean: bool = False,
-               c: float = 5.0, executor: Any = None, warn: bool = True) -> GreenKuboEstimate:
+               c: float = 5.0, executor: Any = None, warn: bool = True,
+               progress: bool | None = None) -> GreenKuboEstimate:
     r"""Green-Kubo diffusion :math:`\sigma^2 = 2\int_0^\infty \langle f(y_0)f(y_t)\rangle dt`.
 
     Parameters

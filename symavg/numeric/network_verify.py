@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from .. import _progress
 from ..errors import ModelError
 from ..models.network import ReactionNetwork
 from .ssa import ssa
@@ -33,11 +34,13 @@ def _slow_values(full: ReactionNetwork, slow_map: Mapping, ens: Any) -> dict[sp.
     return out
 
 
+@_progress.one_bar("verify", unit="run",
+                   total=lambda args: len(args.arguments["eps_values"]) + 1)
 def verify_network(full: ReactionNetwork, reduced: ReactionNetwork, x0: Mapping, T: float, *,
                    eps_values: Sequence[float], observables: Sequence[sp.Expr] | None = None,
                    params: Mapping | None = None, paths: int = 20_000, seed: int | None = 0,
                    executor: Any = None, chunk_size: int = 4096, method: str = "direct",
-                   **_: Any) -> VerifyReport:
+                   progress: bool | None = None, **_: Any) -> VerifyReport:
     r"""Simulate ``full`` at each eps and ``reduced`` once, exactly; compare at time ``T``.
 
     Parameters

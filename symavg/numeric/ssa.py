@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from .. import _progress
 from ..errors import ModelError, SimulationError
 from ..models.network import ReactionNetwork
 from .codegen import load_source, straight_line
@@ -401,11 +402,13 @@ class _Serial:
         return self._Done(fn(*args))
 
 
+@_progress.one_bar("ssa", total=lambda args: 1, unit="run")
 def ssa(net: ReactionNetwork, x0: Mapping, T: float, *, eps: float | None = None,
         params: Mapping | None = None, paths: int = 10_000, seed: int | None = None,
         saveat: Sequence[float] | None = None, method: str = "direct",
         executor: Any = None, chunk_size: int = 4096, tau_tol: float = 0.03,
-        max_events: int = 10**10, table_size: int | None = None) -> Ensemble:
+        max_events: int = 10**10, table_size: int | None = None,
+        progress: bool | None = None) -> Ensemble:
     r"""Simulate ``paths`` exact (or tau-leaped) trajectories of a reaction network.
 
     Parameters
@@ -437,6 +440,10 @@ def ssa(net: ReactionNetwork, x0: Mapping, T: float, *, eps: float | None = None
         at the counts ``0..table_size`` of their species (default: four times
         the largest initial count plus 200); a path that leaves the table is an
         error.
+    progress : bool, optional
+        A progress bar over the chunks of paths; ``None`` (default): in a terminal or a
+        notebook, not under CI. Inside ``sa.verify`` / ``sa.simulate`` their one bar
+        counts this run (:mod:`symavg._progress`).
 
     Returns
     -------
@@ -509,6 +516,7 @@ def ssa(net: ReactionNetwork, x0: Mapping, T: float, *, eps: float | None = None
             out[:, :, task.start:task.start + arr.shape[2]] = arr
             events += ev
             leaps += lp
+            _progress.advance(1 / nchunks)
     finally:
         if own is not None:
             own.shutdown()

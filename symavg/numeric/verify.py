@@ -306,8 +306,18 @@ def fit_order(eps: Sequence[float], err: Sequence[float], se: Sequence[float],
                     "errors")
 
 
-@_progress.one_bar("verify", unit="run", total=lambda args: len(args.arguments["eps_values"])
-                   + 1 + bool(args.arguments.get("check_dt", True)))
+def _runs(args: Any) -> int:
+    """The simulations of a verify call: the full model at each eps, the reduced model, and
+    the half-step run of the dt-check (not for networks, simulated exactly)."""
+    from ..models.network import ReactionNetwork
+
+    n = len(args.arguments["eps_values"]) + 1
+    if isinstance(args.arguments["full"], ReactionNetwork):
+        return n
+    return n + bool(args.arguments.get("check_dt", True))
+
+
+@_progress.one_bar("verify", unit="run", total=_runs)
 def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequence[float],
            observables: Sequence[sp.Expr] | None = None, params: Mapping | None = None,
            paths: int = 20_000, seed: int | None = 0, dt: float | None = None,

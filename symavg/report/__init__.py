@@ -1,5 +1,5 @@
 """Rendering of derivations (Markdown, LaTeX) and plots."""
 
-from .derivation import Check, Derivation, Step
+from .derivation import Average, Check, Derivation, Step
 
-__all__ = ["Check", "Derivation", "Step"]
+__all__ = ["Average", "Check", "Derivation", "Step"]

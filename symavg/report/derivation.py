@@ -51,6 +51,50 @@ class Check:
 
 
 @dataclass(frozen=True)
+class Average:
+    r"""One average taken by a step, shown as ``label = form = value``.
+
+    Attributes
+    ----------
+    label : str
+        LaTeX of the left side, e.g. ``r"\langle h_{x}\rangle_\rho"`` or
+        ``r"F_{x} = \langle c_{x}\rangle_\rho"``.
+    integrand : Basic
+        The function averaged (a column over the states for a finite fast state).
+    form : Basic
+        The average written out with the integrand and the measure: the integral
+        :math:`\int f\rho\,dy` over the fast domain, the sum :math:`\sum_k \pi_k f_k`
+        over a chain's states, or :math:`f` at the slow manifold.
+    value : Basic
+        What the average is.
+    name : str
+        LaTeX name of the integrand, used in place of it when the written-out form does
+        not fit a line (the integrand is then defined below, ``name = integrand``).
+    named : Basic, optional
+        ``form`` with the integrand replaced by ``name`` (``None``: no short form).
+    defined : bool
+        True when the step shows the integrand already (under the label ``name``).
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> y = sp.Symbol("y")
+    >>> rho = sp.Function("rho")(y)
+    >>> a = Average(r"\langle y\rangle_\rho", y, sp.Integral(y * rho, (y, -sp.oo, sp.oo)), 0)
+    >>> a.value
+    0
+    """
+
+    label: str
+    integrand: sp.Basic
+    form: sp.Basic | None
+    value: sp.Basic
+    name: str = "f"
+    named: sp.Basic | None = None
+    defined: bool = False
+
+
+@dataclass(frozen=True)
 class Step:
     """One step of a derivation.
 
@@ -68,6 +112,9 @@ class Step:
         The checks done on this step.
     strategy : str
         The strategy that produced the step (empty when not applicable).
+    averages : tuple of Average
+        The averages the step takes over the fast law, each shown with its integrand,
+        its measure and its value (``<f> = int f rho dy = value``).
 
     Examples
     --------
@@ -83,10 +130,12 @@ class Step:
     expressions: tuple[tuple[str, sp.Basic], ...] = ()
     checks: tuple[Check, ...] = ()
     strategy: str = ""
+    averages: tuple[Average, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "expressions", tuple(self.expressions))
         object.__setattr__(self, "checks", tuple(self.checks))
+        object.__setattr__(self, "averages", tuple(self.averages))
 
     @property
     def passed(self) -> bool:

@@ -21,21 +21,32 @@ import html
 import io
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 from sympy.printing.precedence import PRECEDENCE
 
-from .latex import TextbookLatexPrinter, document, equation_lines, escape, escape_prose, latex
+from .latex import (
+    LINE_WIDTH,
+    Namer,
+    TextbookLatexPrinter,
+    document,
+    equation_lines,
+    escape,
+    escape_prose,
+    latex,
+    visual_width,
+)
+from .names import LABEL_ALTERNATIVES
 
 if TYPE_CHECKING:
     from .derivation import Derivation, Step
 
-__all__ = ["Figure", "as_figure", "derivation_latex", "derivation_markdown", "html_table",
-           "sde_latex", "sde_markdown", "step_latex", "step_markdown"]
+__all__ = ["Figure", "as_figure", "average_lines", "derivation_latex", "derivation_markdown",
+           "html_table", "sde_latex", "sde_markdown", "step_latex", "step_markdown"]
 
 _EPS = re.compile(r"\\epsilon(?![A-Za-z])")
-_SIGMA = re.compile(r"\\sigma(?![A-Za-z])")
 
 
 def _math_text(tex: str) -> str:
@@ -51,38 +62,107 @@ def _names(expr: Any) -> set[str]:
     return out
 
 
-def _step_parts(step: Step) -> tuple[str, list[tuple[str, Any]]]:
+def _step_parts(step: Step) -> tuple[str, list[tuple[str, Any]], list[Any]]:
     """The statement and the labelled expressions with clashing names made distinct.
 
-    A label ``\\sigma`` (the noise matrix of the engine) in a step whose
-    expressions contain the user's own ``sigma`` is written ``\\Sigma``."""
+    A label letter of the engine (``\\sigma`` for the noise matrix, ``D``, ``F``, ``A``,
+    ...; :data:`symavg.report.names.LABEL_ALTERNATIVES`) in a step whose expressions hold
+    a user's symbol or function of that name is written in another face (``\\Sigma``,
+    ``\\mathcal{D}``, ...), in the labels and in the math of the statement."""
     statement = _math_text(step.statement)
     exprs = [(_math_text(label), e) for label, e in step.expressions]
     used = set().union(*(_names(e) for _, e in exprs)) if exprs else set()
-    clash = False
-    if "sigma" in used:
-        for label, e in exprs:
-            if _SIGMA.search(label) and not _is_user_sigma(e):
-                clash = True
-    if clash:
-        exprs = [(_SIGMA.sub(r"\\Sigma", label), e) for label, e in exprs]
-        statement = _SIGMA.sub(r"\\Sigma", statement)
-    return statement, exprs
+    averages = list(step.averages)
+    used |= set().union(*(_names(a.integrand) | _names(a.value) for a in averages)) \
+        if averages else set()
+    for name, alt in LABEL_ALTERNATIVES.items():
+        if name not in used:
+            continue
+        pat = _label_pattern(name)
+        if not any(pat.search(label) and not _is_user_symbol(e, name) for label, e in exprs) \
+                and not any(pat.search(a.label) for a in step.averages):
+            continue
+        exprs = [(pat.sub(lambda _m, alt=alt: alt, label), e) for label, e in exprs]
+        averages = [replace(a, label=pat.sub(lambda _m, alt=alt: alt, a.label))
+                    for a in averages]
+        statement = _in_math(statement, lambda t, pat=pat, alt=alt: pat.sub(lambda _m: alt, t))
+    return statement, exprs, averages
 
 
-def _is_user_sigma(e: Any) -> bool:
+def _label_pattern(name: str) -> re.Pattern:
+    if len(name) > 1:   # a command (\\sigma): its backslash marks where it starts
+        return re.compile(re.escape("\\" + name) + r"(?![A-Za-z])")
+    return re.compile(r"(?<![\\A-Za-z{])" + re.escape(name) + r"(?![A-Za-z])")
+
+
+def _in_math(text: str, fn: Any) -> str:
+    parts = text.split("$")
+    if len(parts) % 2 == 0:
+        return text
+    return "$".join(fn(p) if i % 2 else p for i, p in enumerate(parts))
+
+
+def _is_user_symbol(e: Any, name: str) -> bool:
+    """True when ``e`` is the user's object itself (``sigma = sigma(x)``: no clash)."""
     items = list(e) if isinstance(e, sp.MatrixBase) else [e]
     return all(isinstance(v, sp.Basic) and (v == 0 or (isinstance(v, sp.Function | sp.Symbol)
                                                         and (getattr(v, "name", None) or
-                                                             type(v).__name__) == "sigma"))
+                                                             type(v).__name__) == name))
                for v in items)
 
 
 # ----------------------------------------------------------------- derivations
 def step_displays(step: Step) -> tuple[str, list[list[list[str]]]]:
-    """The statement and, per equation, its displays (see :func:`equation_lines`)."""
-    statement, exprs = _step_parts(step)
-    return statement, [equation_lines(label, e) for label, e in exprs]
+    """The statement and, per equation, its displays (see :func:`equation_lines`); the
+    averages of the step (:func:`average_lines`) come after its equations."""
+    statement, exprs, averages = _step_parts(step)
+    namer = Namer([e for _, e in exprs] + [sp.sympify(v) for a in averages
+                                           for v in (a.integrand, a.value)])
+    out = [equation_lines(label, e, namer=namer) for label, e in exprs]
+    out += [average_lines(a, namer=namer) for a in averages]
+    return statement, out
+
+
+def average_lines(avg: Any, width: float = LINE_WIDTH, namer: Namer | None = None
+                  ) -> list[list[str]]:
+    r"""The displays of one :class:`~symavg.report.derivation.Average`.
+
+    ``label = form = value`` on one line when it fits ``width``; otherwise the
+    form is written with the integrand's name (``\langle c_x\rangle_\rho =
+    \int c_x \rho(y)\,dy``), the value on the next line(s), and the integrand is
+    defined below (``c_x = ...``, broken over lines) unless the step shows it already.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from symavg.report.derivation import Average
+    >>> y = sp.Symbol("y")
+    >>> rho = sp.Function("rho")(y)
+    >>> a = Average(r"\langle h\rangle_\rho", y, sp.Integral(y * rho, (y, -sp.oo, sp.oo)), 0)
+    >>> average_lines(a)
+    [['\\langle h\\rangle_\\rho &= \\int\\limits_{-\\infty}^{\\infty} y \\rho(y)\\, dy = 0']]
+    """
+    # the left column holds the first member only ("F"), the rest goes to the right
+    label, _, middle = _math_text(avg.label).partition(" = ")
+    middle = f"{middle} = " if middle else ""
+    value = latex(avg.value)
+    if avg.form is None:
+        return equation_lines(label, avg.value, width, namer)
+    one = f"{label} &= {middle}{latex(avg.form)} = {value}"
+    if visual_width(one) <= width:
+        return [[one]]
+    form = avg.named if avg.named is not None else avg.form
+    head = f"{label} &= {middle}{latex(form)}"
+    first, *more = equation_lines("", avg.value, width, namer)
+    rhs = first[0].split("&= ", 1)[1]
+    if len(first) == 1 and visual_width(f"{head} = {rhs}") <= width:
+        lines = [f"{head} = {rhs}"]
+    else:
+        lines = [head, f"&= {rhs}", *first[1:]]
+    out = [lines, *more]
+    if avg.named is not None and not avg.defined:
+        out += equation_lines(_math_text(avg.name), avg.integrand, width, namer)
+    return out
 
 
 def _md_display(lines: list[str]) -> str:
@@ -200,6 +280,9 @@ def sde_lines(state: Sequence[sp.Symbol], drift: Any, noise: Any = None,
               diffusion: Any = None) -> list[str]:
     """One ``d x &= ...`` line per variable (see :func:`sde_latex`)."""
     rows = []
+    coeffs = list(drift) + (list(noise) if noise is not None else [])
+    # a user's W would read as the Brownian motion: call that B instead
+    bm = "B" if "W" in set().union(*(_names(e) for e in coeffs)) else "W"
     for i, z in enumerate(state):
         terms: list[str] = []
         c = _coef(drift[i])
@@ -210,7 +293,7 @@ def sde_lines(state: Sequence[sp.Symbol], drift: Any, noise: Any = None,
             for k in range(m):
                 c = _coef(noise[i, k])
                 if c is not None:
-                    w = "W" if m == 1 else f"W_{{{k + 1}}}"
+                    w = bm if m == 1 else f"{bm}_{{{k + 1}}}"
                     terms.append(_times(c, f"d{w}"))
         rhs = ""
         for t in terms:

@@ -16,6 +16,7 @@ r"""LaTeX for derivations: textbook notation, escaping, line breaking, documents
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -24,7 +25,8 @@ from sympy.core.function import AppliedUndef
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
-__all__ = ["document", "equation_lines", "escape", "escape_prose", "latex", "visual_width"]
+__all__ = ["Namer", "document", "equation_lines", "escape", "escape_prose", "latex", "shorten",
+           "visual_width"]
 
 #: visual width (see :func:`visual_width`) above which a displayed equation is broken
 LINE_WIDTH = 62.0
@@ -103,6 +105,13 @@ def latex(expr: object) -> str:
     """
     if not isinstance(expr, sp.Basic | sp.MatrixBase):
         expr = sp.sympify(expr)
+    if isinstance(expr, sp.Basic):   # immutable: the displays print the same parts often
+        return _latex_basic(expr)
+    return TextbookLatexPrinter().doprint(expr)
+
+
+@functools.lru_cache(maxsize=4096)
+def _latex_basic(expr: sp.Basic) -> str:
     return TextbookLatexPrinter().doprint(expr)
 
 
@@ -140,6 +149,9 @@ def escape_prose(text: str) -> str:
 
 
 _CMD = re.compile(r"\\([A-Za-z]+|.)")
+_OPERATORS = frozenset({"sin", "cos", "tan", "cot", "sec", "csc", "sinh", "cosh", "tanh",
+                        "coth", "exp", "log", "ln", "arcsin", "arccos", "arctan", "min", "max",
+                        "det"})
 
 
 def visual_width(tex: str) -> float:
@@ -206,6 +218,8 @@ def _width(tex: str, i: int, stop: str | None = None) -> tuple[float, int]:
             elif name == "sqrt":
                 g, i = _group(tex, i)
                 w += g + 1.0
+            elif name in _OPERATORS:  # upright names typeset letter by letter
+                w += len(name)
             else:
                 w += 1.0
         elif ch in "+-=<>":
@@ -276,8 +290,130 @@ def _broken_scalar(expr: sp.Expr, width: float) -> list[str]:
     return _pack(pieces, width, width)
 
 
-def equation_lines(label: str, expr: object, width: float = LINE_WIDTH
-                   ) -> list[list[str]]:
+#: a part of a too-wide expression is given a name when it has more operations than this
+#: (``sympy.count_ops``) and is wider than half a line
+NAME_OPS = 12
+#: the letters of the names of long parts, the first one the expression does not use
+NAME_LETTERS = ("K", "R", "M", "N", "P", "Q", "T")
+
+
+class Namer:
+    r"""Names for the long parts of displayed expressions: :math:`K_1, K_2, \dots`.
+
+    The letter is the first of :data:`NAME_LETTERS` that no symbol or function of the
+    expressions shown is called (``K``, ``K_1``, ...), so a name never clashes with a
+    user's symbol; one :class:`Namer` per step keeps the names of a step distinct.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> n = Namer([sp.Symbol("K")])
+    >>> n.new(sp.Symbol("x") + 1)
+    R_1
+    """
+
+    def __init__(self, exprs: Iterable[object] = ()) -> None:
+        used: set[str] = set()
+        for e in exprs:
+            if isinstance(e, sp.Basic | sp.MatrixBase):
+                used |= {str(a) for a in e.free_symbols}
+                used |= {type(f).__name__ for f in e.atoms(AppliedUndef)}
+        self.letter = next((c for c in NAME_LETTERS
+                            if not any(u == c or u.startswith(c + "_") for u in used)),
+                           "Z")
+        self.defs: list[tuple[sp.Symbol, sp.Expr]] = []
+        self.inside = 0  # depth of definitions being written (``where`` only at the top)
+
+    def new(self, part: sp.Expr) -> sp.Symbol:
+        """A fresh name for ``part`` (the same name for the same part)."""
+        for name, e in self.defs:
+            if e == part:
+                return name
+        name = sp.Symbol(f"{self.letter}_{len(self.defs) + 1}")
+        self.defs.append((name, part))
+        return name
+
+
+def _long(part: sp.Expr, width: float) -> bool:
+    return (not part.is_Atom and sp.count_ops(part) > NAME_OPS
+            and visual_width(latex(part)) > width / 2)
+
+
+def _collected(e: sp.Expr) -> sp.Expr:
+    """A long polynomial sum collected in its parameters (the symbols of degree at most 2)
+    or in one of them, when that leaves at most 4 terms; ``e`` otherwise."""
+    if not isinstance(e, sp.Add):
+        return e
+    syms = sorted(e.free_symbols, key=str)
+    try:
+        poly = sp.Poly(e, *syms)
+    except sp.PolynomialError:
+        return e
+    if poly.domain.is_EX or poly.domain.is_EXRAW:
+        return e
+    params = [v for v, d in zip(syms, poly.degree_list()) if d <= 2]
+    best, count = e, len(e.args)
+    for group in ([params] if len(params) > 1 else []) + [[v] for v in params]:
+        c = sp.collect(e, group)
+        n = len(c.args) if isinstance(c, sp.Add) else 1
+        if n < count and n <= 4:
+            best, count = c, n
+            if len(group) > 1:   # collected in all the parameters: the textbook form
+                break
+    return best
+
+
+def shorten(expr: sp.Expr, namer: Namer, width: float = LINE_WIDTH) -> sp.Expr:
+    r"""``expr`` with its long parts replaced by names (see :class:`Namer`).
+
+    The rule: when an expression is wider than ``width``, the numerator and the
+    denominator of each of its terms, the factors of a product, the bases of powers
+    and the arguments of functions that have more than :data:`NAME_OPS` operations
+    and are wider than half a line become names :math:`K_k`; ``namer.defs`` holds
+    what they stand for (collected in the parameters when that shortens them).
+    Sums of short terms are left to be broken between terms.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> x, k = sp.symbols("x k")
+    >>> n = Namer()
+    >>> shorten(sum((k + i) * x**i for i in range(12)) / (1 + x**2), n)
+    K_1/(x**2 + 1)
+    >>> n.defs[0][1].coeff(x, 11)
+    k + 11
+    """
+    if visual_width(latex(expr)) <= width:
+        return expr
+    if isinstance(expr, sp.Add):
+        return sp.Add(*[shorten(t, namer, width) for t in expr.args])
+    return _shorten_term(expr, namer, width)
+
+
+def _shorten_term(e: sp.Expr, namer: Namer, width: float) -> sp.Expr:
+    if isinstance(e, sp.Add):
+        if not _long(e, width):
+            return e
+        if e.could_extract_minus_sign():  # K for -K: one name for both signs
+            return -namer.new(_collected(-e))
+        return namer.new(_collected(e))
+    if e.is_Atom:
+        return e
+    if isinstance(e, sp.Mul):
+        num, den = sp.fraction(e)
+        if den != 1:
+            return _shorten_term(num, namer, width) / _shorten_term(den, namer, width)
+        return sp.Mul(*[_shorten_term(f, namer, width) for f in e.args])
+    if isinstance(e, sp.Pow):
+        return sp.Pow(_shorten_term(e.base, namer, width), e.exp)
+    if isinstance(e, sp.Function) and e.args:
+        return e.func(*[_shorten_term(a, namer, width) if _long(a, width) else a
+                        for a in e.args])
+    return e
+
+
+def equation_lines(label: str, expr: object, width: float = LINE_WIDTH,
+                   namer: Namer | None = None) -> list[list[str]]:
     r"""A labelled equation as displays that each fit ``width``.
 
     Returns a list of displays; each display is a list of lines, the first of
@@ -301,6 +437,7 @@ def equation_lines(label: str, expr: object, width: float = LINE_WIDTH
     whole = latex(expr)
     if visual_width(whole) + visual_width(label) + 3 <= width:
         return [[f"{label} &= {whole}"]]
+    namer = namer if namer is not None else Namer([expr])
     if isinstance(expr, sp.MatrixBase):
         out: list[list[str]] = []
         rows, cols = expr.shape
@@ -311,11 +448,24 @@ def equation_lines(label: str, expr: object, width: float = LINE_WIDTH
                     continue
                 index = f"{i + 1}" if cols == 1 else (f"{j + 1}" if rows == 1 else
                                                       f"{i + 1}{j + 1}")
-                out += equation_lines(_index_label(label, index), expr[i, j], width)
+                out += equation_lines(_index_label(label, index), expr[i, j], width, namer)
         return out
     expr = sp.sympify(expr)
-    lines = _broken_scalar(expr, width - 4)
-    return [[f"{label} &= {lines[0]}"] + [rf"&\quad {ln}" for ln in lines[1:]]]
+    start = len(namer.defs)
+    short = shorten(expr, namer, width - visual_width(label) - 3)
+    end = len(namer.defs)
+    lines = _broken_scalar(short, width - 4)
+    out = [[f"{label} &= {lines[0]}"] + [rf"&\quad {ln}" for ln in lines[1:]]]
+    # the names this equation introduced, defined below it (each definition names its own
+    # long parts in turn and defines them after itself)
+    for k in range(start, end):
+        name, part = namer.defs[k]
+        lead = r"\text{where } " if k == start and not label.startswith(r"\text{where}") \
+            and not namer.inside else ""
+        namer.inside += 1
+        out += equation_lines(lead + latex(name), part, width, namer)
+        namer.inside -= 1
+    return out
 
 
 PREAMBLE = r"""\documentclass[11pt]{article}

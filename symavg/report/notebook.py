@@ -26,7 +26,7 @@ from sympy.core.function import AppliedUndef
 
 from ..errors import ModelError
 
-__all__ = ["model_source", "derivation_notebook", "write_notebook"]
+__all__ = ["call_notebook", "derivation_notebook", "model_source", "write_notebook"]
 
 _PRELUDE = "import sympy as sp\nfrom sympy import *\n\nimport symavg as sa"
 
@@ -35,9 +35,10 @@ def _atoms(model: Any) -> tuple[list[sp.Symbol], list[Any]]:
     """The symbols and the undefined functions the declaration uses, sorted by name."""
     exprs: list[sp.Basic] = [*model.state, model.eps]
     kind = type(model).__name__
-    if kind == "SDE":
+    if kind in ("SDE", "EffectiveModel"):
         exprs += list(model.drift)
         exprs += list(model.noise) if model.noise is not None else list(model.diffusion)
+        exprs += list(model.diffusion) if kind == "EffectiveModel" else []
     elif kind == "SwitchingSDE":
         exprs += [e for d in model.drift for e in d] + list(model.chain.Q)
         exprs += [e for m in model.noise or () for e in m] + [model.chain.symbol]
@@ -104,14 +105,34 @@ def _declaration(model: Any, readable: bool) -> str:
             args.append(f"    periodic={per},")
         args.append(f"    eps={eps},")
         return "\n".join(lines) + "\nmodel = sa.SwitchingSDE(\n" + "\n".join(args) + "\n)"
+    if kind == "EffectiveModel":
+        def tup(items: list[str]) -> str:
+            return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+
+        args = ["    state=" + tup([name(s) for s in model.state]) + ",",
+                "    drift=sp.ImmutableMatrix([" + ", ".join(pr(e) for e in model.drift) + "]),",
+                f"    diffusion=sp.ImmutableMatrix({_matrix(model.diffusion, pr)}),",
+                "    noise=" + (f"sp.ImmutableMatrix({_matrix(model.noise, pr)})"
+                              if model.noise is not None else "None") + ",",
+                f"    regime={model.regime!r},",
+                f"    steps=sa.Derivation({model.steps.title!r}),"]
+        if model.fast:
+            args.append("    fast=" + tup([name(s) for s in model.fast]) + ",")
+        if per:
+            args.append("    periodic=" + tup([f"({name(v)}, {pr(length)})"
+                                              for v, length in model.periodic]) + ",")
+        if model.order:
+            args.append(f"    order={model.order},")
+        args.append(f"    eps={eps},")
+        return "model = sa.EffectiveModel(\n" + "\n".join(args) + "\n)"
     raise _unsupported(model)
 
 
 def _unsupported(model: Any) -> ModelError:
     return ModelError(
-        f"to_notebook writes the declaration of an sa.SDE or an sa.SwitchingSDE; this "
-        f"derivation was made from a {type(model).__name__}. Reduce the SDE or SwitchingSDE "
-        "itself, or write the notebook from that derivation."
+        f"to_notebook writes the declaration of an sa.SDE, an sa.SwitchingSDE or an "
+        f"sa.EffectiveModel; this derivation was made from a {type(model).__name__}. Reduce "
+        "one of those, or write the notebook from that derivation."
     )
 
 
@@ -130,6 +151,8 @@ def _same_model(a: Any, b: Any) -> bool:
     fields = ["state", "drift", "noise", "periodic", "eps"]
     if type(a).__name__ == "SDE":
         fields.append("diffusion")
+    elif type(a).__name__ == "EffectiveModel":
+        fields += ["diffusion", "regime", "order", "fast"]
     else:
         if a.chain.states != b.chain.states or a.chain.symbol != b.chain.symbol:
             return False
@@ -145,8 +168,9 @@ def model_source(model: Any) -> str:
 
     Parameters
     ----------
-    model : SDE or SwitchingSDE
-        The declaration.
+    model : SDE, SwitchingSDE or EffectiveModel
+        The declaration (an EffectiveModel that still has fast variables, to be reduced
+        again).
 
     Returns
     -------
@@ -178,7 +202,7 @@ def model_source(model: Any) -> str:
     """
     import symavg as sa
 
-    if type(model).__name__ not in ("SDE", "SwitchingSDE"):
+    if type(model).__name__ not in ("SDE", "SwitchingSDE", "EffectiveModel"):
         raise _unsupported(model)
     for readable in (True, False):
         code = "\n".join(filter(None, [_definitions(model, readable),
@@ -266,12 +290,110 @@ def derivation_notebook(derivation: Any, origin: dict) -> Any:
     return nb
 
 
+def _symbol_definitions(objs: list[Any]) -> str:
+    syms: set[sp.Symbol] = set()
+    funcs: set[Any] = set()
+    for e in objs:
+        syms |= {s for s in e.atoms(sp.Symbol) if not isinstance(s, sp.Dummy)}
+        funcs |= {f.func for f in e.atoms(AppliedUndef)}
+    lines = [f"{s.name} = {sp.srepr(s)}" for s in sorted(syms, key=lambda s: s.name)]
+    lines += [f"{f.__name__} = sp.Function({f.__name__!r})"
+              for f in sorted(funcs, key=lambda f: f.__name__)]
+    return "\n".join(lines)
+
+
+def _expected_check(attr: str, expected: Any) -> str:
+    """The last cell's comparison of ``res.<attr>`` with the exported value."""
+    if isinstance(expected, sp.MatrixBase | sp.Basic):
+        value = sp.srepr(sp.ImmutableMatrix(expected) if isinstance(expected, sp.MatrixBase)
+                         else expected)
+        diff = (f"(sp.Matrix(res.{attr}) - expected).applyfunc(sp.simplify).is_zero_matrix"
+                if isinstance(expected, sp.MatrixBase) else
+                f"sp.simplify(res.{attr} - expected) == 0")
+        return f"expected = {value}\nassert {diff}"
+    import numpy as np
+
+    value = repr(np.asarray(expected, dtype=float).tolist())
+    return (f"import numpy as np\nexpected = np.array({value})\n"
+            f"assert np.allclose(np.asarray(res.{attr}, dtype=float), expected, rtol=1e-8, "
+            "atol=1e-12), res." + attr)
+
+
+def call_notebook(derivation: Any, origin: dict) -> Any:
+    """The notebook of a derivation made by a recorded call (:mod:`symavg.report.calls`):
+    the inputs, the call, one cell per step with its checks, and a comparison of the
+    result with the exported one."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    import symavg as sa
+
+    prelude = _PRELUDE + ("\n" + origin["imports"] if origin.get("imports") else "")
+    defs = _symbol_definitions(origin.get("inputs", []))
+    # the call is the one that made ``derivation``: its steps are the notebook's. The code is
+    # checked here without repeating the (possibly long) computation: it must compile, and
+    # the inputs it prints must read back to the same objects
+    try:
+        compile(prelude + "\n" + defs + "\n" + origin["call"], "<notebook>", "exec")
+    except SyntaxError as exc:
+        raise ModelError(f"the call that made this derivation could not be written as code "
+                         f"({exc}): {origin['call']}") from exc
+    ns: dict[str, Any] = {}
+    exec(_PRELUDE + "\n" + defs, ns)  # noqa: S102 - symbol definitions written here
+    for obj in origin.get("inputs", []):
+        for e in (list(obj) if isinstance(obj, sp.MatrixBase) else [obj]):
+            text = sp.sstr(e, order="none")
+            if eval(text, ns) != e:  # noqa: S307 - SymPy's own printing of our inputs
+                raise ModelError(f"the input {e!r} does not read back from its printed form "
+                                 f"{text!r}: the notebook could not rebuild the call")
+    rebuilt = derivation
+    cells = [
+        new_markdown_cell(
+            f"# {derivation.title}\n\n"
+            f"Written by symavg {sa.__version__} (`Derivation.to_notebook`). Run the cells in "
+            "order: they define the inputs, make the call again and show each step of the "
+            "derivation with the checks done on it."),
+        new_code_cell(prelude),
+        new_markdown_cell("## The computation"),
+        new_code_cell((defs + "\n" if defs else "") + origin["call"] + "\nres"),
+        new_markdown_cell("## The derivation, step by step"),
+    ]
+    for i, step in enumerate(rebuilt.steps):
+        cells.append(new_markdown_cell(f"### {i + 1}. {step.name}"))
+        cells.append(new_code_cell(
+            f"step = res.steps[{i}]\n"
+            f"assert step.name == {step.name!r}, step.name\n"
+            "assert step.passed, [c for c in step.checks if not c.passed]\n"
+            "step"))
+    cells.append(new_markdown_cell(
+        f"## The check\n\nThe result `res.{origin['attr']}` is the one of the derivation "
+        "that was exported."))
+    cells.append(new_code_cell(
+        _expected_check(origin["attr"], origin["expected"]) + "\nassert res.steps.passed\n"
+        "print('rebuilt, derived and checked:', len(res.steps), 'steps,',"
+        " len(res.steps.checks), 'checks passed')"))
+    nb = new_notebook(cells=cells, metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "language_info": {"name": "python"}})
+    nbformat.validate(nb)
+    return nb
+
+
 def write_notebook(derivation: Any, origin: dict | None, path: str | os.PathLike) -> Path:
-    """Write :func:`derivation_notebook` to ``path`` (see :meth:`Derivation.to_notebook`)."""
+    """Write :func:`derivation_notebook` (or :func:`call_notebook` for a recorded call) to
+    ``path`` (see :meth:`Derivation.to_notebook`)."""
+    if origin is not None and origin.get("call"):
+        import nbformat
+
+        out = Path(path)
+        nbformat.write(call_notebook(derivation, origin), str(out))
+        return out
     if origin is None or origin.get("model") is None:
         raise ModelError(
             f"the derivation {derivation.title!r} does not record the model it was derived "
-            "from: only the derivations of sa.reduce (red.steps of an EffectiveModel) do. "
+            "from: only the derivations of sa.reduce (red.steps of an EffectiveModel) and of "
+            "the spatial routines (CellProblem.effective_tensor, "
+            "effective_diffusivity_periodic_flow, effective_reflection) do. "
             "Write the notebook from red.steps of the reduced model, or pass "
             "model=the_declaration (and fast=, order=) to to_notebook."
         )

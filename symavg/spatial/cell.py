@@ -63,6 +63,7 @@ import sympy as sp
 
 from .._sympy_util import with_budget, zero_check
 from ..errors import CheckFailedError, ModelError, UnsolvedError
+from ..report.calls import given, keyword_arguments, recorded
 from ..report.derivation import Check, Derivation, Step
 from .bounds import is_between, voigt_reuss
 from .fft_solver import spectral_effective_tensor
@@ -269,6 +270,7 @@ class CellProblem:
         object.__setattr__(self, "A", sp.ImmutableMatrix(M))
         object.__setattr__(self, "cell", cell_t)
         object.__setattr__(self, "scalar", scalar)
+        object.__setattr__(self, "_given", (A, dict(cell_t)))  # for Derivation.to_notebook
         # positivity, where it can be decided without parameter values
         if not self.parameters:
             fn = self._lambdify()
@@ -343,6 +345,10 @@ class CellProblem:
         return tuple(y for y in self.variables if self.A.has(y))
 
     # -------------------------------------------------------------- solve
+    @recorded(lambda b: ("from symavg.spatial import CellProblem",
+                         "CellProblem({}, {}).effective_tensor("
+                         + keyword_arguments(b, ("self",))[2:] + ")",
+                         [*b.arguments["self"]._given, *given(b, ("self",))]), "tensor")
     def effective_tensor(self, params: Mapping[sp.Symbol, float] | None = None,
                          n: int | None = None, *, numeric: bool = False,
                          scheme: str = "spectral", tol: float = 1e-10,

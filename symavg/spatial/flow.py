@@ -31,6 +31,7 @@ import sympy as sp
 
 from .._sympy_util import zero_check
 from ..errors import CenteringError, ModelError
+from ..report.calls import given, keyword_arguments, recorded
 from ..report.derivation import Check, Derivation, Step
 from .fv import SolverError
 
@@ -157,6 +158,9 @@ def _solve(ufun: Any, lengths: tuple[float, float], kappa: float, n: int,
     return Kmat, worst
 
 
+@recorded(lambda b: ("from symavg.spatial import effective_diffusivity_periodic_flow",
+                     "effective_diffusivity_periodic_flow(" + keyword_arguments(b)[2:] + ")",
+                     given(b)), "K")
 def effective_diffusivity_periodic_flow(u: Sequence[Any], y_vars: Sequence[sp.Symbol],
                                         period: float | Sequence[float] = 2 * np.pi,
                                         kappa: float | sp.Expr = 1.0,

@@ -63,6 +63,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import CheckFailedError, ModelError
+from ..report.calls import given, keyword_arguments, recorded
 from ..report.derivation import Check, Derivation, Step
 
 
@@ -148,6 +149,8 @@ def _galerkin(gfun: Callable[[np.ndarray], np.ndarray], P: float, M: int
     return rho, gh
 
 
+@recorded(lambda b: ("from symavg.spatial import effective_reflection",
+                     "effective_reflection(" + keyword_arguments(b)[2:] + ")", given(b)), "gbar")
 def effective_reflection(g: Any, y: sp.Symbol | None = None, period: float = 2 * math.pi,
                          params: Mapping[sp.Symbol, float] | None = None,
                          modes: int | None = None, tol: float = 1e-12,
