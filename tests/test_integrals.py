@@ -70,6 +70,27 @@ def test_odd_integrand_on_a_symmetric_range_is_zero_without_integrate():
     assert res.value == 0
 
 
+def test_gamma_law_of_a_cir_process():
+    """int_0^oo y^(p) e^(-b y) dy = Gamma(p + 1)/b^(p + 1) (Abramowitz & Stegun 6.1.1): the
+    CIR stationary law y^(2a/s^2 - 1) e^(-2y/s^2), with the power written as e^(k log y),
+    whose mean is a (Cox, Ingersoll & Ross 1985, Econometrica 53, eq. 20)."""
+    a, s = sp.symbols("a sigma", positive=True)
+    w = sp.exp(2 * a * sp.log(y) / s**2 - 2 * y / s**2) / y
+    Z = definite_integral(w, y, 0, sp.oo)
+    M = definite_integral(y * w, y, 0, sp.oo)
+    assert Z.method == M.method == "exact" and Z.check.passed
+    assert sp.simplify(M.value / Z.value - a) == 0
+    assert integrals.gamma_integral(sp.exp(-y) / y, y) is None  # p = -1: diverges
+
+
+def test_tilted_quartic_exponent_goes_to_quadrature_at_once():
+    f = sp.exp(-y**4 / 4 + y**2 - y)
+    assert integrals.odd_polynomial_exponent(y * f, y)
+    assert not integrals.odd_polynomial_exponent(sp.exp(-y**4 / 4 - y**2 / 2), y)  # even
+    assert not integrals.odd_polynomial_exponent(sp.exp(-(y - 1)**4), y)  # even after a shift
+    assert definite_integral(f, y, -sp.oo, sp.oo).method == "unevaluated"
+
+
 def test_trig_polynomial_over_a_period():
     assert period_integral_exact(sp.sin(y) ** 2 + sp.cos(3 * y), y, 2 * sp.pi) == sp.pi
     assert period_integral_exact(sp.sin(2 * sp.pi * y) ** 4, y, 1) == sp.Rational(3, 8)

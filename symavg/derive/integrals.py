@@ -146,6 +146,18 @@ def _definite_integral(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr,
             res = period_integral_residues(f, y, hi - lo, budget)
             if res is not None:
                 return IntegralResult(res[0], "exact", res[1])
+    if lo == -sp.oo and hi == sp.oo and odd_polynomial_exponent(f, y):
+        return IntegralResult(integral, "unevaluated",
+                              Check(f"integral over {y}", True, "numeric",
+                                    "left unevaluated for quadrature: e^(P(y)) with P of degree "
+                                    ">= 3 and odd terms that no shift removes has no closed "
+                                    "form that integrate finds"))
+    if lo == 0 and hi == sp.oo:
+        val = gamma_integral(f, y)
+        if val is not None:
+            chk = spot_check_integral(val, f, y, lo, hi)
+            if chk.passed:
+                return IntegralResult(val, "exact", chk)
     val = with_budget(_integrate_definite, (f, y, lo, hi), budget)
     if (val is not None and not val.has(sp.Integral, sp.nan, sp.zoo)
             and val.is_finite is not False):  # nan: SymPy lost the value (oo - oo)
@@ -161,6 +173,80 @@ def _definite_integral(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr,
     return IntegralResult(integral, "unevaluated",
                           Check(f"integral over {y}", True, "numeric",
                                 "left unevaluated for quadrature"))
+
+
+def odd_polynomial_exponent(f: sp.Expr, y: sp.Symbol) -> bool:
+    r"""Whether ``f`` is :math:`Q(y)e^{P(y)}` (``Q``, ``P`` polynomials in ``y``, ``Q`` a sum
+    of such terms with one ``P``) with :math:`\deg P \ge 3` and ``P`` not even after the
+    shift :math:`y \to y - p_{n-1}/(n p_n)` that removes its second-highest power.
+
+    :math:`\int_{\mathbb R} e^{-y^4/4 + y^2 - y}dy` (the Gibbs law of a tilted double
+    well) is of this kind: no closed form in the special functions SymPy knows, and
+    ``integrate`` spends its whole budget (about 12 s) on each; the even case
+    :math:`e^{-y^4/4 - a y^2}` has one (Bessel functions of order 1/4) and is not
+    matched here.
+    """
+    exps = [e for e in f.atoms(sp.exp) if e.has(y)]
+    if len(exps) != 1:
+        return False
+    P = exps[0].args[0]
+    try:
+        poly = sp.Poly(P, y)
+        rest = sp.Poly(sp.cancel(f / exps[0]), y)
+    except sp.PolynomialError:
+        return False
+    if rest.is_zero or poly.degree() < 3 or poly.free_symbols_in_domain:
+        return False
+    n = poly.degree()
+    coeffs = poly.all_coeffs()
+    shift = coeffs[1] / (n * coeffs[0])
+    depressed = sp.Poly(sp.expand(P.subs(y, y - shift)), y)
+    return any(c != 0 for (k,), c in depressed.terms() if k % 2 == 1)
+
+
+def gamma_integral(f: sp.Expr, y: sp.Symbol) -> sp.Expr | None:
+    r""":math:`\int_0^\infty f\,dy` for sums of terms :math:`c\,y^{p}e^{-by}` by the Gamma
+    function,
+
+    .. math::
+
+        \int_0^\infty y^{p}e^{-by}\,dy = \frac{\Gamma(p+1)}{b^{p+1}},
+        \qquad p > -1,\ b > 0
+
+    (Abramowitz & Stegun 6.1.1), or None when a term has another form or the signs of
+    :math:`p + 1` and ``b`` are not known to be positive. Powers may come as
+    :math:`e^{k\log y}` (the Gamma law of a CIR process,
+    :math:`y^{2a/\sigma^2-1}e^{-2y/\sigma^2}`, on which ``integrate`` spends its whole
+    budget and fails).
+    """
+    total = sp.S.Zero
+    for term in sp.Add.make_args(sp.expand(f)):
+        coeff, power, rate = sp.S.One, sp.S.Zero, sp.S.Zero
+        for fac in sp.Mul.make_args(term):
+            base, ex = fac.as_base_exp()
+            if not fac.has(y):
+                coeff *= fac
+            elif base == y and not ex.has(y):
+                power += ex
+            elif isinstance(fac, sp.exp) or base == sp.E:
+                arg = fac.args[0] if isinstance(fac, sp.exp) else ex
+                for part in sp.Add.make_args(sp.expand(sp.expand_log(arg, force=False))):
+                    c, rest = part.as_independent(y, as_Add=False)
+                    if rest == 1:
+                        coeff *= sp.exp(part)
+                    elif rest == y:
+                        rate -= c
+                    elif rest == sp.log(y):
+                        power += c
+                    else:
+                        return None
+            else:
+                return None
+        rate = sp.simplify(rate)
+        if not ((power + 1).is_positive and rate.is_positive):
+            return None
+        total += coeff * sp.gamma(power + 1) / rate ** (power + 1)
+    return total
 
 
 def freeze_constant_integrals(f: sp.Expr, y: sp.Symbol) -> tuple[sp.Expr, dict]:
