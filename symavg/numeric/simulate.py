@@ -364,13 +364,18 @@ def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
         return ssa(model, x0, T, eps=eps, params=params, paths=paths, seed=seed,
                    saveat=saveat, executor=executor, chunk_size=chunk_size)
     scale = model_scale(model, eps_symbol, "simulate")
-    from ..models.deterministic import DeterministicFlow
+    from ..models.deterministic import DeterministicFlow, DeterministicMap
 
     if isinstance(model, DeterministicFlow):   # deterministic chaos: RK4 (numeric/chaos.py)
         from .chaos import simulate_deterministic
 
         return simulate_deterministic(model, x0, T, eps=eps, params=params, paths=paths, dt=dt,
                                       seed=seed, executor=executor, dt_factor=dt_factor)
+    if isinstance(model, DeterministicMap):    # T steps; digit shifts exact (numeric/chaos.py)
+        from .chaos import simulate_map
+
+        return simulate_map(model, x0, T, eps=eps, params=params, paths=paths, seed=seed,
+                            executor=executor)
     if hasattr(model, "check_validity"):  # an EffectiveModel: its validity conditions
         model.check_validity(params, "simulate")
     co = _coefficients(model, functions, scale)
