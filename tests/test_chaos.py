@@ -255,20 +255,30 @@ def test_reduce_doubling_map_coefficients() -> None:
 @pytest.mark.slow
 def test_verify_doubling_map_order_two() -> None:
     """verify of the slow-fast map: the full means match the exact finite-eps variance,
-    and the fitted order's interval holds 2, the order of the exact errors
-    (doubling_ou_variance: the error ratio between eps = 0.1 and 0.05 is 3.98)."""
+    and the fitted order's interval holds the order of the exact errors over the same eps
+    (1.87) and 2, their order as eps -> 0 (doubling_ou_variance: the error ratio between
+    eps = 0.1 and 0.05 is 3.98 at T = 1)."""
     from symavg.derive.chaotic_map import reduce_chaotic_map
 
     eps = sa.epsilon
     m = sa.DeterministicMap([z, y], [z - eps ** 2 * z + eps * (y - HALF), sp.Mod(2 * y, 1)])
     red = reduce_chaotic_map(m, [y], n_samples=200_000)
-    rep = sa.verify(m, red, {z: 0.0}, 1.0, eps_values=[0.4, 0.28, 0.2], observables=[z ** 2],
-                    paths=20_000, seed=1, progress=False)
+    # T / eps^2 = 9, 16, 36 steps: the map reaches T exactly
+    rep = sa.verify(m, red, {z: 0.0}, 1.44, eps_values=[0.4, 0.3, 0.2], observables=[z ** 2],
+                    paths=40_000, seed=1, progress=False)
     for r in rep.rows:
         assert r.resolved
-        assert abs(r.full - doubling_ou_variance(r.eps)) < 4 * r.full_se
+        assert abs(r.full - doubling_ou_variance(r.eps, 1.44)) < 4 * r.full_se
+    assert not any("steps, i.e. to the reduced time" in n for n in rep.notes)
+    rounded = sa.verify(m, red, {z: 0.0}, 1.0, eps_values=[0.4], observables=[z ** 2],
+                        paths=200, seed=1, progress=False)
+    assert any("runs 6 steps" in n for n in rounded.notes)
+    # the order of the exact errors over the same eps (pre-asymptotic: 1.87; 2 as eps -> 0)
+    es = np.array([0.4, 0.3, 0.2])
+    exact = [doubling_ou_variance(e, 1.44) - 0.25 * (1 - np.exp(-2 * 1.44)) / 2 for e in es]
+    slope = np.polyfit(np.log(es), np.log(np.abs(exact)), 1)[0]
     lo, hi = rep.order_interval
-    assert lo < 2 < hi and hi - lo < 1.5
+    assert 1.8 < slope < 1.95 and lo < slope < hi and lo < 2 < hi and hi - lo < 1.5
     assert any("no dt-check" in n for n in rep.notes)
 
 

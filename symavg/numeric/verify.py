@@ -505,6 +505,17 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
                          f"{reduced.timescale}, which is not a power of the scale parameter "
                          "times t")
     T_full = {e: T / float(stretch.subs(scale, e)) if stretch != 1 else T for e in eps_list}
+    from ..models.deterministic import DeterministicMap
+
+    step_notes: list[str] = []
+    if isinstance(full, DeterministicMap):      # a map runs a whole number of steps
+        for e in eps_list:
+            n_steps = max(1, round(T_full[e]))
+            if abs(n_steps - T_full[e]) > 1e-9 * T_full[e]:
+                step_notes.append(
+                    f"at eps = {e:g} the map runs {n_steps} steps, i.e. to the reduced time "
+                    f"{T * n_steps / T_full[e]:.6g}, not T = {T:g}: the error includes that "
+                    "shift; choose eps and T with T / eps^2 a whole number")
 
     def run_full(e: float, n: int) -> None:
         s = child_seed(ss_full[e])
@@ -520,7 +531,7 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
     # ----- the reduced side: deterministic where it applies, Monte Carlo for W1 / checks
     red_keys: list[float | None] = list(eps_list) if eps_dependent else [None]
     base_values = {kk: float(v) for kk, v in dict(params or {}).items()}
-    notes: list[str] = []
+    notes: list[str] = list(step_notes)
     det: dict[float | None, Any] = {}
     method_used = "monte-carlo"
     if reduced_method != "monte-carlo":
