@@ -207,13 +207,14 @@ def reduce_chaotic(model: DeterministicFlow, fast: Sequence[sp.Symbol] | sp.Symb
     S = sp.Matrix(K, K, lambda k, l: num(Sigma[k, l]))
     Lam = S / 2    # K = 1 or x-independent a: only the symmetric part enters
     diff = (a * S * a.T).applyfunc(sp.expand)
-    drift = []
+    drift, corrections = [], []
     for i in range(len(slow)):
         avg_g = sum((c * (1 if q == 1 else num(means[q][0])) for q, c in g_parts[i].items()),
                     sp.S.Zero)
         corr = sum((a[j, k] * sp.diff(a[i, l], slow[j]) * Lam[k, l]
                     for j in range(len(slow)) for k in range(K) for l in range(K)), sp.S.Zero)
         drift.append(sp.expand(avg_g + corr))
+        corrections.append(sp.expand(corr))
     checks = []
     for h, e in list(est.items()) + list(pol.items()):
         checks.append(Check(f"Green-Kubo of {h}: autocorrelation vs batch means", e.agree,
@@ -248,6 +249,10 @@ def reduce_chaotic(model: DeterministicFlow, fast: Sequence[sp.Symbol] | sp.Symb
 
     red = effective_model(deriv, drift, sp.Matrix(diff), "homogenization", fast, slow, eps, {},
                           records={"green_kubo": {**est, **pol}, "Sigma_stderr": Sse,
+                                   "coefficient_uncertainty": {
+                                       "relative": float(max(abs(e.stderr / e.value)
+                                                             for e in est.values())),
+                                       "drift_part": corrections},
                                    "means": means, "source": model, "fast_flow": fast_flow})
     assert red.timescale == TIME
     return red

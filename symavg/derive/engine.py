@@ -197,13 +197,18 @@ def reduce(model: SDE | SwitchingSDE | EffectiveModel,
     >>> sa.reduce(pdmp, order=1).diffusion[0, 0]
     2*a*b*epsilon/(a + b)**3
     """
-    from ..models.deterministic import DeterministicFlow
+    from ..models.deterministic import DeterministicFlow, DeterministicMap
 
     if isinstance(model, DeterministicFlow):   # fast chaotic flow: numeric Green-Kubo
         from .chaotic import reduce_chaotic
 
         same_scale(model, eps, "reduce")
         return reduce_chaotic(model, fast, params=params)
+    if isinstance(model, DeterministicMap):    # fast chaotic map: discrete Green-Kubo sums
+        from .chaotic_map import reduce_chaotic_map
+
+        same_scale(model, eps, "reduce")
+        return reduce_chaotic_map(model, fast, params=params)
     view = _view(model)
     eps = same_scale(model, eps, "reduce")
     return _reduce_view(view, model, fast, eps, regime, order, params, n, method, timescale)

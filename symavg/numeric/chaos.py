@@ -142,6 +142,38 @@ def run_shift(N, k, base, digits, p, n_burn, n_samples, every, res):
         for j in range(n):
             N[j] = (k[j] * N[j]) % base[j] + digits[i, j]
     return 0
+
+
+@njit
+def run_skew(Z, N, k, base, sidx, seed, p, n_burn, n_samples, every, res):
+    # paths Z[r] (the floats) and N[r] (the digit-held shift components), one chunk
+    np.random.seed(seed)
+    n = Z.shape[1]
+    ns = N.shape[1]
+    w = np.empty(n)
+    o = np.empty(res.shape[2])
+    total = n_burn + n_samples * every
+    for r in range(Z.shape[0]):
+        z = Z[r]
+        s = 0
+        for i in range(total):
+            for j in range(ns):
+                z[sidx[j]] = N[r, j] / base[j]
+            if i >= n_burn and (i - n_burn) % every == 0:
+                obs(z, p, o)
+                for q in range(o.shape[0]):
+                    res[r, s, q] = o[q]
+                s += 1
+            rhs(z, p, w)
+            for j in range(n):
+                if not np.isfinite(w[j]):
+                    return i + 1
+                z[j] = w[j]
+            for j in range(ns):
+                N[r, j] = (k[j] * N[r, j]) % base[j] + np.random.randint(0, k[j])
+        for j in range(ns):
+            z[sidx[j]] = N[r, j] / base[j]
+    return 0
 '''
 
 
@@ -299,7 +331,8 @@ def trajectories(system: System, observables: Sequence[sp.Expr], *, n_samples: i
     comp = compile_system(system, observables, params, backend)
     mod, p = comp.module, comp.values
     rng = np.random.default_rng(seed)
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(paths)]
+    def path_streams() -> list[np.random.Generator]:
+        return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(paths)]
     Z = _initial_states(system, y0, paths, rng)
     k_obs = len(comp.observables)
     out = np.empty((paths, n_samples, k_obs))
@@ -313,6 +346,7 @@ def trajectories(system: System, observables: Sequence[sp.Expr], *, n_samples: i
             return int(mod.run_flow(Z[r], p, float(dt), burn_in, n_samples, every, out[r]))
     elif system.is_shift:
         scheme = "digit shift (exact)"
+        streams = path_streams()
         ks = np.array([k for _, k in system.shifts], dtype=np.int64)
         m = np.array([int(53 * math.log(2) / math.log(k)) for k in ks])
         base = np.array([k ** int(mi) for k, mi in zip(ks, m)], dtype=np.int64)
@@ -326,22 +360,49 @@ def trajectories(system: System, observables: Sequence[sp.Expr], *, n_samples: i
                               axis=1).astype(np.int64)
             return int(mod.run_shift(N[r], ks, base, digits, p, burn_in, n_samples, every,
                                      out[r]))
+    elif system.shifts:
+        # a skew product: the shift components exactly (integer digits), the others in floats
+        scheme = "digit shift (exact) driving float iteration"
+        sidx = np.array([system.index(v) for v, _ in system.shifts], dtype=np.int64)
+        ks = np.array([k for _, k in system.shifts], dtype=np.int64)
+        m = np.array([int(53 * math.log(2) / math.log(k)) for k in ks])
+        base = np.array([k ** int(mi) for k, mi in zip(ks, m)], dtype=np.int64)
+        given = set() if y0 is None else (set(y0) if isinstance(y0, Mapping) else set(system.state))
+        # one task per chunk of paths (many short orbits: per-task overhead dominates)
+        n_chunks = min(paths, 4 * (os.cpu_count() or 1))
+        chunks = np.array_split(np.arange(paths), n_chunks)
+        cstreams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(n_chunks)]
+        Ns = np.empty((paths, ks.size), dtype=np.int64)
+        for c, idx in enumerate(chunks):
+            rand = cstreams[c].integers(0, base, size=(idx.size, ks.size))
+            for j, (v, _) in enumerate(system.shifts):
+                Ns[idx, j] = ((np.minimum(Z[idx, sidx[j]], 1 - 1e-16) * base[j]).astype(np.int64)
+                              if v in given else rand[:, j])
+
+        seeds = [int(cs.integers(2**31)) for cs in cstreams]
+
+        def chunk_job(c: int) -> int:
+            idx = chunks[c]
+            Zc, Nc, oc = Z[idx], Ns[idx], out[idx]
+            bad = int(mod.run_skew(Zc, Nc, ks, base, sidx, seeds[c], p, burn_in, n_samples,
+                                   every, oc))
+            Z[idx], out[idx] = Zc, oc
+            return bad
     else:
-        if system.shifts:
-            raise SimulationError(
-                f"{system!r} mixes digit-shift components {[v for v, _ in system.shifts]} with "
-                "other components: only maps whose every component is Mod(k*y, 1) are iterated "
-                "exactly; iterating the shift in floating point would collapse it to 0")
         scheme = "float iteration"
 
         def job(r: int) -> int:
             return int(mod.run_map(Z[r], p, burn_in, n_samples, every, out[r]))
     ex = executor or _default_executor()
     try:
+        if system.__class__ is DeterministicMap and system.shifts and not system.is_shift:
+            futures, share = [ex.submit(chunk_job, c) for c in range(n_chunks)], 1 / n_chunks
+        else:
+            futures, share = [ex.submit(job, r) for r in range(paths)], 1 / paths
         results = []
-        for f in [ex.submit(job, r) for r in range(paths)]:
+        for f in futures:
             results.append(f.result())
-            _progress.advance(1 / paths)
+            _progress.advance(share)
     finally:
         if executor is None:
             ex.shutdown()
@@ -633,3 +694,56 @@ def simulate_deterministic(model: DeterministicFlow, x0: Mapping, T: float, *,
                     {v: "rk4" for v in model.state}, vals,
                     {"fast_start": "attractor burn-in" if missing else "given",
                      "steps": n})
+
+
+def simulate_map(model: DeterministicMap, x0: Mapping, T: float, *, eps: float | None = None,
+                 params: Mapping | None = None, paths: int = 1000, seed: int | None = None,
+                 executor: Any = None, **ignored: Any) -> Any:
+    r"""Iterate a slow-fast map for :func:`symavg.simulate` and ``verify``.
+
+    ``T`` is the number of steps (rounded to an integer; ``verify`` passes
+    :math:`T/\epsilon^2` for a reduced model on the time scale :math:`s = \epsilon^2 n`).
+    Digit-shift components (``Mod(k*y, 1)``) missing from ``x0`` start from their
+    invariant law, Lebesgue on [0, 1) (every digit random); the shifts run exactly
+    (:func:`trajectories`), the other components in floating point.
+
+    Returns
+    -------
+    Ensemble
+        Saved at steps ``[0, n]``; ``dt`` is ``inf`` (no time step to refine).
+    """
+    from .simulate import Ensemble
+
+    if not isinstance(model, DeterministicMap):
+        raise ModelError(f"simulate_map expects a DeterministicMap; got {type(model).__name__}")
+    if not (T > 0 and math.isfinite(T)):
+        raise ModelError(f"T (a number of steps of the map) must be positive; got {T}")
+    if paths <= 0:
+        raise ModelError(f"paths must be positive; got {paths}")
+    es = model.eps
+    vals = {k: float(v) for k, v in dict(params or {}).items()}
+    if any(e.has(es) for e in model.rhs):
+        if eps is None:
+            raise SimulationError(f"the model contains the scale parameter {es}: pass eps=")
+        vals[es] = float(eps)
+    shift_vars = {v for v, _ in model.shifts}
+    for v in x0:
+        if v not in model.state:
+            raise ModelError(f"x0 names {v}, which is not a variable of {list(model.state)}")
+    bad = [v for v in model.state if v not in x0 and v not in shift_vars]
+    if bad:
+        raise ModelError(f"x0 gives no value for {bad}: only digit-shift components "
+                         "(Mod(k*y, 1)) start from their invariant law")
+    rng = np.random.default_rng(seed)
+    Z0 = rng.random((paths, model.dim))
+    for v, val in x0.items():
+        Z0[:, model.index(v)] = np.broadcast_to(np.asarray(val, dtype=float), (paths,))
+    n = max(1, int(round(T)))
+    y0 = {v: Z0[:, model.index(v)] for v in model.state if v in x0}
+    tr = trajectories(model, [model.state[0]], n_samples=1, every=n, params=vals, paths=paths,
+                      y0=y0, seed=int(rng.integers(2**31)), executor=executor)
+    # the start of the shift components is drawn inside trajectories: record the final state
+    values = np.stack([Z0.T, tr.info["final_state"].T])
+    return Ensemble(np.array([0.0, float(n)]), tuple(model.state), values, math.inf,
+                    {v: "digit shift (exact)" if v in shift_vars else "map iteration"
+                     for v in model.state}, vals, {"steps": n, "scheme": tr.info["scheme"]})

@@ -375,12 +375,12 @@ def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
     >>> bool(abs(mean[-1] - 0.3679) < 4 * se[-1])        # E x_T = exp(-k T)
     True
     """
-    from ..models.deterministic import DeterministicFlow
+    from ..models.deterministic import DeterministicFlow, DeterministicMap
     from ..models.markov import SwitchingSDE
     from ..models.network import ReactionNetwork
 
     if (antithetic or record_noise) and isinstance(
-            model, (SwitchingSDE, ReactionNetwork, DeterministicFlow)):
+            model, (SwitchingSDE, ReactionNetwork, DeterministicFlow, DeterministicMap)):
         raise ModelError(f"antithetic= and record_noise= apply to SDE models (Brownian "
                          f"increments), not to a {type(model).__name__}")
     if isinstance(model, SwitchingSDE):
@@ -406,6 +406,11 @@ def simulate(model: Any, x0: Mapping, T: float, *, eps: float | None = None,
 
         return simulate_deterministic(model, x0, T, eps=eps, params=params, paths=paths, dt=dt,
                                       seed=seed, executor=executor, dt_factor=dt_factor)
+    if isinstance(model, DeterministicMap):    # T steps; digit shifts exact (numeric/chaos.py)
+        from .chaos import simulate_map
+
+        return simulate_map(model, x0, T, eps=eps, params=params, paths=paths, seed=seed,
+                            executor=executor)
     if hasattr(model, "check_validity"):  # an EffectiveModel: its validity conditions
         model.check_validity(params, "simulate")
     co = _coefficients(model, functions, scale)

@@ -58,7 +58,8 @@ class ErrorRow:
     ``error = full - reduced``; ``resolved`` is ``|error| > threshold * error_se``
     (``threshold`` is 2, or ``verify(..., target=)``); ``paths`` is the number of
     full-model paths behind ``full``. With a deterministic reduced side
-    ``reduced_se`` is its error estimate (no sampling noise).
+    ``reduced_se`` is its error estimate (no sampling noise), with the effect of the
+    reduced coefficients' own numeric error (a Green-Kubo diffusion) in quadrature.
     """
 
     eps: float
@@ -306,6 +307,30 @@ def fit_order(eps: Sequence[float], err: Sequence[float], se: Sequence[float],
                     "errors")
 
 
+def perturbed_reduced(reduced: Any) -> tuple[Any, float] | None:
+    r"""The reduced model with its numeric coefficients one standard error larger.
+
+    A reduction through a numeric Green-Kubo integral (:mod:`symavg.derive.chaotic`)
+    records ``records["coefficient_uncertainty"]``: the largest relative standard
+    error :math:`r` of the Green-Kubo numbers and the part of the drift proportional
+    to them (the Stratonovich correction). The perturbed model has diffusion
+    :math:`(1 + r)\,a` and drift :math:`b + r\,b_{\rm corr}`; the difference of the
+    reduced expectations is the effect of the coefficients' error. ``None`` for a
+    reduction in closed form.
+    """
+    import dataclasses
+
+    u = (getattr(reduced, "records", None) or {}).get("coefficient_uncertainty")
+    if not u or not u["relative"] > 0:
+        return None
+    r = float(u["relative"])
+    drift = sp.ImmutableMatrix(reduced.drift + r * sp.Matrix(u["drift_part"]))
+    noise = None if reduced.noise is None else sp.ImmutableMatrix(
+        reduced.noise * sp.sqrt(1 + sp.Float(r)))
+    return dataclasses.replace(reduced, drift=drift, noise=noise, records={},
+                               diffusion=sp.ImmutableMatrix(reduced.diffusion * (1 + r))), r
+
+
 def _runs(args: Any) -> int:
     """The simulations of a verify call: the full model at each eps, the reduced model, and
     the half-step run of the dt-check (not for networks, simulated exactly)."""
@@ -526,6 +551,17 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
                          f"{reduced.timescale}, which is not a power of the scale parameter "
                          "times t")
     T_full = {e: T / float(stretch.subs(scale, e)) if stretch != 1 else T for e in eps_list}
+    from ..models.deterministic import DeterministicMap
+
+    step_notes: list[str] = []
+    if isinstance(full, DeterministicMap):      # a map runs a whole number of steps
+        for e in eps_list:
+            n_steps = max(1, round(T_full[e]))
+            if abs(n_steps - T_full[e]) > 1e-9 * T_full[e]:
+                step_notes.append(
+                    f"at eps = {e:g} the map runs {n_steps} steps, i.e. to the reduced time "
+                    f"{T * n_steps / T_full[e]:.6g}, not T = {T:g}: the error includes that "
+                    "shift; choose eps and T with T / eps^2 a whole number")
 
     def run_full(e: float, n: int) -> None:
         s = child_seed(ss_full[e])
@@ -541,7 +577,7 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
     # ----- the reduced side: deterministic where it applies, Monte Carlo for W1 / checks
     red_keys: list[float | None] = list(eps_list) if eps_dependent else [None]
     base_values = {kk: float(v) for kk, v in dict(params or {}).items()}
-    notes: list[str] = []
+    notes: list[str] = list(step_notes)
     det: dict[float | None, Any] = {}
     method_used = "monte-carlo"
     if reduced_method != "monte-carlo":
@@ -565,6 +601,24 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
                 break
         if det:
             method_used = next(iter(det.values())).method
+    # the reduced coefficients' own numeric error (a Green-Kubo diffusion): its effect on the
+    # reduced expectations enters the reduced side's error bar
+    coef_se: dict[float | None, dict[sp.Expr, float]] = {}
+    pert = perturbed_reduced(reduced)
+    if pert is not None and det:
+        for key in red_keys:
+            vals = dict(base_values)
+            if key is not None:
+                vals[scale] = key
+            dp = reduced_expectations(pert[0], x0_red, T, obs, vals, functions, method_used)
+            coef_se[key] = {o: abs(dp.means[o] - det[key].means[o]) for o in obs}
+        notes.append(f"the reduced coefficients carry a relative error of {pert[1]:.1%} (one "
+                     "standard error of their Green-Kubo estimate); its effect on each reduced "
+                     "mean is added to the reduced side's error bar")
+    elif pert is not None:
+        notes.append(f"the reduced coefficients carry a relative error of {pert[1]:.1%} (their "
+                     "Green-Kubo estimate), not propagated to the Monte Carlo reduced means: "
+                     "errors of that size are not significant")
     if dt_reduced is None:
         dt_reduced = T / 1000
     red_kwargs = {k: v for k, v in simulate_kwargs.items() if k != "s0"}  # s0: the chain's
@@ -595,7 +649,7 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
         fm, fs = a.mean(j), a.se(j)
         if det:
             d = det[red_key(e)]
-            rm, rs = d.means[o], d.errors[o]
+            rm, rs = d.means[o], math.hypot(d.errors[o], coef_se.get(red_key(e), {}).get(o, 0.0))
         else:
             rm, rs = ra.mean(j), ra.se(j)
         return ErrorRow(e, o, fm, fs, rm, rs, fm - rm, math.hypot(fs, rs), k_se, a.n)
@@ -607,7 +661,8 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
         j = obs.index(r.observable)
         a, ra = acc[r.eps], red_acc[red_key(r.eps)]
         sd_r = 0.0 if det else ra.sd(j)
-        de = det[red_key(r.eps)].errors[r.observable] if det else 0.0
+        de = math.hypot(det[red_key(r.eps)].errors[r.observable],
+                        coef_se.get(red_key(r.eps), {}).get(r.observable, 0.0)) if det else 0.0
         return paths_needed(r.error, a.sd(j), sd_r, de, k_se)
 
     # ----- the time-step check on common Brownian paths (first, so that a time budget
@@ -780,7 +835,8 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
             a = acc[r.eps]
             sd_r = 0.0 if det else red_acc[red_key(r.eps)].sd(j)
             upper = abs(r.error) + 2 * r.error_se      # 95% bound on |error|
-            de = det[red_key(r.eps)].errors[o] if det else 0.0
+            de = math.hypot(det[red_key(r.eps)].errors[o],
+                            coef_se.get(red_key(r.eps), {}).get(o, 0.0)) if det else 0.0
             lower = paths_needed(upper, a.sd(j), sd_r, de, k_se)
             needed[(r.eps, o)] = {"at the estimate": est, "at least": lower}
             est_txt = f"about {est:,.0f}" if math.isfinite(est) else "more than any budget"
