@@ -320,3 +320,85 @@ def test_numeric_quasipotential_along_the_minimum_action_path():
     assert r.action == pytest.approx(0.5**2 / 2 + 0.5**2, rel=2e-3)
     with pytest.raises(SymavgError, match="at="):
         sa.ldp.quasipotential(m, start=[0, 0], fast=[y1, y2])
+
+
+# ------------------------------------------- exit times of an x-dependent PDMP
+def _feedback_pdmp():
+    # dx = (s - x) dt, s: 0 -> 1 at (a0 + a1 x^2)/eps (positive feedback), 1 -> 0 at b/eps
+    a0_, a1_ = sp.symbols("a0 a1", positive=True)
+    ch = sa.MarkovChain({(0, 1): (a0_ + a1_ * x**2) / eps, (1, 0): b / eps})
+    return sa.SwitchingSDE([x], ch, drift={0: -x, 1: 1 - x}), {a0_: 0.1, a1_: 8.0, b: 2.0}
+
+
+def _exact_mean_exit_time(Phi, k01, k10, e, x0, xc, n=200_001):
+    r"""E[tau] from x0 (chain state from pi(x0)) to the face xc of (0, xc), for
+    dx = (s - x) dt with rates k01(x)/e, k10/e, by the exact solution of the backward
+    equations f_i T_i' + (k_ij/e)(T_j - T_i) = -1, T_1(xc) = 0: with g = f0 rho0 (rho the
+    zero-flux stationary density, g ~ exp(-Phi/e)) d/dx[g (T0 - T1)] = -rho gives
+    w = T0 - T1 = int_0^x exp((Phi(x) - Phi(z))/e) (1/|f0| + 1/f1)(z) dz, and then
+    T1(x) = int_x^xc (1 + k10 w/e)/f1, E[tau] = T1 + pi0 w (the PDMP analogue of the
+    diffusion's double-integral formula, Gardiner, Handbook of Stochastic Methods,
+    sec. 5.2.7). Trapezoid rule on a fine grid, independent of the simulator."""
+    from scipy.integrate import cumulative_trapezoid
+
+    z = np.linspace(0.0, xc, n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lg = np.where(z > 0, -Phi(np.where(z > 0, z, 1.0)) / e + np.log(1 / np.where(
+            z > 0, z, 1.0) + 1 / (1 - z)), -np.inf)
+    m = lg[1:].max()
+    Ic = cumulative_trapezoid(np.exp(lg - m), z, initial=0.0)
+    w = np.zeros_like(z)
+    w[1:] = Ic[1:] * np.exp(Phi(z[1:]) / e + m)
+    g = (1 + k10 * w / e) / (1 - z)
+    T1 = -cumulative_trapezoid(g[::-1], z[::-1], initial=0.0)[::-1]
+    pi0 = k10 / (k01(x0) + k10)
+    return float(np.interp(x0, z, T1) + pi0 * np.interp(x0, z, w))
+
+
+@pytest.mark.slow
+def test_pdmp_mean_exit_time_follows_the_quasipotential_barrier():
+    # The feedback PDMP is bistable (stable x- = 0.0609, x+ = 0.5927, unstable xs = 0.3464).
+    # Its quasipotential (Faggionato, Gabrielli & Ribezzi Crivellari 2010, the 1-D two-state
+    # PDMP: V' = k01/f0 + k10/f1; Bressloff & Newby, Phys. Rev. E 89 (2014) 042701, eq. for
+    # p*) is V = -a0 log x - a1 x^2/2 - b log(1 - x) + const, and the mean time to leave the
+    # left well obeys eps log E[tau] -> V(xs) - V(x-) (Arrhenius). Checked three ways:
+    # (1) the simulated E[tau] (sa.ldp.mean_exit_time, the PDMP kernel) agrees with the exact
+    # double-integral formula at each eps; (2) that formula, divided by the Laplace
+    # prefactor C = 2 pi k10 h(x-) / (f1(xs) sqrt(|V''(xs)| V''(x-))), h = 1/|f0| + 1/f1,
+    # gives eps log(E[tau]/C) -> Delta V at small eps; (3) a straight-line fit of the
+    # simulated eps log E[tau] extrapolates to Delta V (within its error bar plus the O(eps^2)
+    # curvature, 0.007 over this eps range, read off the exact formula).
+    from symavg.numeric.exit_times import mean_exit_time
+
+    m, prm = _feedback_pdmp()
+    xm, xs, _ = np.sort(np.roots([-8.0, 8.0, -2.1, 0.1]).real)
+    qp = sa.ldp.quasipotential(m, start=sp.Float(xm))
+    assert qp.steps.passed
+    dV = qp.evaluate(xs, prm) - qp.evaluate(xm, prm)
+    Vf = sp.lambdify(x, qp.expr.subs(prm), "numpy")
+    assert dV == pytest.approx(-0.1 * np.log(xs / xm) - 4 * (xs**2 - xm**2)
+                               - 2 * np.log((1 - xs) / (1 - xm)), rel=1e-10)
+
+    def k01(z):
+        return 0.1 + 8.0 * z**2
+
+    xc = 0.45
+    eps_values = [0.05, 0.04, 1 / 30, 0.025]
+    ys, ses = [], []
+    for k, e in enumerate(eps_values):
+        est = mean_exit_time(m, {x: xm}, upper={x: xc}, eps=e, params=prm, paths=300,
+                             seed=20 + k)
+        ref = _exact_mean_exit_time(Vf, k01, 2.0, e, xm, xc)
+        assert abs(est.mean - ref) < 4 * est.stderr, (e, est.mean, est.stderr, ref)
+        ys.append(est.log_rate)
+        ses.append(est.log_rate_stderr)
+    d2 = sp.lambdify(x, sp.diff(qp.expr.subs(prm), x, 2))
+    C = 2 * np.pi * 2.0 * (1 / xm + 1 / (1 - xm)) / ((1 - xs) * np.sqrt(-d2(xs) * d2(xm)))
+    for e in (0.005, 0.0025):
+        ref = _exact_mean_exit_time(Vf, k01, 2.0, e, xm, xc, n=400_001)
+        assert e * np.log(ref / C) == pytest.approx(dV, abs=1e-3)
+    X = np.column_stack([np.ones(4), eps_values])
+    W = np.diag(1 / np.square(ses))
+    cov = np.linalg.inv(X.T @ W @ X)
+    coef = cov @ X.T @ W @ np.array(ys)
+    assert abs(coef[0] - dV) < 4 * np.sqrt(cov[0, 0]) + 0.01
