@@ -342,9 +342,8 @@ def _exact_mean_exit_time(Phi, k01, k10, e, x0, xc, n=200_001):
     from scipy.integrate import cumulative_trapezoid
 
     z = np.linspace(0.0, xc, n)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lg = np.where(z > 0, -Phi(np.where(z > 0, z, 1.0)) / e + np.log(1 / np.where(
-            z > 0, z, 1.0) + 1 / (1 - z)), -np.inf)
+    zz = np.where(z > 0, z, 0.5)
+    lg = np.where(z > 0, -Phi(zz) / e + np.log(1 / zz + 1 / (1 - z)), -np.inf)
     m = lg[1:].max()
     Ic = cumulative_trapezoid(np.exp(lg - m), z, initial=0.0)
     w = np.zeros_like(z)
