@@ -157,6 +157,29 @@ def test_three_state_chain_numeric_perron_root():
     assert L.evaluate(0.0, 1.5) > 0 and L.evaluate(0.0, 2.5) == np.inf
 
 
+def test_lumpable_three_state_chain_has_a_closed_form_perron_root():
+    # A1 <-> A2 at c, A1, A2 -> B at a, B -> A1, A2 at b/2 each; drift +1 in A1, A2 and -1
+    # in B. The chain is lumpable into {A, B} (Kemeny & Snell, Finite Markov Chains, sec.
+    # 6.3: every state of a lump has the same total rate into every other lump) and the
+    # drift is constant on lumps, so the tilted matrix is lumpable too: det(lambda - M)
+    # factors into the lumped 2 x 2 characteristic polynomial times (lambda - p + a + 2c),
+    # and H is the lumped two-state Perron root (Dembo & Zeitouni sec. 3.1).
+    c = sp.Symbol("c", positive=True)
+    ch = sa.MarkovChain({("A1", "A2"): c / eps, ("A2", "A1"): c / eps, ("A1", "B"): a / eps,
+                         ("A2", "B"): a / eps, ("B", "A1"): b / (2 * eps),
+                         ("B", "A2"): b / (2 * eps)})
+    m = sa.SwitchingSDE([x], ch, drift={"A1": 1, "A2": 1, "B": -1})
+    H = sa.ldp.hamiltonian(m, momentum=p)
+    assert "factored" in H.strategy and H.steps.passed
+    lumped = sp.Matrix([[-a + p, a], [b, -b - p]])
+    H2 = (lumped.trace() + sp.sqrt((lumped[0, 0] - lumped[1, 1]) ** 2 + 4 * a * b)) / 2
+    assert sp.simplify(H.expr - H2) == 0
+    Q = np.array([[-2.0 - 0.7, 0.7, 2.0], [0.7, -2.7, 2.0], [0.25, 0.25, -0.5]])
+    for pv in (-1.5, 0.4, 2.0):
+        ref = np.max(np.linalg.eigvals(Q + pv * np.diag([1.0, 1.0, -1.0])).real)
+        assert H.evaluate(0.0, pv, {a: 2.0, b: 0.5, c: 0.7}) == pytest.approx(ref, rel=1e-12)
+
+
 def test_scaling_errors_name_the_culprit():
     homog = sa.SDE([x, y], [y / eps, -y / eps**2], diffusion=[[0, 0], [0, 2 / eps**2]])
     with pytest.raises(ScaleSeparationError, match="homogenization"):

@@ -446,11 +446,76 @@ def _finite_chain(T: Tilted) -> dict | None:
                           (("H", H), ("u", u)), checks, "finite chain (2 states)"))
         return dict(expr=H, eigenfunction=u, characteristic=char, steps=steps,
                     strategy="finite chain, Perron root (closed form)", numeric=numeric)
+    factored = _factored_perron_root(M, char, lam, T, numeric)
+    if factored is not None:
+        H, fac, check = factored
+        checks = [zero_check("det(H - M(p)) = 0", char.subs(lam, H)), check]
+        steps.append(Step("principal eigenvalue", f"{N} states: the characteristic polynomial "
+                          r"factors; $H$ is the root of the factor below that is the Perron "
+                          r"root (the largest real eigenvalue of $M(p)$, identified at sample "
+                          r"points).", (("factor", fac), ("H", H)), checks,
+                          f"finite chain ({N} states, factored characteristic polynomial)"))
+        return dict(expr=H, eigenfunction=None, characteristic=char, steps=steps,
+                    strategy="finite chain, Perron root (closed form, factored)",
+                    numeric=numeric)
     steps.append(Step("principal eigenvalue", f"{N} states: $H$ is the largest real root of "
                       r"$\det(\lambda - M(p)) = 0$, computed numerically at parameter values.",
                       (), (), "finite chain (numeric Perron root)"))
     return dict(expr=None, eigenfunction=None, characteristic=char, steps=steps,
                 strategy="finite chain, Perron root (numeric)", numeric=numeric)
+
+
+def _factored_perron_root(M: sp.Matrix, char: sp.Expr, lam: sp.Symbol, T: Tilted,
+                          numeric: Callable) -> tuple[sp.Expr, sp.Expr, Check] | None:
+    r"""The Perron root of ``M(p)`` in closed form when ``det(lambda - M)`` has a factor of
+    degree one or two in ``lambda`` that carries it (a lumpable chain, a symmetry).
+
+    The roots of the low-degree factors (``-c0/c1``, or the two roots of the quadratic
+    formula) are compared with the numeric Perron root at sample
+    points (slow variables in ``[0.2, 0.8]``, momenta ``+-0.3, +-1.1``, parameters from
+    :func:`_sample_params`); the one that matches everywhere is returned with that check.
+    ``None`` when the polynomial does not factor so or no root matches.
+    """
+    try:
+        _, factors = sp.factor_list(char, lam)
+    except (sp.PolificationFailed, sp.polys.polyerrors.PolynomialError):
+        return None
+    candidates = []
+    for fac, _mult in factors:
+        if not fac.has(lam):
+            continue
+        P = sp.Poly(fac, lam)
+        if P.degree() == 1:
+            c1, c0 = P.all_coeffs()
+            candidates.append((sp.cancel(-c0 / c1), fac))
+        elif P.degree() == 2:
+            a2, a1, a0 = P.all_coeffs()
+            disc = sp.expand(a1**2 - 4 * a2 * a0)
+            for sign in (1, -1):
+                candidates.append(((-a1 + sign * sp.sqrt(disc)) / (2 * a2), fac))
+    if not candidates or len(factors) < 2:
+        return None
+    prm = _sample_params(set().union(*(e.free_symbols for e in M)) - set(T.slow)
+                         - set(T.momentum), seed=5)
+    fn = numeric(prm)
+    rng = np.random.default_rng(5)
+    pts = [(rng.uniform(0.2, 0.8, len(T.slow)), np.full(len(T.momentum), q))
+           for q in (-1.1, -0.3, 0.3, 1.1)]
+    for H, fac in candidates:
+        f = sp.lambdify([T.slow, T.momentum], H.subs(prm), "numpy")
+        worst = 0.0
+        try:
+            for x, p in pts:
+                ref = fn(x, p)
+                val = complex(f(tuple(x), tuple(p)))
+                worst = max(worst, abs(val - ref) / max(1.0, abs(ref)))
+        except (ValueError, ZeroDivisionError, TypeError):
+            continue
+        if worst < 1e-9:
+            check = Check("H = numeric Perron root", True, "numeric",
+                          f"max relative difference {worst:.1e} at 4 points, params {_fmt(prm)}")
+            return H, fac, check
+    return None
 
 
 def _exponential_ansatz(T: Tilted) -> dict | None:
