@@ -417,10 +417,26 @@ def test_pdmp_mean_exit_time_follows_the_quasipotential_barrier():
     d2 = sp.lambdify(x, sp.diff(qp.expr.subs(prm), x, 2))
     C = 2 * np.pi * 2.0 * (1 / xm + 1 / (1 - xm)) / ((1 - xs) * np.sqrt(-d2(xs) * d2(xm)))
     for e in (0.005, 0.0025):
-        ref = _exact_mean_exit_time(Vf, k01, 2.0, e, xm, xc, n=400_001)
+        ref = _exact_mean_exit_time(Vf, k01, 2.0, e, xm, xc)
         assert e * np.log(ref / C) == pytest.approx(dV, abs=1e-3)
     X = np.column_stack([np.ones(4), eps_values])
     W = np.diag(1 / np.square(ses))
     cov = np.linalg.inv(X.T @ W @ X)
     coef = cov @ X.T @ W @ np.array(ys)
     assert abs(coef[0] - dV) < 4 * np.sqrt(cov[0, 0]) + 0.01
+
+
+def test_mean_exit_time_names_bad_input():
+    from symavg.errors import ModelError, SimulationError
+    from symavg.numeric.exit_times import mean_exit_time
+
+    tel = telegraph()
+    with pytest.raises(ModelError, match="not inside the box"):
+        sa.ldp.mean_exit_time(tel, {x: 2.0}, {x: -1.0}, {x: 1.0}, eps=0.1,
+                              params={lam: 1.0}, paths=10)
+    with pytest.raises(SimulationError, match="still inside the box at t_max"):
+        mean_exit_time(tel, {x: 0.0}, {x: -1.0}, {x: 1.0}, eps=0.01, params={lam: 1.0},
+                       paths=50, seed=1, t_max=0.5)
+    noisy = sa.SwitchingSDE([x], tel.chain, drift={"-": -1, "+": 1}, noise=[[1]])
+    with pytest.raises(ModelError, match="PDMP"):
+        mean_exit_time(noisy, {x: 0.0}, {x: -1.0}, {x: 1.0}, eps=0.1, params={lam: 1.0})
