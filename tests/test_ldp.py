@@ -76,6 +76,24 @@ def test_two_state_pdmp_quasipotential_is_the_beta_law():
     assert qp.steps.passed
 
 
+@pytest.mark.slow
+def test_asymmetric_two_state_rate_function_is_donsker_varadhan():
+    # Rates a (A -> B), b (B -> A), velocities +1, -1: the occupation measure of the chain
+    # has the Donsker-Varadhan rate function I(mu) = (sqrt(a mu_A) - sqrt(b mu_B))^2
+    # (den Hollander, Large Deviations, sec. IV.4, for reversible chains; Dembo & Zeitouni,
+    # Large Deviations Techniques and Applications, sec. 3.1, finite chains),
+    # contracted through v = mu_A - mu_B: L(v) = (sqrt(a (1+v)/2) - sqrt(b (1-v)/2))^2.
+    # (The symbolic Legendre transform took two minutes before sp.solve(check=False).)
+    ch = sa.MarkovChain({("A", "B"): a / eps, ("B", "A"): b / eps})
+    m = sa.SwitchingSDE([x], ch, drift={"A": 1, "B": -1})
+    L = sa.ldp.rate_function(sa.ldp.hamiltonian(m, momentum=p), velocity=v)
+    assert L.expr is not None and L.steps.passed
+    prm = {a: 1.3, b: 0.4}
+    for vv in (-0.9, -0.2, 0.35, 0.8):
+        ref = (np.sqrt(1.3 * (1 + vv) / 2) - np.sqrt(0.4 * (1 - vv) / 2)) ** 2
+        assert L.evaluate(0.0, vv, prm) == pytest.approx(ref, rel=1e-10)
+
+
 def test_ou_fast_linear_coupling_gives_a_quadratic_hamiltonian():
     # dx = (-x + y) dt, dy = -g y/eps dt + sqrt(2/eps) dW: k = p/g, H = -x p + p^2/g^2
     # (= p <f> + p^2 D with D = int_0^inf E[y_0 y_t] dt / eps-units = 1/g^2), so the rate
