@@ -158,6 +158,46 @@ def test_numeric_grid_hamiltonian_on_the_circle():
     assert H.evaluate(0.0, pv) == pytest.approx(ref, abs=1e-5)
 
 
+def _mathieu_principal(pv, diffusion=1.0, K=15):
+    # principal eigenvalue of diffusion * u'' + pv sin(y) u on the circle, Fourier basis
+    ks = np.arange(-K, K + 1)
+    M = np.diag(-diffusion * ks.astype(float) ** 2).astype(complex)
+    for j in range(len(ks) - 1):       # sin y = (e^{iy} - e^{-iy}) / 2i
+        M[j + 1, j] += pv / 2j
+        M[j, j + 1] += -pv / 2j
+    return float(np.max(np.linalg.eigvals(M).real))
+
+
+def test_two_fast_circles_numeric_tensor_grid_hamiltonian():
+    # Two independent fast Brownian motions on circles (no closed form for either case):
+    # f = sin y1 + sin y2 separates, K_p is a Kronecker sum and H = 2 H_Mathieu(p);
+    # f = sin(y1 + y2) depends on u = y1 + y2 only, a Brownian motion of twice the
+    # diffusion, so H is the principal eigenvalue of 2 u'' + p sin(u) u. Both references
+    # by an independent Fourier computation in one variable.
+    y1, y2 = sp.symbols("y1 y2", real=True)
+    per = {y1: 2 * sp.pi, y2: 2 * sp.pi}
+    D = sp.diag(0, 2 / eps, 2 / eps)
+    sep = sa.SDE([x, y1, y2], [sp.sin(y1) + sp.sin(y2), 0, 0], diffusion=D, periodic=per)
+    H = sa.ldp.hamiltonian(sep, fast=[y1, y2])
+    assert "tensor grid" in H.strategy and H.steps.passed
+    for pv in (0.3, 1.3):
+        assert H.evaluate(0.0, pv) == pytest.approx(2 * _mathieu_principal(pv), abs=1e-9)
+
+
+def test_two_fast_circles_non_separable_tensor_grid_hamiltonian():
+    # f = sin(y1 + y2): see the test above; the reference is 2 u'' + p sin(u) u on a circle
+    y1, y2 = sp.symbols("y1 y2", real=True)
+    per = {y1: 2 * sp.pi, y2: 2 * sp.pi}
+    D = sp.diag(0, 2 / eps, 2 / eps)
+    joint = sa.SDE([x, y1, y2], [sp.sin(y1 + y2), 0, 0], diffusion=D, periodic=per)
+    Hj = sa.ldp.hamiltonian(joint, fast=[y1, y2])
+    assert Hj.steps.passed
+    assert Hj.evaluate(0.0, 1.1) == pytest.approx(_mathieu_principal(1.1, 2.0), abs=1e-9)
+    line = sa.SDE([x, y1, y2], [-x + y1**2 + y2**2, -y1 / eps, -y2 / eps], diffusion=D)
+    with pytest.raises(SymavgError, match="several on circles"):
+        sa.ldp.hamiltonian(line, fast=[y1, y2])
+
+
 def test_three_state_chain_numeric_perron_root():
     c = sa.MarkovChain({(0, 1): 1 / eps, (1, 2): 2 / eps, (2, 0): 3 / eps, (1, 0): 1 / eps})
     m = sa.SwitchingSDE([x], c, drift={0: -1, 1: 0, 2: 2})

@@ -667,6 +667,50 @@ def _grid_1d(T: Tilted, domain: tuple | None, n: int) -> dict | None:
                 grid=n)
 
 
+def _grid_product(T: Tilted, n: int) -> dict | None:
+    r"""Several fast diffusion variables, each on a circle: the principal eigenvalue of
+    the Fourier collocation of :math:`\mathcal K_p` on the tensor grid of ``n`` points per
+    variable (the collocation of :class:`symavg.derive.numeric_line.ProductOperator`),
+    dense. Fast variables on the line are declined (the Chebyshev grid with walls was not
+    accurate enough in the tests: its checks failed)."""
+    K = T.generator
+    per = K.periodic_map
+    if len(T.fast) < 2 or K.jump is not None or K.modes or any(y not in per for y in T.fast):
+        return None
+    from .numeric_line import ProductGrid, ProductOperator, circle_axis
+
+    d = len(T.fast)
+    V = sum((p.potential for p in K.potential_parts), sp.S.Zero)
+    args = [T.slow, T.momentum, *T.fast]
+    cells = [K.drift[i] for i in range(d)] + [K.diffusion[i, j] for i in range(d)
+                                              for j in range(d)] + [V]
+
+    def numeric(prm: Mapping) -> Callable:
+        fs = [sp.lambdify(args, sp.sympify(e).subs(prm), "numpy") for e in cells]
+        periods = [float(sp.N(sp.sympify(per[y]).subs(prm))) for y in T.fast]
+
+        def eig_at(x: np.ndarray, p: np.ndarray, m: int) -> float:
+            grid = ProductGrid(tuple(T.fast), tuple(circle_axis(m, L) for L in periods))
+            pts = grid.points()
+            vals = [np.broadcast_to(np.asarray(f(tuple(x), tuple(p), *pts), float),
+                                    grid.shape) for f in fs]
+            a = [vals[d + i * d:d + (i + 1) * d] for i in range(d)]
+            op = ProductOperator(grid, list(vals[:d]), a)
+            return float(np.max(np.linalg.eigvals(op.matrix + np.diag(vals[-1].ravel())).real))
+
+        def fn(x: np.ndarray, p: np.ndarray) -> float:
+            return eig_at(x, p, n)
+        fn.eig = eig_at  # type: ignore[attr-defined]
+        return fn
+    step = Step("principal eigenvalue", "No closed form: the principal eigenvalue of the "
+                f"Fourier collocation of K_p on a tensor grid of {n} points per circle "
+                f"({', '.join(map(str, T.fast))}).", (), (),
+                "numeric principal eigenvalue (Fourier tensor grid)")
+    return dict(expr=None, eigenfunction=None, characteristic=None, steps=[step],
+                strategy="numeric principal eigenvalue (Fourier tensor grid)",
+                numeric=numeric, grid=max(4, (2 * n) // 3))
+
+
 # --------------------------------------------------------------- hamiltonian
 def hamiltonian(model: SDE | SwitchingSDE, fast: Sequence[sp.Symbol] | None = None,
                 momentum: Sequence[sp.Symbol] | sp.Symbol | None = None, *,
@@ -740,12 +784,12 @@ def hamiltonian(model: SDE | SwitchingSDE, fast: Sequence[sp.Symbol] | None = No
             "eigenproblem has no closed form here and the numeric route covers one fast "
             "diffusion variable or a finite chain only")
     if out is None:
-        out = _grid_1d(T, domain, n)
+        out = _grid_1d(T, domain, n) if len(T.fast) == 1 else _grid_product(T, min(n, 12))
     if out is None:
         raise UnsolvedError(
             f"no strategy for the principal eigenvalue of the tilted generator in the fast "
             f"variables {list(T.fast)}: the closed forms need a finite chain or a linear fast "
-            "process, the numeric route one fast variable")
+            "process, the numeric route one fast variable or several on circles")
     steps += out["steps"]
     H = Hamiltonian(out["expr"], T.slow, T.momentum, T.generator, out["eigenfunction"],
                     out["characteristic"], out["strategy"],
