@@ -725,11 +725,13 @@ def hamiltonian(model: SDE | SwitchingSDE, fast: Sequence[sp.Symbol] | None = No
 
     (Freidlin & Wentzell Ch. 7 sec. 4; Bouchet et al. 2016 sec. 2). Strategies,
     in order: a finite fast chain (:math:`H` the Perron root of
-    :math:`Q + \mathrm{diag}(V_i)`, closed form for two states); a linear fast
-    diffusion with a potential of degree <= 2 (exponential-quadratic
-    eigenfunction, Riccati); otherwise a numeric principal eigenvalue (the
-    chain's matrix, or finite differences for one fast variable, on the
-    circle or on ``domain``), at ``params``.
+    :math:`Q + \mathrm{diag}(V_i)`, closed form for two states, and for more
+    when the characteristic polynomial has a factor of degree <= 2 carrying
+    it); a linear fast diffusion with a potential of degree <= 2
+    (exponential-quadratic eigenfunction, Riccati); otherwise a numeric
+    principal eigenvalue (the chain's matrix; finite differences for one fast
+    variable, on the circle or on ``domain``; Fourier collocation on the
+    tensor grid for several fast variables on circles), at ``params``.
 
     Checks recorded: the tilted generator against its definition;
     the eigen-equation; :math:`H(x, 0) = 0`; :math:`\nabla_p H(x, 0)` equals
