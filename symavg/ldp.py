@@ -2,7 +2,8 @@ r"""Large deviations of slow-fast systems (``sa.ldp``).
 
 The Hamiltonian (principal eigenvalue of the tilted fast generator), the
 rate function (its Legendre transform), the quasipotential, the action of a
-path and minimum-action paths, and the rare-event sampler that checks them; see
+path and minimum-action paths, and the rare-event sampler and the exit-time
+simulator that check them; see
 ``docs/ldp.md``. SciPy's optimisers are imported when first called.
 
 Examples
@@ -31,6 +32,7 @@ from .derive.ldp import (
     rate_function,
     tilted_generator,
 )
+from .numeric.exit_times import ExitTimeEstimate, mean_exit_time
 from .numeric.min_action import MinimumActionPath, action, geometric_action, minimum_action_path
 from .numeric.rare_events import TailEstimate, additive_tail_probability
 
@@ -50,4 +52,6 @@ __all__ = [
     "geometric_action",
     "TailEstimate",
     "additive_tail_probability",
+    "ExitTimeEstimate",
+    "mean_exit_time",
 ]

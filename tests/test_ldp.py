@@ -76,6 +76,24 @@ def test_two_state_pdmp_quasipotential_is_the_beta_law():
     assert qp.steps.passed
 
 
+@pytest.mark.slow
+def test_asymmetric_two_state_rate_function_is_donsker_varadhan():
+    # Rates a (A -> B), b (B -> A), velocities +1, -1: the occupation measure of the chain
+    # has the Donsker-Varadhan rate function I(mu) = (sqrt(a mu_A) - sqrt(b mu_B))^2
+    # (den Hollander, Large Deviations, sec. IV.4, for reversible chains; Dembo & Zeitouni,
+    # Large Deviations Techniques and Applications, sec. 3.1, finite chains),
+    # contracted through v = mu_A - mu_B: L(v) = (sqrt(a (1+v)/2) - sqrt(b (1-v)/2))^2.
+    # (The symbolic Legendre transform took two minutes before sp.solve(check=False).)
+    ch = sa.MarkovChain({("A", "B"): a / eps, ("B", "A"): b / eps})
+    m = sa.SwitchingSDE([x], ch, drift={"A": 1, "B": -1})
+    L = sa.ldp.rate_function(sa.ldp.hamiltonian(m, momentum=p), velocity=v)
+    assert L.expr is not None and L.steps.passed
+    prm = {a: 1.3, b: 0.4}
+    for vv in (-0.9, -0.2, 0.35, 0.8):
+        ref = (np.sqrt(1.3 * (1 + vv) / 2) - np.sqrt(0.4 * (1 - vv) / 2)) ** 2
+        assert L.evaluate(0.0, vv, prm) == pytest.approx(ref, rel=1e-10)
+
+
 def test_ou_fast_linear_coupling_gives_a_quadratic_hamiltonian():
     # dx = (-x + y) dt, dy = -g y/eps dt + sqrt(2/eps) dW: k = p/g, H = -x p + p^2/g^2
     # (= p <f> + p^2 D with D = int_0^inf E[y_0 y_t] dt / eps-units = 1/g^2), so the rate
@@ -140,6 +158,46 @@ def test_numeric_grid_hamiltonian_on_the_circle():
     assert H.evaluate(0.0, pv) == pytest.approx(ref, abs=1e-5)
 
 
+def _mathieu_principal(pv, diffusion=1.0, K=15):
+    # principal eigenvalue of diffusion * u'' + pv sin(y) u on the circle, Fourier basis
+    ks = np.arange(-K, K + 1)
+    M = np.diag(-diffusion * ks.astype(float) ** 2).astype(complex)
+    for j in range(len(ks) - 1):       # sin y = (e^{iy} - e^{-iy}) / 2i
+        M[j + 1, j] += pv / 2j
+        M[j, j + 1] += -pv / 2j
+    return float(np.max(np.linalg.eigvals(M).real))
+
+
+def test_two_fast_circles_numeric_tensor_grid_hamiltonian():
+    # Two independent fast Brownian motions on circles (no closed form for either case):
+    # f = sin y1 + sin y2 separates, K_p is a Kronecker sum and H = 2 H_Mathieu(p);
+    # f = sin(y1 + y2) depends on u = y1 + y2 only, a Brownian motion of twice the
+    # diffusion, so H is the principal eigenvalue of 2 u'' + p sin(u) u. Both references
+    # by an independent Fourier computation in one variable.
+    y1, y2 = sp.symbols("y1 y2", real=True)
+    per = {y1: 2 * sp.pi, y2: 2 * sp.pi}
+    D = sp.diag(0, 2 / eps, 2 / eps)
+    sep = sa.SDE([x, y1, y2], [sp.sin(y1) + sp.sin(y2), 0, 0], diffusion=D, periodic=per)
+    H = sa.ldp.hamiltonian(sep, fast=[y1, y2])
+    assert "tensor grid" in H.strategy and H.steps.passed
+    for pv in (0.3, 1.3):
+        assert H.evaluate(0.0, pv) == pytest.approx(2 * _mathieu_principal(pv), abs=1e-9)
+
+
+def test_two_fast_circles_non_separable_tensor_grid_hamiltonian():
+    # f = sin(y1 + y2): see the test above; the reference is 2 u'' + p sin(u) u on a circle
+    y1, y2 = sp.symbols("y1 y2", real=True)
+    per = {y1: 2 * sp.pi, y2: 2 * sp.pi}
+    D = sp.diag(0, 2 / eps, 2 / eps)
+    joint = sa.SDE([x, y1, y2], [sp.sin(y1 + y2), 0, 0], diffusion=D, periodic=per)
+    Hj = sa.ldp.hamiltonian(joint, fast=[y1, y2])
+    assert Hj.steps.passed
+    assert Hj.evaluate(0.0, 1.1) == pytest.approx(_mathieu_principal(1.1, 2.0), abs=1e-9)
+    line = sa.SDE([x, y1, y2], [-x + y1**2 + y2**2, -y1 / eps, -y2 / eps], diffusion=D)
+    with pytest.raises(SymavgError, match="several on circles"):
+        sa.ldp.hamiltonian(line, fast=[y1, y2])
+
+
 def test_three_state_chain_numeric_perron_root():
     c = sa.MarkovChain({(0, 1): 1 / eps, (1, 2): 2 / eps, (2, 0): 3 / eps, (1, 0): 1 / eps})
     m = sa.SwitchingSDE([x], c, drift={0: -1, 1: 0, 2: 2})
@@ -155,6 +213,29 @@ def test_three_state_chain_numeric_perron_root():
     vbar = pi @ np.array([-1, 0, 2.0])
     assert L.evaluate(0.0, vbar) == pytest.approx(0.0, abs=1e-8)
     assert L.evaluate(0.0, 1.5) > 0 and L.evaluate(0.0, 2.5) == np.inf
+
+
+def test_lumpable_three_state_chain_has_a_closed_form_perron_root():
+    # A1 <-> A2 at c, A1, A2 -> B at a, B -> A1, A2 at b/2 each; drift +1 in A1, A2 and -1
+    # in B. The chain is lumpable into {A, B} (Kemeny & Snell, Finite Markov Chains, sec.
+    # 6.3: every state of a lump has the same total rate into every other lump) and the
+    # drift is constant on lumps, so the tilted matrix is lumpable too: det(lambda - M)
+    # factors into the lumped 2 x 2 characteristic polynomial times (lambda - p + a + 2c),
+    # and H is the lumped two-state Perron root (Dembo & Zeitouni sec. 3.1).
+    c = sp.Symbol("c", positive=True)
+    ch = sa.MarkovChain({("A1", "A2"): c / eps, ("A2", "A1"): c / eps, ("A1", "B"): a / eps,
+                         ("A2", "B"): a / eps, ("B", "A1"): b / (2 * eps),
+                         ("B", "A2"): b / (2 * eps)})
+    m = sa.SwitchingSDE([x], ch, drift={"A1": 1, "A2": 1, "B": -1})
+    H = sa.ldp.hamiltonian(m, momentum=p)
+    assert "factored" in H.strategy and H.steps.passed
+    lumped = sp.Matrix([[-a + p, a], [b, -b - p]])
+    H2 = (lumped.trace() + sp.sqrt((lumped[0, 0] - lumped[1, 1]) ** 2 + 4 * a * b)) / 2
+    assert sp.simplify(H.expr - H2) == 0
+    Q = np.array([[-2.0 - 0.7, 0.7, 2.0], [0.7, -2.7, 2.0], [0.25, 0.25, -0.5]])
+    for pv in (-1.5, 0.4, 2.0):
+        ref = np.max(np.linalg.eigvals(Q + pv * np.diag([1.0, 1.0, -1.0])).real)
+        assert H.evaluate(0.0, pv, {a: 2.0, b: 0.5, c: 0.7}) == pytest.approx(ref, rel=1e-12)
 
 
 def test_scaling_errors_name_the_culprit():
@@ -320,3 +401,100 @@ def test_numeric_quasipotential_along_the_minimum_action_path():
     assert r.action == pytest.approx(0.5**2 / 2 + 0.5**2, rel=2e-3)
     with pytest.raises(SymavgError, match="at="):
         sa.ldp.quasipotential(m, start=[0, 0], fast=[y1, y2])
+
+
+# ------------------------------------------- exit times of an x-dependent PDMP
+def _feedback_pdmp():
+    # dx = (s - x) dt, s: 0 -> 1 at (a0 + a1 x^2)/eps (positive feedback), 1 -> 0 at b/eps
+    a0_, a1_ = sp.symbols("a0 a1", positive=True)
+    ch = sa.MarkovChain({(0, 1): (a0_ + a1_ * x**2) / eps, (1, 0): b / eps})
+    return sa.SwitchingSDE([x], ch, drift={0: -x, 1: 1 - x}), {a0_: 0.1, a1_: 8.0, b: 2.0}
+
+
+def _exact_mean_exit_time(Phi, k01, k10, e, x0, xc, n=200_001):
+    r"""E[tau] from x0 (chain state from pi(x0)) to the face xc of (0, xc), for
+    dx = (s - x) dt with rates k01(x)/e, k10/e, by the exact solution of the backward
+    equations f_i T_i' + (k_ij/e)(T_j - T_i) = -1, T_1(xc) = 0: with g = f0 rho0 (rho the
+    zero-flux stationary density, g ~ exp(-Phi/e)) d/dx[g (T0 - T1)] = -rho gives
+    w = T0 - T1 = int_0^x exp((Phi(x) - Phi(z))/e) (1/|f0| + 1/f1)(z) dz, and then
+    T1(x) = int_x^xc (1 + k10 w/e)/f1, E[tau] = T1 + pi0 w (the PDMP analogue of the
+    diffusion's double-integral formula, Gardiner, Handbook of Stochastic Methods,
+    sec. 5.2.7). Trapezoid rule on a fine grid, independent of the simulator."""
+    from scipy.integrate import cumulative_trapezoid
+
+    z = np.linspace(0.0, xc, n)
+    zz = np.where(z > 0, z, 0.5)
+    lg = np.where(z > 0, -Phi(zz) / e + np.log(1 / zz + 1 / (1 - z)), -np.inf)
+    m = lg[1:].max()
+    Ic = cumulative_trapezoid(np.exp(lg - m), z, initial=0.0)
+    w = np.zeros_like(z)
+    w[1:] = Ic[1:] * np.exp(Phi(z[1:]) / e + m)
+    g = (1 + k10 * w / e) / (1 - z)
+    T1 = -cumulative_trapezoid(g[::-1], z[::-1], initial=0.0)[::-1]
+    pi0 = k10 / (k01(x0) + k10)
+    return float(np.interp(x0, z, T1) + pi0 * np.interp(x0, z, w))
+
+
+@pytest.mark.slow
+def test_pdmp_mean_exit_time_follows_the_quasipotential_barrier():
+    # The feedback PDMP is bistable (stable x- = 0.0609, x+ = 0.5927, unstable xs = 0.3464).
+    # Its quasipotential (Faggionato, Gabrielli & Ribezzi Crivellari 2010, the 1-D two-state
+    # PDMP: V' = k01/f0 + k10/f1; Bressloff & Newby, Phys. Rev. E 89 (2014) 042701, eq. for
+    # p*) is V = -a0 log x - a1 x^2/2 - b log(1 - x) + const, and the mean time to leave the
+    # left well obeys eps log E[tau] -> V(xs) - V(x-) (Arrhenius). Checked three ways:
+    # (1) the simulated E[tau] (sa.ldp.mean_exit_time, the PDMP kernel) agrees with the exact
+    # double-integral formula at each eps; (2) that formula, divided by the Laplace
+    # prefactor C = 2 pi k10 h(x-) / (f1(xs) sqrt(|V''(xs)| V''(x-))), h = 1/|f0| + 1/f1,
+    # gives eps log(E[tau]/C) -> Delta V at small eps; (3) a straight-line fit of the
+    # simulated eps log E[tau] extrapolates to Delta V (within its error bar plus the O(eps^2)
+    # curvature, 0.007 over this eps range, read off the exact formula).
+    from symavg.numeric.exit_times import mean_exit_time
+
+    m, prm = _feedback_pdmp()
+    xm, xs, _ = np.sort(np.roots([-8.0, 8.0, -2.1, 0.1]).real)
+    qp = sa.ldp.quasipotential(m, start=sp.Float(xm))
+    assert qp.steps.passed
+    dV = qp.evaluate(xs, prm) - qp.evaluate(xm, prm)
+    Vf = sp.lambdify(x, qp.expr.subs(prm), "numpy")
+    assert dV == pytest.approx(-0.1 * np.log(xs / xm) - 4 * (xs**2 - xm**2)
+                               - 2 * np.log((1 - xs) / (1 - xm)), rel=1e-10)
+
+    def k01(z):
+        return 0.1 + 8.0 * z**2
+
+    xc = 0.45
+    eps_values = [0.05, 0.04, 1 / 30, 0.025]
+    ys, ses = [], []
+    for k, e in enumerate(eps_values):
+        est = mean_exit_time(m, {x: xm}, upper={x: xc}, eps=e, params=prm, paths=300,
+                             seed=20 + k)
+        ref = _exact_mean_exit_time(Vf, k01, 2.0, e, xm, xc)
+        assert abs(est.mean - ref) < 4 * est.stderr, (e, est.mean, est.stderr, ref)
+        ys.append(est.log_rate)
+        ses.append(est.log_rate_stderr)
+    d2 = sp.lambdify(x, sp.diff(qp.expr.subs(prm), x, 2))
+    C = 2 * np.pi * 2.0 * (1 / xm + 1 / (1 - xm)) / ((1 - xs) * np.sqrt(-d2(xs) * d2(xm)))
+    for e in (0.005, 0.0025):
+        ref = _exact_mean_exit_time(Vf, k01, 2.0, e, xm, xc)
+        assert e * np.log(ref / C) == pytest.approx(dV, abs=1e-3)
+    X = np.column_stack([np.ones(4), eps_values])
+    W = np.diag(1 / np.square(ses))
+    cov = np.linalg.inv(X.T @ W @ X)
+    coef = cov @ X.T @ W @ np.array(ys)
+    assert abs(coef[0] - dV) < 4 * np.sqrt(cov[0, 0]) + 0.01
+
+
+def test_mean_exit_time_names_bad_input():
+    from symavg.errors import ModelError, SimulationError
+    from symavg.numeric.exit_times import mean_exit_time
+
+    tel = telegraph()
+    with pytest.raises(ModelError, match="not inside the box"):
+        sa.ldp.mean_exit_time(tel, {x: 2.0}, {x: -1.0}, {x: 1.0}, eps=0.1,
+                              params={lam: 1.0}, paths=10)
+    with pytest.raises(SimulationError, match="still inside the box at t_max"):
+        mean_exit_time(tel, {x: 0.0}, {x: -1.0}, {x: 1.0}, eps=0.01, params={lam: 1.0},
+                       paths=50, seed=1, t_max=0.5)
+    noisy = sa.SwitchingSDE([x], tel.chain, drift={"-": -1, "+": 1}, noise=[[1]])
+    with pytest.raises(ModelError, match="PDMP"):
+        mean_exit_time(noisy, {x: 0.0}, {x: -1.0}, {x: 1.0}, eps=0.1, params={lam: 1.0})

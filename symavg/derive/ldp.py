@@ -446,11 +446,76 @@ def _finite_chain(T: Tilted) -> dict | None:
                           (("H", H), ("u", u)), checks, "finite chain (2 states)"))
         return dict(expr=H, eigenfunction=u, characteristic=char, steps=steps,
                     strategy="finite chain, Perron root (closed form)", numeric=numeric)
+    factored = _factored_perron_root(M, char, lam, T, numeric)
+    if factored is not None:
+        H, fac, check = factored
+        checks = [zero_check("det(H - M(p)) = 0", char.subs(lam, H)), check]
+        steps.append(Step("principal eigenvalue", f"{N} states: the characteristic polynomial "
+                          r"factors; $H$ is the root of the factor below that is the Perron "
+                          r"root (the largest real eigenvalue of $M(p)$, identified at sample "
+                          r"points).", (("factor", fac), ("H", H)), checks,
+                          f"finite chain ({N} states, factored characteristic polynomial)"))
+        return dict(expr=H, eigenfunction=None, characteristic=char, steps=steps,
+                    strategy="finite chain, Perron root (closed form, factored)",
+                    numeric=numeric)
     steps.append(Step("principal eigenvalue", f"{N} states: $H$ is the largest real root of "
                       r"$\det(\lambda - M(p)) = 0$, computed numerically at parameter values.",
                       (), (), "finite chain (numeric Perron root)"))
     return dict(expr=None, eigenfunction=None, characteristic=char, steps=steps,
                 strategy="finite chain, Perron root (numeric)", numeric=numeric)
+
+
+def _factored_perron_root(M: sp.Matrix, char: sp.Expr, lam: sp.Symbol, T: Tilted,
+                          numeric: Callable) -> tuple[sp.Expr, sp.Expr, Check] | None:
+    r"""The Perron root of ``M(p)`` in closed form when ``det(lambda - M)`` has a factor of
+    degree one or two in ``lambda`` that carries it (a lumpable chain, a symmetry).
+
+    The roots of the low-degree factors (``-c0/c1``, or the two roots of the quadratic
+    formula) are compared with the numeric Perron root at sample
+    points (slow variables in ``[0.2, 0.8]``, momenta ``+-0.3, +-1.1``, parameters from
+    :func:`_sample_params`); the one that matches everywhere is returned with that check.
+    ``None`` when the polynomial does not factor so or no root matches.
+    """
+    try:
+        _, factors = sp.factor_list(char, lam)
+    except (sp.PolificationFailed, sp.polys.polyerrors.PolynomialError):
+        return None
+    candidates = []
+    for fac, _mult in factors:
+        if not fac.has(lam):
+            continue
+        P = sp.Poly(fac, lam)
+        if P.degree() == 1:
+            c1, c0 = P.all_coeffs()
+            candidates.append((sp.cancel(-c0 / c1), fac))
+        elif P.degree() == 2:
+            a2, a1, a0 = P.all_coeffs()
+            disc = sp.expand(a1**2 - 4 * a2 * a0)
+            for sign in (1, -1):
+                candidates.append(((-a1 + sign * sp.sqrt(disc)) / (2 * a2), fac))
+    if not candidates or len(factors) < 2:
+        return None
+    prm = _sample_params(set().union(*(e.free_symbols for e in M)) - set(T.slow)
+                         - set(T.momentum), seed=5)
+    fn = numeric(prm)
+    rng = np.random.default_rng(5)
+    pts = [(rng.uniform(0.2, 0.8, len(T.slow)), np.full(len(T.momentum), q))
+           for q in (-1.1, -0.3, 0.3, 1.1)]
+    for H, fac in candidates:
+        f = sp.lambdify([T.slow, T.momentum], H.subs(prm), "numpy")
+        worst = 0.0
+        try:
+            for x, p in pts:
+                ref = fn(x, p)
+                val = complex(f(tuple(x), tuple(p)))
+                worst = max(worst, abs(val - ref) / max(1.0, abs(ref)))
+        except (ValueError, ZeroDivisionError, TypeError):
+            continue
+        if worst < 1e-9:
+            check = Check("H = numeric Perron root", True, "numeric",
+                          f"max relative difference {worst:.1e} at 4 points, params {_fmt(prm)}")
+            return H, fac, check
+    return None
 
 
 def _exponential_ansatz(T: Tilted) -> dict | None:
@@ -602,6 +667,50 @@ def _grid_1d(T: Tilted, domain: tuple | None, n: int) -> dict | None:
                 grid=n)
 
 
+def _grid_product(T: Tilted, n: int) -> dict | None:
+    r"""Several fast diffusion variables, each on a circle: the principal eigenvalue of
+    the Fourier collocation of :math:`\mathcal K_p` on the tensor grid of ``n`` points per
+    variable (the collocation of :class:`symavg.derive.numeric_line.ProductOperator`),
+    dense. Fast variables on the line are declined (the Chebyshev grid with walls was not
+    accurate enough in the tests: its checks failed)."""
+    K = T.generator
+    per = K.periodic_map
+    if len(T.fast) < 2 or K.jump is not None or K.modes or any(y not in per for y in T.fast):
+        return None
+    from .numeric_line import ProductGrid, ProductOperator, circle_axis
+
+    d = len(T.fast)
+    V = sum((p.potential for p in K.potential_parts), sp.S.Zero)
+    args = [T.slow, T.momentum, *T.fast]
+    cells = [K.drift[i] for i in range(d)] + [K.diffusion[i, j] for i in range(d)
+                                              for j in range(d)] + [V]
+
+    def numeric(prm: Mapping) -> Callable:
+        fs = [sp.lambdify(args, sp.sympify(e).subs(prm), "numpy") for e in cells]
+        periods = [float(sp.N(sp.sympify(per[y]).subs(prm))) for y in T.fast]
+
+        def eig_at(x: np.ndarray, p: np.ndarray, m: int) -> float:
+            grid = ProductGrid(tuple(T.fast), tuple(circle_axis(m, L) for L in periods))
+            pts = grid.points()
+            vals = [np.broadcast_to(np.asarray(f(tuple(x), tuple(p), *pts), float),
+                                    grid.shape) for f in fs]
+            a = [vals[d + i * d:d + (i + 1) * d] for i in range(d)]
+            op = ProductOperator(grid, list(vals[:d]), a)
+            return float(np.max(np.linalg.eigvals(op.matrix + np.diag(vals[-1].ravel())).real))
+
+        def fn(x: np.ndarray, p: np.ndarray) -> float:
+            return eig_at(x, p, n)
+        fn.eig = eig_at  # type: ignore[attr-defined]
+        return fn
+    step = Step("principal eigenvalue", "No closed form: the principal eigenvalue of the "
+                f"Fourier collocation of K_p on a tensor grid of {n} points per circle "
+                f"({', '.join(map(str, T.fast))}).", (), (),
+                "numeric principal eigenvalue (Fourier tensor grid)")
+    return dict(expr=None, eigenfunction=None, characteristic=None, steps=[step],
+                strategy="numeric principal eigenvalue (Fourier tensor grid)",
+                numeric=numeric, grid=max(4, (2 * n) // 3))
+
+
 # --------------------------------------------------------------- hamiltonian
 def hamiltonian(model: SDE | SwitchingSDE, fast: Sequence[sp.Symbol] | None = None,
                 momentum: Sequence[sp.Symbol] | sp.Symbol | None = None, *,
@@ -616,11 +725,13 @@ def hamiltonian(model: SDE | SwitchingSDE, fast: Sequence[sp.Symbol] | None = No
 
     (Freidlin & Wentzell Ch. 7 sec. 4; Bouchet et al. 2016 sec. 2). Strategies,
     in order: a finite fast chain (:math:`H` the Perron root of
-    :math:`Q + \mathrm{diag}(V_i)`, closed form for two states); a linear fast
-    diffusion with a potential of degree <= 2 (exponential-quadratic
-    eigenfunction, Riccati); otherwise a numeric principal eigenvalue (the
-    chain's matrix, or finite differences for one fast variable, on the
-    circle or on ``domain``), at ``params``.
+    :math:`Q + \mathrm{diag}(V_i)`, closed form for two states, and for more
+    when the characteristic polynomial has a factor of degree <= 2 carrying
+    it); a linear fast diffusion with a potential of degree <= 2
+    (exponential-quadratic eigenfunction, Riccati); otherwise a numeric
+    principal eigenvalue (the chain's matrix; finite differences for one fast
+    variable, on the circle or on ``domain``; Fourier collocation on the
+    tensor grid for several fast variables on circles), at ``params``.
 
     Checks recorded: the tilted generator against its definition;
     the eigen-equation; :math:`H(x, 0) = 0`; :math:`\nabla_p H(x, 0)` equals
@@ -675,12 +786,12 @@ def hamiltonian(model: SDE | SwitchingSDE, fast: Sequence[sp.Symbol] | None = No
             "eigenproblem has no closed form here and the numeric route covers one fast "
             "diffusion variable or a finite chain only")
     if out is None:
-        out = _grid_1d(T, domain, n)
+        out = _grid_1d(T, domain, n) if len(T.fast) == 1 else _grid_product(T, min(n, 12))
     if out is None:
         raise UnsolvedError(
             f"no strategy for the principal eigenvalue of the tilted generator in the fast "
             f"variables {list(T.fast)}: the closed forms need a finite chain or a linear fast "
-            "process, the numeric route one fast variable")
+            "process, the numeric route one fast variable or several on circles")
     steps += out["steps"]
     H = Hamiltonian(out["expr"], T.slow, T.momentum, T.generator, out["eigenfunction"],
                     out["characteristic"], out["strategy"],
@@ -871,7 +982,7 @@ def _legendre_symbolic(H: Hamiltonian, velocity: tuple) -> tuple:
     ps = H.momentum
     eqs = [sp.diff(e, p) - v for p, v in zip(ps, velocity)]
     try:
-        sols = sp.solve(eqs, ps, dict=True)
+        sols = sp.solve(eqs, ps, dict=True, check=False)
     except (NotImplementedError, sp.PolynomialError):
         return None, None, []
     checks: list[Check] = []
@@ -983,7 +1094,7 @@ def _tidy_radicals(e: sp.Expr, velocity: tuple, inside: dict) -> sp.Expr:
     cands = [e]
     c1 = e.replace(lambda a: a.is_Pow and a.exp == sp.S.Half
                    and sp.fraction(sp.together(a.base))[1] != 1, split)
-    cands.append(sp.factor(c1))
+    cands.append(_factor_rational(c1))
     for base in [c1] + [sp.simplify(c1)]:
         for r in [a for a in base.atoms(sp.Pow) if a.exp == sp.S.Half and a.has(v)]:
             w = sp.Dummy("w", positive=True)
@@ -993,12 +1104,21 @@ def _tidy_radicals(e: sp.Expr, velocity: tuple, inside: dict) -> sp.Expr:
             except NotImplementedError:
                 continue
             for sol in sols:
-                c = sp.factor(sp.cancel(ew.subs(v, sol)))
+                c = _factor_rational(sp.cancel(ew.subs(v, sol)))
                 if not c.has(v):
-                    cands.append(sp.factor(c.subs(w, r)))
+                    cands.append(_factor_rational(c.subs(w, r)))
     cands += [_flip_sign(c) for c in cands]
     good = [c for c in cands if same(c)]
     return min(good, key=lambda c: (sp.count_ops(c), str(c).startswith("-"))) if good else e
+
+
+def _factor_rational(e: sp.Expr) -> sp.Expr:
+    """``sp.factor`` over the rationals only: an expression with ``I`` (a square root of a
+    negative quantity) would be factored over the Gaussian rationals and algebraic
+    extensions, which took 90 s on the asymmetric two-state chain; it is returned as is."""
+    if e.has(sp.I):
+        return e
+    return sp.factor(e)
 
 
 def _flip_sign(e: sp.Expr) -> sp.Expr:

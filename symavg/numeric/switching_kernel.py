@@ -347,7 +347,31 @@ if H >= E:
                 + block(rk4_body, 16))
         # a break inside the branches leaves the while loop, as wanted
     ws = ", ".join(f"w{i}" for i in range(n))
-    return f'''{_MARK}def run(Z, S, p, times, out, rng, dt, stats, max_events):
+    jump_block = f'''            if jump:
+                rr = rates(s, {ws}{Pc})
+                tot = 0.0
+                for q in range(NS):
+                    if not rr[q] >= 0.0:
+                        code = 1
+                    tot += rr[q]
+                if code != 0:
+                    break
+                u = rng.random() * tot
+                acc = 0.0
+                target = -1
+                last = s
+                for q in range(NS):
+                    if rr[q] > 0.0:
+                        last = q
+                        acc += rr[q]
+                        if target < 0 and u < acc:
+                            target = q
+                s = target if target >= 0 else last
+                E = -math.log1p(-rng.random())
+                H = 0.0
+                nj += 1
+'''
+    run = f'''{_MARK}def run(Z, S, p, times, out, rng, dt, stats, max_events):
     """Every path of a chunk: saves (z, s) at ``times`` into ``out`` (k, N + 1, P);
     ``stats[j] = (jumps, steps, error code, time of the error)``; codes: 1 a
     negative (or NaN) rate, 2 a non-finite state, 3 more than ``max_events``."""
@@ -375,30 +399,7 @@ if H >= E:
 {body}            if not ({finite}):
                 code = 2
                 break
-            if jump:
-                rr = rates(s, {ws}{Pc})
-                tot = 0.0
-                for q in range(NS):
-                    if not rr[q] >= 0.0:
-                        code = 1
-                    tot += rr[q]
-                if code != 0:
-                    break
-                u = rng.random() * tot
-                acc = 0.0
-                target = -1
-                last = s
-                for q in range(NS):
-                    if rr[q] > 0.0:
-                        last = q
-                        acc += rr[q]
-                        if target < 0 and u < acc:
-                            target = q
-                s = target if target >= 0 else last
-                E = -math.log1p(-rng.random())
-                H = 0.0
-                nj += 1
-        stats[j, 0] = nj
+{jump_block}        stats[j, 0] = nj
         stats[j, 1] = ns
         stats[j, 2] = code
         stats[j, 3] = t
@@ -407,3 +408,39 @@ if H >= E:
                 for i in range(N + 1):
                     out[kk, i, j] = math.nan
 '''
+    outside = " or ".join(f"not (lo[{i}] < z{i} < hi[{i}])" for i in range(n))
+    exit_run = f'''{_MARK}def run_exit(Z, S, p, lo, hi, tmax, rng, dt, stats, max_events):
+    """Every path of a chunk until it leaves the box ``lo < z < hi`` or reaches ``tmax``;
+    ``stats[j] = (jumps, steps, code, time)``: code 0 the path left the box at that time
+    (the end of the step or flow segment on which it left), 4 it was still inside at
+    ``tmax``, 1-3 as in ``run``."""
+    P = Z.shape[1]
+{unpack_p}    for j in range(P):
+{load}        s = S[j]
+        t = 0.0
+        E = -math.log1p(-rng.random())
+        H = 0.0
+        nj = 0
+        ns = 0
+        code = 0
+        left = False
+        tk = tmax
+        while t < tk:
+            if nj + ns > max_events:
+                code = 3
+                break
+            jump = False
+{body}            if not ({finite}):
+                code = 2
+                break
+            if {outside}:
+                left = True
+                break
+{jump_block}        if code == 0 and not left:
+            code = 4
+        stats[j, 0] = nj
+        stats[j, 1] = ns
+        stats[j, 2] = code
+        stats[j, 3] = t
+'''
+    return run + "\n\n" + exit_run
