@@ -123,12 +123,18 @@ def _definite_integral(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr,
         return IntegralResult(const * res.value, res.method, res.check)
     if lo == -hi or sp.simplify(lo + hi) == 0:
         mirrored = f.subs(y, -y)
-        if sp.expand(mirrored + f) == 0:
+        infinite = not (lo.is_finite and hi.is_finite)
+        if infinite and not gaussian_decay(sp.expand((f - mirrored) / 2), y):
+            # the odd part may not be integrable (y under the Cauchy law has no mean, its
+            # principal value 0 is not an average): no shortcut
+            mirrored = None
+        even = None if mirrored is None else sp.expand((f + mirrored) / 2)
+        if even == 0:
             return IntegralResult(sp.S.Zero, "exact",
                                   Check(f"integral over {y}", True, "symbolic",
                                         "odd integrand on a symmetric range: f(-y) = -f(y)"))
-        even = sp.expand((f + mirrored) / 2)
-        if even != sp.expand(f):  # drop the odd part (f(y) - f(-y))/2, which integrates to 0
+        if even is not None and even != sp.expand(f):
+            # drop the odd part (f(y) - f(-y))/2, which integrates to 0
             res = definite_integral(even, y, lo, hi, periodic, budget)
             return IntegralResult(res.value, res.method, Check(
                 res.check.name, res.check.passed, res.check.method,
@@ -181,6 +187,36 @@ def _definite_integral(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr,
     return IntegralResult(integral, "unevaluated",
                           Check(f"integral over {y}", True, "numeric",
                                 "left unevaluated for quadrature"))
+
+
+def gaussian_decay(g: sp.Expr, y: sp.Symbol) -> bool:
+    r"""Whether every term of ``g`` is provably absolutely integrable on the whole line:
+    :math:`p(y)\,b(y)\,e^{-P(y)}` with ``p`` a polynomial, ``b`` bounded (``sin``/``cos`` of
+    anything, nested) and ``P`` a polynomial of even degree with a positive leading
+    coefficient. Then :math:`\int g` over a symmetric range may drop the odd part."""
+    def bounded(e: sp.Expr) -> bool:
+        if not e.has(y) or isinstance(e, sp.sin | sp.cos):
+            return True
+        if isinstance(e, sp.Pow):
+            return bool(e.exp.is_Integer and e.exp > 0) and bounded(e.base)
+        if isinstance(e, sp.Mul | sp.Add):
+            return all(bounded(a) for a in e.args)
+        return False
+
+    for term in sp.Add.make_args(g):
+        decay = False
+        for fac in sp.Mul.make_args(term):
+            if isinstance(fac, sp.exp) and fac.args[0].is_polynomial(y) and fac.has(y):
+                P = sp.Poly(-fac.args[0], y)
+                if P.degree() % 2 == 0 and P.LC().is_positive:
+                    decay = True
+                    continue
+                return False
+            if not (fac.is_polynomial(y) or bounded(fac)):
+                return False
+        if not decay:
+            return False
+    return True
 
 
 def logs_as_powers(f: sp.Expr, y: sp.Symbol) -> sp.Expr:
