@@ -658,6 +658,14 @@ def period_integral_rational(f: sp.Expr, y: sp.Symbol, L: sp.Expr) -> sp.Expr | 
     """
     from sympy.integrals.rationaltools import ratint_ratpart
 
+    # constant square roots (sqrt(C**2 - 1) from a corrector) as free generators: the
+    # reduction is an identity of rational functions in them, valid at their values, and
+    # a polynomial domain instead of EX (whose simplify took seconds per call)
+    surds = {a: sp.Dummy("r", positive=True) for a in sp.sympify(f).atoms(sp.Pow)
+             if a.exp.is_Rational and a.exp.q == 2 and not a.has(y)}
+    if surds:
+        val = period_integral_rational(sp.sympify(f).xreplace(surds), y, L)
+        return None if val is None else val.xreplace({d: a for a, d in surds.items()})
     u = sp.Dummy("u", real=True)
     z = sp.Dummy("z")
     g = sp.sympify(f).subs(y, u * L / (2 * sp.pi))

@@ -43,13 +43,13 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from .._sympy_util import with_budget, zero_check
+from .._sympy_util import is_rational_expression, with_budget, zero_check
 from ..errors import CenteringError, CheckFailedError, UnsolvedError
 from ..models.generator import Generator
 from ..models.markov import poisson_solve
 from ..report.derivation import Check, Step
 from . import _context
-from .integrals import antiderivative, definite_integral
+from .integrals import antiderivative, definite_integral, reduce_square_roots
 from .invariant import _describe
 from .measures import DiscreteMeasure, InvariantMeasure, ProductMeasure
 
@@ -526,7 +526,13 @@ def _quadrature(G: Generator, rhs: sp.Expr, fast: tuple,
         if at_lo is None or at_lo.has(sp.oo, -sp.oo, sp.zoo, sp.nan):
             return None
         grad = sp.powsimp(sp.expand(-sp.exp(-psi) * (prim - at_lo)), combine="exp")
-    grad = with_budget(sp.simplify, (grad,), 3.0) or grad
+    surds = {a: sp.Dummy() for a in grad.atoms(sp.Pow) if a.exp == sp.S.Half and not a.has(y)}
+    if not grad.has(sp.exp) and is_rational_expression(grad.xreplace(surds), functions=True):
+        # rational in cos/sin and constant square roots (the 1-D periodic cell problem of a
+        # divergence-form coefficient): lowest terms by polynomial arithmetic, not simplify
+        grad = reduce_square_roots(grad)
+    else:
+        grad = with_budget(sp.simplify, (grad,), 3.0) or grad
     phi = None
     if _worth_integrating(grad, y):
         # on a circle, a y-dependent denominator (1/(2 + cos y)) integrates to atan(tan)
