@@ -173,8 +173,13 @@ def test_table_antiderivative_chain_rule_forms():
     den = sp.expand((a * sp.cos(y) + a + 1) ** 2)
     assert T(a * (a * sp.cos(y) + a + 1) * sp.sin(y) / den, y) == -sp.log(a * sp.cos(y) + a + 1)
     assert T(y**3 + 3, y) == y**4 / 4 + 3 * y
+    # Gaussian-type substitution u = y^(n/2): erf(y) = (2/sqrt(pi)) int_0^y e^{-t^2} dt
+    # (Abramowitz & Stegun 7.1.1); y e^{-y^4/4} is the quartic speed measure's integrand
+    assert T(sp.exp(-(y**2)), y) == sp.sqrt(sp.pi) * sp.erf(y) / 2
+    assert sp.simplify(sp.diff(T(y * sp.exp(-y**4 / 4), y), y) - y * sp.exp(-y**4 / 4)) == 0
+    assert T(sp.exp(y**2), y) == sp.sqrt(sp.pi) * sp.erfi(y) / 2
     # failing input: no table entry (integrate's job)
-    assert T(sp.exp(-(y**2)), y) is None
+    assert T(sp.exp(-(y**3)), y) is None
 
 
 def test_zero_check_with_unevaluated_integrals_is_fast():

@@ -270,7 +270,10 @@ def _reduce_view(view: _View, model: object, fast: object, eps: sp.Symbol,
         try:
             return finish(_reduce_symbolic(deriv, L0, L1, L2, mid, ctx))
         except UnsolvedError as exc:
-            if params is None:
+            on_torus = view.chain is None and all(y in per for y in fast)
+            if params is None and on_torus and not _parameters(view, eps):
+                params = {}  # nothing to give: the numeric cell solver applies as it is
+            elif params is None:
                 hint = ("" if view.chain is not None or poisson.NUMERIC_HINT in str(exc) else
                         " " + poisson.numeric_hint(L0.restrict(fast, strict=False)))
                 raise UnsolvedError(f"{exc}{hint}") from None
@@ -287,6 +290,14 @@ def _reduce_view(view: _View, model: object, fast: object, eps: sp.Symbol,
             "difference of every average is recorded as its discretisation error.",
             (("params", sp.Dict({sp.sympify(k): sp.Float(v) for k, v in params.items()})),)))
         return finish(_reduce_symbolic(deriv, L0, L1, L2, mid, ctx))
+
+
+def _parameters(view: _View, eps: sp.Symbol) -> set[sp.Symbol]:
+    """The model's free parameters: the symbols of its coefficients other than the state
+    variables and the scale."""
+    G = view.generator.merge_modes()
+    syms = set().union(*(sp.sympify(e).free_symbols for e in (*G.drift, *G.diffusion)))
+    return {s for s in syms - set(view.state) - {eps} if isinstance(s, sp.Symbol)}
 
 
 @dataclass(frozen=True)
@@ -746,13 +757,24 @@ def _by_derivative(expr: object, v0: sp.Expr, slow: tuple) -> dict[tuple, object
     keys[zero] = ()
     out: dict[tuple, sp.Expr] = {}
     dummies = list(keys)
-    rest = e.xreplace({d: 0 for d in dummies})
+    # e is expanded: read each term's derivative off directly (one pass over the terms;
+    # differentiating the whole sum once per derivative took seconds for 600 terms)
+    buckets: dict[sp.Symbol, list[sp.Expr]] = {d: [] for d in dummies}
+    rest_terms = []
+    for term in sp.Add.make_args(e):
+        present = [d for d in dummies if term.has(d)]
+        if not present:
+            rest_terms.append(term)
+            continue
+        c, r = term.as_independent(*present, as_Add=False)
+        if len(present) > 1 or r != present[0]:
+            raise ScaleSeparationError(f"nonlinear term in the generator expansion: {term}")
+        buckets[present[0]].append(c)
+    rest = sp.Add(*rest_terms)
     if sp.simplify(rest) != 0:
         raise ScaleSeparationError(f"a term {rest} does not act on the test function")
     for sym in dummies:
-        c = sp.diff(e, sym)
-        if c.has(*dummies):
-            raise ScaleSeparationError(f"nonlinear term in the generator expansion: {c}")
+        c = sp.Add(*buckets[sym])
         if c != 0:
             out[keys[sym]] = out.get(keys[sym], 0) + c
     if () in out and sp.simplify(out[()]) != 0:
@@ -874,6 +896,10 @@ def _take_gradient(c: sp.Expr, P: sp.Expr, y: sp.Symbol, grad: sp.Expr,
     return c
 
 
+#: rational coefficients in more symbols and function values than this are not factored
+FACTOR_GENERATORS = 12
+
+
 def _tidy(e: sp.Expr) -> sp.Expr:
     """A readable form of an effective coefficient.
 
@@ -884,7 +910,11 @@ def _tidy(e: sp.Expr) -> sp.Expr:
     if e == 0 or e.has(sp.Integral):
         return e
     if is_rational_expression(e, functions=True):
-        lowest = sp.factor(sp.cancel(e))
+        lowest = sp.cancel(e)
+        if len(lowest.free_symbols) + len(lowest.atoms(sp.Function)) <= FACTOR_GENERATORS:
+            lowest = sp.factor(lowest)
+        else:  # multivariate factorisation grows fast with the generators (15 s for 100)
+            lowest = sp.factor_terms(lowest)
         return min((e, lowest), key=sp.count_ops)
     if sp.count_ops(e) > 300:
         return sp.expand(e)

@@ -112,6 +112,9 @@ def definite_integral(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr,
 def _definite_integral(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr,
                        periodic: bool, budget: float) -> IntegralResult:
     integral = QuadratureIntegral(f, (y, lo, hi))
+    if f == 0:  # also on an infinite range, where 0 * (hi - lo) would be nan
+        return IntegralResult(sp.S.Zero, "exact",
+                              Check(f"integral over {y}", True, "symbolic", "integrand is 0"))
     if not f.has(y):
         return IntegralResult(sp.expand(f * (hi - lo)), "exact",
                               Check(f"integral over {y}", True, "symbolic", "integrand free of y"))
@@ -119,10 +122,27 @@ def _definite_integral(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr,
     if const != 1:  # a constant factor (a normalisation 1/Z): integrate the rest
         res = definite_integral(rest, y, lo, hi, periodic, budget)
         return IntegralResult(const * res.value, res.method, res.check)
-    if (lo == -hi or sp.simplify(lo + hi) == 0) and sp.expand(f.subs(y, -y) + f) == 0:
-        return IntegralResult(sp.S.Zero, "exact",
-                              Check(f"integral over {y}", True, "symbolic",
-                                    "odd integrand on a symmetric range: f(-y) = -f(y)"))
+    if lo == -hi or sp.simplify(lo + hi) == 0:
+        mirrored = f.subs(y, -y)
+        infinite = not (lo.is_finite and hi.is_finite)
+        if infinite and not gaussian_decay(sp.expand((f - mirrored) / 2), y):
+            # the odd part may not be integrable (y under the Cauchy law has no mean, its
+            # principal value 0 is not an average): no shortcut
+            mirrored = None
+        even = None if mirrored is None else sp.expand((f + mirrored) / 2)
+        if even == 0:
+            return IntegralResult(sp.S.Zero, "exact",
+                                  Check(f"integral over {y}", True, "symbolic",
+                                        "odd integrand on a symmetric range: f(-y) = -f(y)"))
+        if even is not None and even != sp.expand(f):
+            # drop the odd part (f(y) - f(-y))/2, which integrates to 0
+            res = definite_integral(even, y, lo, hi, periodic, budget)
+            return IntegralResult(res.value, res.method, Check(
+                res.check.name, res.check.passed, res.check.method,
+                "the odd part of the integrand dropped (symmetric range); " + res.check.detail))
+    powered = logs_as_powers(f, y)
+    if powered != f:
+        return definite_integral(powered, y, lo, hi, periodic, budget)
     frozen, thaw = freeze_constant_integrals(f, y)
     if thaw:
         res = definite_integral(frozen, y, lo, hi, periodic, budget)
@@ -159,7 +179,13 @@ def _definite_integral(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr,
             chk = spot_check_integral(val, f, y, lo, hi)
             if chk.passed:
                 return IntegralResult(val, "exact", chk)
-    val = with_budget(_integrate_definite, (f, y, lo, hi), budget)
+    erf_tails = not (lo.is_finite and hi.is_finite) and any(
+        e.args[0].has(y) and not sp.expand(e.args[0]).is_polynomial(y) or
+        e.args[0].is_polynomial(y) and sp.degree(e.args[0], y) > 1
+        for e in f.atoms(sp.erf, sp.erfc))
+    # erf of a nonlinear argument on an infinite range (the quartic potential's
+    # e^{y^4/4} erfc(y^2/2)^2): no closed form integrate can find, straight to quadrature
+    val = None if erf_tails else with_budget(_integrate_definite, (f, y, lo, hi), budget)
     if (val is not None and not val.has(sp.Integral, sp.nan, sp.zoo)
             and val.is_finite is not False):  # nan: SymPy lost the value (oo - oo)
         chk = spot_check_integral(val, f, y, lo, hi)
@@ -250,6 +276,60 @@ def gamma_integral(f: sp.Expr, y: sp.Symbol) -> sp.Expr | None:
     return total
 
 
+def gaussian_decay(g: sp.Expr, y: sp.Symbol) -> bool:
+    r"""Whether every term of ``g`` is provably absolutely integrable on the whole line:
+    :math:`p(y)\,b(y)\,e^{-P(y)}` with ``p`` a polynomial, ``b`` bounded (``sin``/``cos`` of
+    anything, nested) and ``P`` a polynomial of even degree with a positive leading
+    coefficient. Then :math:`\int g` over a symmetric range may drop the odd part."""
+    def bounded(e: sp.Expr) -> bool:
+        if not e.has(y) or isinstance(e, sp.sin | sp.cos):
+            return True
+        if isinstance(e, sp.Pow):
+            return bool(e.exp.is_Integer and e.exp > 0) and bounded(e.base)
+        if isinstance(e, sp.Mul | sp.Add):
+            return all(bounded(a) for a in e.args)
+        return False
+
+    for term in sp.Add.make_args(g):
+        decay = False
+        for fac in sp.Mul.make_args(term):
+            if isinstance(fac, sp.exp) and fac.args[0].is_polynomial(y) and fac.has(y):
+                P = sp.Poly(-fac.args[0], y)
+                if P.degree() % 2 == 0 and P.LC().is_positive:
+                    decay = True
+                    continue
+                return False
+            if not (fac.is_polynomial(y) or bounded(fac)):
+                return False
+        if not decay:
+            return False
+    return True
+
+
+def logs_as_powers(f: sp.Expr, y: sp.Symbol) -> sp.Expr:
+    r"""``f`` with each :math:`e^{c\log y + r}` written :math:`y^c e^{r}` (``y`` positive).
+
+    Speed measures come as :math:`e^{\int 2b/a}`, e.g. the CIR process's
+    :math:`e^{(2a/\sigma^2)\log y - 2y/\sigma^2}`; in that form ``integrate`` does not
+    see the Gamma integral :math:`\int_0^\infty y^{p-1}e^{-by}dy = \Gamma(p)/b^p` and
+    spent its whole budget (25 s). The identity :math:`e^{c\log y} = y^c` holds for
+    ``y > 0``, so only a positive ``y`` is rewritten.
+    """
+    if not y.is_positive:
+        return f
+
+    def split(e: sp.Expr) -> sp.Expr:
+        logs, rest = [], []
+        for t in sp.Add.make_args(sp.expand(e.args[0])):
+            c, r = t.as_independent(y, as_Add=False)
+            (logs if r == sp.log(y) else rest).append((c, t))
+        if not logs:
+            return e
+        return y ** sp.Add(*[c for c, _ in logs]) * sp.exp(sp.Add(*[t for _, t in rest]))
+
+    return f.replace(lambda e: isinstance(e, sp.exp) and e.has(sp.log), split)
+
+
 def freeze_constant_integrals(f: sp.Expr, y: sp.Symbol) -> tuple[sp.Expr, dict]:
     """``f`` with each unevaluated integral free of ``y`` (a normalisation ``Z``, an
     average) replaced by a real symbol, and the map that puts them back.
@@ -298,8 +378,12 @@ def stable_tail_form(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr) -> sp.E
     large argument is evaluated accurately. Mathematically the value is unchanged.
     """
     pieces = []
-    for a, b in ((lo, sp.S.Zero), (sp.S.Zero, hi)) if (lo.is_infinite and hi.is_infinite) \
-            else ((lo, hi),):
+    halves = ((lo, sp.S.Zero), (sp.S.Zero, hi)) if (lo.is_infinite and hi.is_infinite) \
+        else ((lo, hi),)
+    even = len(halves) == 2 and lo == -hi and sp.expand(f.subs(y, -y) - f) == 0
+    if even:  # f(-y) = f(y): twice the integral over (0, oo)
+        halves = ((sp.S.Zero, hi),)
+    for a, b in halves:
         end = a if a.is_infinite else b
 
         def rewrite(e: sp.Expr, end: sp.Expr = end) -> sp.Expr:
@@ -314,8 +398,8 @@ def stable_tail_form(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr) -> sp.E
         g = f.replace(lambda e: isinstance(e, sp.erf) and e.has(y), rewrite)
         g = sp.expand(sp.powsimp(sp.expand(g), combine="exp"))
         g = sp.factor_terms(g)
-        pieces.append(sp.Integral(g, (y, a, b)))
-    return sp.Add(*pieces)
+        pieces.append(QuadratureIntegral(g, (y, a, b)))
+    return 2 * pieces[0] if even else sp.Add(*pieces)
 
 
 def _integrate_definite(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr) -> sp.Expr:
@@ -325,25 +409,38 @@ def _integrate_definite(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr) -> s
     return res
 
 
-def antiderivative(f: sp.Expr, y: sp.Symbol, budget: float = INTEGRATE_BUDGET) -> sp.Expr | None:
+def antiderivative(f: sp.Expr, y: sp.Symbol, budget: float = INTEGRATE_BUDGET,
+                   use_integrate: bool = True) -> sp.Expr | None:
     """An antiderivative ``F`` with ``F' = f`` (checked by differentiation), or None.
 
-    The table of :func:`table_antiderivative` is tried in-process first; then
-    :func:`sympy.integrate` in a forked process within ``budget`` units of work
-    (millions of Python calls, see :func:`~symavg._sympy_util.with_budget`).
+    The table of :func:`table_antiderivative` is tried in-process first; then, when
+    ``use_integrate``, :func:`sympy.integrate` in a forked process within ``budget``
+    units of work (millions of Python calls, see :func:`~symavg._sympy_util.with_budget`).
     """
     f = sp.sympify(f)
     if not f.has(y):
         return f * y
+    const, rest = f.as_independent(y, as_Add=False)
+    if const != 1:  # a constant factor (a normalisation): the same integral, remembered
+        res = _antiderivative(rest, y, budget, use_integrate)
+        return None if res is None else const * res
+    return _antiderivative(f, y, budget, use_integrate)
+
+
+@functools.lru_cache(maxsize=1024)
+def _antiderivative(f: sp.Expr, y: sp.Symbol, budget: float,
+                    use_integrate: bool) -> sp.Expr | None:
     from .._sympy_util import zero_check
 
     f, thaw = freeze_constant_integrals(f, y)
     if thaw:
-        res = antiderivative(f, y, budget)
+        res = antiderivative(f, y, budget, use_integrate)
         return None if res is None else res.xreplace(thaw)
     res = table_antiderivative(f, y)
     if res is not None and zero_check("F' - f", sp.diff(res, y) - f, budget=2.0).passed:
         return res
+    if not use_integrate:
+        return None
     res = with_budget(sp.integrate, (f, y), budget)
     if res is None or res.has(sp.Integral):
         return None
@@ -405,6 +502,9 @@ def _table_term(term: sp.Expr, y: sp.Symbol, refactor: bool = True) -> sp.Expr |
         if k != 0 and not sp.expand(arg - k * y).has(y):
             return (-c * sp.cos(arg) if isinstance(rest, sp.sin) else c * sp.sin(arg)) / k
         return None
+    gauss = _gaussian_substitution(rest, y)
+    if gauss is not None:
+        return c * gauss
     # chain rule: one factor g(u) (exp(u) or u**p) times a multiple of u'
     for fac in sp.Mul.make_args(rest):
         if isinstance(fac, sp.exp):
@@ -423,6 +523,46 @@ def _table_term(term: sp.Expr, y: sp.Symbol, refactor: bool = True) -> sp.Expr |
             return c * ratio * fac
         p = fac.exp
         return c * ratio * (sp.log(u) if p == -1 else u ** (p + 1) / (p + 1))
+    return None
+
+
+def _gaussian_substitution(rest: sp.Expr, y: sp.Symbol) -> sp.Expr | None:
+    r""":math:`\int y^{n/2-1} e^{k y^n}\,dy` by :math:`u = y^{n/2}` (``n`` a positive
+    even integer, ``k`` of known sign, free of ``y``):
+
+    .. math::
+
+        \int y^{n/2-1}e^{k y^n}dy = \frac{2}{n}\int e^{k u^2}du
+        = \frac{2}{n}\frac{\sqrt\pi}{2\sqrt{-k}}\operatorname{erf}(\sqrt{-k}\,u)
+        \quad (k < 0),
+
+    with :math:`\operatorname{erfi}` for :math:`k > 0`. The Gaussian (``n = 2``) and the
+    quartic speed measure's :math:`y e^{-y^4/4}` (``n = 4``), which a budgeted
+    ``integrate`` took 5-10 s to find; None for other forms.
+    """
+    factors = sp.Mul.make_args(rest)
+    exps = [f for f in factors if isinstance(f, sp.exp)]
+    if len(exps) != 1:
+        return None
+    others = sp.Mul(*[f for f in factors if f is not exps[0]])
+    arg = sp.expand(exps[0].args[0])
+    if not arg.is_polynomial(y):
+        return None
+    poly = sp.Poly(arg, y)
+    n = poly.degree()
+    if n < 2 or n % 2 or len(poly.terms()) != 1:
+        return None
+    k = poly.LC()
+    m = sp.S(n // 2 - 1)
+    if sp.simplify(others - y**m) != 0:
+        return None
+    u = y ** (n // 2)
+    if (-k).is_positive:
+        r = sp.sqrt(-k)
+        return sp.Rational(2, n) * sp.sqrt(sp.pi) / (2 * r) * sp.erf(r * u)
+    if k.is_positive:
+        r = sp.sqrt(k)
+        return sp.Rational(2, n) * sp.sqrt(sp.pi) / (2 * r) * sp.erfi(r * u)
     return None
 
 
@@ -605,6 +745,14 @@ def period_integral_rational(f: sp.Expr, y: sp.Symbol, L: sp.Expr) -> sp.Expr | 
     """
     from sympy.integrals.rationaltools import ratint_ratpart
 
+    # constant square roots (sqrt(C**2 - 1) from a corrector) as free generators: the
+    # reduction is an identity of rational functions in them, valid at their values, and
+    # a polynomial domain instead of EX (whose simplify took seconds per call)
+    surds = {a: sp.Dummy("r", positive=True) for a in sp.sympify(f).atoms(sp.Pow)
+             if a.exp.is_Rational and a.exp.q == 2 and not a.has(y)}
+    if surds:
+        val = period_integral_rational(sp.sympify(f).xreplace(surds), y, L)
+        return None if val is None else val.xreplace({d: a for a, d in surds.items()})
     u = sp.Dummy("u", real=True)
     z = sp.Dummy("z")
     g = sp.sympify(f).subs(y, u * L / (2 * sp.pi))
@@ -753,20 +901,101 @@ def residue_integral(f: sp.Expr, y: sp.Symbol, L: sp.Expr,
         sp.Poly(num, z)
     except sp.PolynomialError:
         return None
-    rts = sp.roots(P)
-    if sum(rts.values()) != P.degree():
-        return None
+    N = sp.Poly(num, z)
+    k0 = min(m[0] for m in P.monoms())  # the pole at z = 0 has order k0 (P = z^k0 q)
+    q = sp.Poly(sp.cancel(P.as_expr() / z**k0), z)
     total = sp.S.Zero
-    for r in rts:
+    if k0:
+        total += laurent_residue_at_zero(N, q, k0)
+    rts = sp.roots(q) if q.degree() > 0 else {}
+    if sum(rts.values()) != q.degree():
+        return None
+    for r, mult in rts.items():
         rv = abs(complex(sp.N(r.subs(point))))
         if abs(rv - 1) < 1e-9:
             return None
         if rv < 1:
-            total += sp.residue(F, z, r)
-    total = sp.simplify(L * total)
+            if mult == 1:  # simple pole: N(r) / P'(r)
+                r = merge_square_roots(r)
+                total += N.as_expr().subs(z, r) / P.diff(z).as_expr().subs(z, r)
+            else:
+                total += sp.residue(F, z, r)
+    total = reduce_square_roots(L * total)
+    if sp.count_ops(total) > 40:
+        total = sp.simplify(total)
     if total.has(sp.I):
         total = sp.simplify(sp.expand_complex(total))
     return None if total.has(sp.I) else total
+
+
+def merge_square_roots(e: sp.Expr) -> sp.Expr:
+    r"""Write each product :math:`\sqrt{a}\sqrt{b}\cdots` in ``e`` as one square root
+    :math:`\sqrt{ab\cdots}` where that is exact: when all the radicands but at most one
+    are provably nonnegative (principal branches: :math:`\sqrt{a}\sqrt{b} = \sqrt{ab}`
+    for :math:`b \ge 0`). ``roots`` gives :math:`-C + \sqrt{C-1}\sqrt{C+1}` for
+    :math:`z^2 + 2Cz + 1` with ``C`` positive; merged, it meets the
+    :math:`\sqrt{C^2-1}` of the integrand as one surd."""
+    def merge(m: sp.Expr) -> sp.Expr:
+        roots = [f for f in m.args if isinstance(f, sp.Pow) and f.exp == sp.S.Half]
+        if len(roots) < 2 or sum(not f.base.is_nonnegative for f in roots) > 1:
+            return m
+        rest = [f for f in m.args if f not in roots]
+        return sp.Mul(*rest, sp.sqrt(sp.expand(sp.Mul(*(f.base for f in roots)))))
+
+    return e.replace(lambda a: isinstance(a, sp.Mul), merge)
+
+
+def reduce_square_roots(e: sp.Expr) -> sp.Expr:
+    r"""``e``, rational in its symbols and square roots :math:`s = \sqrt{D}`, in lowest
+    terms with rational denominators: each :math:`s` in turn is a generator with
+    :math:`s^2 = D`; numerator and denominator are reduced modulo :math:`s^2 - D` and
+    the denominator :math:`a + bs` is rationalised by :math:`a - bs`
+    (:math:`(a + bs)(a - bs) = a^2 - b^2 D`). Exact; polynomial arithmetic only
+    (``radsimp`` took a minute on the residue sum of the harmonic mean with a symbolic
+    contrast).
+    """
+    e = sp.cancel(merge_square_roots(sp.sympify(e)))
+    surds = sorted({a.base for a in e.atoms(sp.Pow)
+                    if a.exp.is_Rational and a.exp.q == 2 and not a.base.has(sp.I)},
+                   key=sp.default_sort_key)
+    for D in surds:
+        s = sp.Dummy("s")
+        g = e.replace(lambda a, D=D: isinstance(a, sp.Pow) and a.base == D
+                      and a.exp.is_Rational and a.exp.q == 2,
+                      lambda a, s=s: s ** (2 * a.exp))
+        g = sp.cancel(g)
+        if not g.has(s):
+            e = g
+            continue
+        num, den = sp.fraction(g)
+        try:
+            mod = sp.Poly(s**2 - D, s)
+            pn = sp.Poly(num, s).rem(mod)
+            pd = sp.Poly(den, s).rem(mod)
+        except sp.PolynomialError:
+            continue
+        b, a = pd.coeff_monomial(s), pd.coeff_monomial(1)
+        if b != 0:
+            pn = (pn * sp.Poly(a - b * s, s)).rem(mod)
+            pd = sp.Poly(sp.expand(a**2 - b**2 * D), s)
+        e = sp.cancel(pn.as_expr() / pd.as_expr()).xreplace({s: sp.sqrt(D)})
+    return e
+
+
+def laurent_residue_at_zero(N: sp.Poly, q: sp.Poly, k: int) -> sp.Expr:
+    r"""The residue at :math:`z = 0` of :math:`N(z) / (z^k q(z))` with :math:`q(0) \ne 0`.
+
+    It is the coefficient of :math:`z^{k-1}` in :math:`N/q`: with :math:`1/q = \sum_j c_j
+    z^j`, :math:`c_0 = 1/q_0`, :math:`c_j = -\frac{1}{q_0}\sum_{i=1}^{j} q_i c_{j-i}`
+    (polynomial arithmetic, no series expansion), it is
+    :math:`\sum_{i=0}^{k-1} N_i c_{k-1-i}`.
+    """
+    z = q.gen
+    qc = [q.coeff_monomial(z**i) for i in range(k)]
+    c: list[sp.Expr] = [1 / qc[0]]
+    for j in range(1, k):
+        c.append(sp.cancel(-sum(qc[i] * c[j - i] for i in range(1, j + 1)) / qc[0]))
+    return sp.cancel(sum(N.coeff_monomial(z**i) * c[k - 1 - i] for i in range(k)))
 
 
 def _check_at_points(val: sp.Expr, f: sp.Expr, y: sp.Symbol, L: sp.Expr,

@@ -125,6 +125,23 @@ def invariant_measure(L0: Generator, fast: Sequence[sp.Symbol]) -> InvariantMeas
     """
     fast = tuple(fast)
     G = L0.restrict(fast)
+    key = (G, fast)
+    if _context.current() is None and key in _MEASURES:  # deterministic: reuse
+        return _MEASURES[key]
+    res = _invariant_measure(G, fast)
+    if _context.current() is None:
+        if len(_MEASURES) >= 256:
+            _MEASURES.clear()
+        _MEASURES[key] = res
+    return res
+
+
+#: closed-form measures already derived (the nested-scale test of ``reduce`` and the
+#: reduction itself ask for the same one; each derivation costs seconds)
+_MEASURES: dict[tuple, InvariantMeasure] = {}
+
+
+def _invariant_measure(G: Generator, fast: tuple) -> InvariantMeasure:
     if "potential" in G.kinds():
         raise ModelError(
             "the fast generator has a potential (multiplicative) part V f: it does not conserve "

@@ -145,6 +145,8 @@ class DensityMeasure(InvariantMeasure):
         :math:`G(y) = \int_{y_0}^{y} g\rho`, valid for a centred ``g``
         (:math:`G` vanishes at both ends), the right-hand side of a cell problem.
         """
+        if sp.sympify(dphi) == 0:  # e.g. d/dx of a corrector that does not depend on x
+            return sp.S.Zero, []
         (_, lo, hi), = [d for d in self.domain if d[0] == y]
         rho = self.density
         prim = antiderivative(sp.powsimp(g * rho, combine="exp"), y)
@@ -491,10 +493,10 @@ def _polynomial_expectation(expr: sp.Expr, ys: list, m: sp.MatrixBase,
     if not expr.is_polynomial(*ys):
         return None
     try:
-        P = sp.Poly(expr, *ys)
+        # EXRAW: the coefficients as they are (is_polynomial proved them free of ys); a
+        # polynomial domain over hundreds of parameters took seconds to build
+        P = sp.Poly(expr, *ys, domain=sp.EXRAW)
     except sp.PolynomialError:
-        return None
-    if P.domain.is_EX or P.domain.is_EXRAW:
         return None
     n = len(ys)
     # moments in placeholder symbols (small polynomials), the actual m and S put in last
@@ -518,6 +520,8 @@ def _polynomial_expectation(expr: sp.Expr, ys: list, m: sp.MatrixBase,
         return polys[alpha].xreplace(dict.fromkeys(ts, 0)).xreplace(values)
 
     total = sp.Add(*[c * moment(monom) for monom, c in P.terms()])
+    if sp.denom(sp.together(total)) == 1:  # a polynomial: nothing to cancel
+        return sp.expand(total)
     return sp.cancel(total) if is_rational_expression(total, functions=True) \
         else sp.expand(total)
 

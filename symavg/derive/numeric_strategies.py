@@ -104,10 +104,17 @@ class GridMeasure(InvariantMeasure):
         return [("params", sp.Dict(self.params))]
 
     def written(self, expr: object, rho: str = "rho") -> sp.Basic | None:
-        r""":math:`\int f\rho\,dy` over the torus of the grid (evaluated by quadrature)."""
+        r""":math:`\int f\rho\,dy` over the domain of the grid: a period on each circle, the
+        whole line on each line axis (the grid truncates it where the density is
+        negligible)."""
         g = self.levels[0].grid
-        return sp.Integral(sp.sympify(expr) * sp.Function(rho)(*g.fast),
-                           *[(y, 0, sp.nsimplify(L, [sp.pi])) for y, L in zip(g.fast, g.periods)])
+        if hasattr(g, "periods"):  # a TorusGrid
+            limits = [(y, 0, sp.nsimplify(L, [sp.pi])) for y, L in zip(g.fast, g.periods)]
+        else:  # a ProductGrid of line and circle axes
+            limits = [(y, -sp.oo, sp.oo) if ax.kind == "line"
+                      else (y, 0, sp.nsimplify(ax.scale[1], [sp.pi]))
+                      for y, ax in zip(g.fast, g.axes)]
+        return sp.Integral(sp.sympify(expr) * sp.Function(rho)(*g.fast), *limits)
 
     def domain_text(self) -> str:
         return f"{self.levels[0].grid.describe()}, at the given parameter values"

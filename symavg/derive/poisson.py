@@ -43,13 +43,13 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from .._sympy_util import with_budget, zero_check
+from .._sympy_util import is_rational_expression, with_budget, zero_check
 from ..errors import CenteringError, CheckFailedError, UnsolvedError
 from ..models.generator import Generator
 from ..models.markov import poisson_solve
 from ..report.derivation import Check, Step
 from . import _context
-from .integrals import antiderivative, definite_integral
+from .integrals import antiderivative, definite_integral, reduce_square_roots
 from .invariant import _describe
 from .measures import DiscreteMeasure, InvariantMeasure, ProductMeasure
 
@@ -223,8 +223,12 @@ def centering_check(rhs: sp.Expr, measure: InvariantMeasure, what: str = "h") ->
     chk = zero_check(f"<{what}> = 0", mean)
     if not chk.passed:
         rhs_text = list(rhs) if isinstance(rhs, sp.MatrixBase) else rhs
+        # the mean may hold nested integrals (a tilted washboard's constant-flux law):
+        # simplify only under a work limit, and say what the numbers gave
+        shown = mean if mean.has(sp.Integral) else (with_budget(sp.simplify, (mean,), 1.0)
+                                                      or mean)
         raise CenteringError(
-            f"the centering condition fails: <{what}> = {sp.simplify(mean)} is not zero under "
+            f"the centering condition fails: <{what}> = {shown} is not zero under "
             f"the invariant measure of the fast variables {list(measure.fast)}, so "
             f"-L0 Phi = {rhs_text} has no solution. The slow dynamics has a nonzero mean drift at "
             "this order: it moves on a faster time scale. Average at that scale instead "
@@ -538,8 +542,20 @@ def _quadrature(G: Generator, rhs: sp.Expr, fast: tuple,
         if at_lo is None or at_lo.has(sp.oo, -sp.oo, sp.zoo, sp.nan):
             return None
         grad = sp.powsimp(sp.expand(-sp.exp(-psi) * (prim - at_lo)), combine="exp")
-    grad = with_budget(sp.simplify, (grad,), 3.0) or grad
-    phi = antiderivative(grad, y, budget=2.0) if _worth_integrating(grad, y) else None
+    surds = {a: sp.Dummy() for a in grad.atoms(sp.Pow) if a.exp == sp.S.Half and not a.has(y)}
+    if not grad.has(sp.exp) and is_rational_expression(grad.xreplace(surds), functions=True):
+        # rational in cos/sin and constant square roots (the 1-D periodic cell problem of a
+        # divergence-form coefficient): lowest terms by polynomial arithmetic, not simplify
+        grad = reduce_square_roots(grad)
+    else:
+        grad = with_budget(sp.simplify, (grad,), 3.0) or grad
+    phi = None
+    if _worth_integrating(grad, y):
+        # on a circle, a y-dependent denominator (1/(2 + cos y)) integrates to atan(tan)
+        # forms, which jump at every period: integrate's answer cannot be periodic, so only
+        # the table (logs, powers of one base) is tried there
+        hopeless = periodic and sp.denom(sp.together(grad)).has(y)
+        phi = antiderivative(grad, y, budget=2.0, use_integrate=not hopeless)
     if phi is not None and periodic:
         phi = None if sp.simplify(phi.subs(y, G.periodic_map[y]) - phi.subs(y, 0)) != 0 else phi
     if phi is not None:
@@ -552,6 +568,11 @@ def _worth_integrating(expr: sp.Expr, y: sp.Symbol) -> bool:
     unevaluated integrals and exponentials of trigonometric functions of ``y``
     (e.g. the Lifson-Jackson corrector ``exp(V0 cos(y)/D)``)."""
     if expr.has(sp.Integral):
+        return False
+    special = (sp.erf, sp.erfc, sp.erfi, sp.Ei, sp.uppergamma, sp.lowergamma, sp.besseli)
+    if any(e.has(y) for e in expr.atoms(*special)):
+        # a corrector gradient such as e^{y^4/4} erfc(y^2/2) (the quartic potential):
+        # its antiderivative is not elementary, and integrate spent its whole budget
         return False
     for e in expr.atoms(sp.exp):
         if e.args[0].has(sp.sin, sp.cos, sp.tan) and e.args[0].has(y):
