@@ -615,6 +615,19 @@ def time_averages(system: System, observables: Sequence[sp.Expr], *, n_samples: 
 
 
 # ------------------------------------------------------------------ ensembles for verify
+def _values_with_scale(model: System, params: Mapping | None,
+                       eps: float | None) -> dict:
+    """The numeric parameter values, with the scale's value when the right-hand side uses
+    it (a named error when it does and ``eps`` is not given)."""
+    es = model.eps
+    vals = {k: float(v) for k, v in dict(params or {}).items()}
+    if any(e.has(es) for e in model.rhs):
+        if eps is None:
+            raise SimulationError(f"the model contains the scale parameter {es}: pass eps=")
+        vals[es] = float(eps)
+    return vals
+
+
 def simulate_deterministic(model: DeterministicFlow, x0: Mapping, T: float, *,
                            eps: float | None = None, params: Mapping | None = None,
                            paths: int = 1000, dt: float | None = None, seed: int | None = None,
@@ -639,11 +652,7 @@ def simulate_deterministic(model: DeterministicFlow, x0: Mapping, T: float, *,
     if not isinstance(model, DeterministicFlow):
         raise ModelError("simulate of a DeterministicMap: use symavg.numeric.chaos.trajectories")
     es = model.eps
-    vals = {k: float(v) for k, v in dict(params or {}).items()}
-    if any(e.has(es) for e in model.rhs):
-        if eps is None:
-            raise SimulationError(f"the model contains the scale parameter {es}: pass eps=")
-        vals[es] = float(eps)
+    vals = _values_with_scale(model, params, eps)
     if fast is None:
         fast = [v for v, e in zip(model.state, model.rhs)
                 if e.has(es) and sp.expand(e * es ** 2).subs(es, 0) != 0
@@ -720,12 +729,7 @@ def simulate_map(model: DeterministicMap, x0: Mapping, T: float, *, eps: float |
         raise ModelError(f"T (a number of steps of the map) must be positive; got {T}")
     if paths <= 0:
         raise ModelError(f"paths must be positive; got {paths}")
-    es = model.eps
-    vals = {k: float(v) for k, v in dict(params or {}).items()}
-    if any(e.has(es) for e in model.rhs):
-        if eps is None:
-            raise SimulationError(f"the model contains the scale parameter {es}: pass eps=")
-        vals[es] = float(eps)
+    vals = _values_with_scale(model, params, eps)
     shift_vars = {v for v, _ in model.shifts}
     for v in x0:
         if v not in model.state:

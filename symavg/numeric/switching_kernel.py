@@ -371,21 +371,24 @@ if H >= E:
                 H = 0.0
                 nj += 1
 '''
+    # the start of every path, shared by the two loops: state, chain state, clock, the
+    # exponential threshold E of the next jump and its integrated hazard H, counters
+    path_start = f"""{unpack_p}    for j in range(P):
+{load}        s = S[j]
+        t = 0.0
+        E = -math.log1p(-rng.random())
+        H = 0.0
+        nj = 0
+        ns = 0
+        code = 0
+"""
     run = f'''{_MARK}def run(Z, S, p, times, out, rng, dt, stats, max_events):
     """Every path of a chunk: saves (z, s) at ``times`` into ``out`` (k, N + 1, P);
     ``stats[j] = (jumps, steps, error code, time of the error)``; codes: 1 a
     negative (or NaN) rate, 2 a non-finite state, 3 more than ``max_events``."""
     P = Z.shape[1]
     nsave = times.shape[0]
-{unpack_p}    for j in range(P):
-{load}        s = S[j]
-        t = 0.0
-        E = -math.log1p(-rng.random())
-        H = 0.0
-        k = 0
-        nj = 0
-        ns = 0
-        code = 0
+{path_start}        k = 0
         while k < nsave:
             tk = times[k]
             if t >= tk:
@@ -415,15 +418,7 @@ if H >= E:
     (the end of the step or flow segment on which it left), 4 it was still inside at
     ``tmax``, 1-3 as in ``run``."""
     P = Z.shape[1]
-{unpack_p}    for j in range(P):
-{load}        s = S[j]
-        t = 0.0
-        E = -math.log1p(-rng.random())
-        H = 0.0
-        nj = 0
-        ns = 0
-        code = 0
-        left = False
+{path_start}        left = False
         tk = tmax
         while t < tk:
             if nj + ns > max_events:
