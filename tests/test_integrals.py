@@ -203,3 +203,19 @@ def test_zero_check_cancels_rational_residuals():
     x = sp.Symbol("x")
     chk = _sympy_util.zero_check("c", f(x) / (f(x) + 1) + 1 / (f(x) + 1) - 1)
     assert chk.passed and chk.method == "symbolic"
+
+
+def test_a_divergent_odd_part_on_a_finite_range_is_not_dropped():
+    """int_{-1}^{1} (1/y^3 + 1) dy diverges: its principal value 2 is not an integral."""
+    assert definite_integral(1 / y**3 + 1, y, -1, 1).method == "unevaluated"
+    res = definite_integral(y * sp.cos(y) + 1, y, -1, 1)  # bounded odd part: dropped
+    assert res.value == 2 and res.method == "exact"
+
+
+def test_quadrature_integral_caches_per_rule():
+    """The remembered value of a QuadratureIntegral is per precision and rule: quad='osc'
+    is computed, not read from the plain rule's cache."""
+    Q = integrals.QuadratureIntegral(sp.sin(30 * y) / y, (y, 1, sp.oo))
+    plain = sp.Integral(sp.sin(30 * y) / y, (y, 1, sp.oo))
+    sp.N(Q, 15)
+    assert abs(sp.N(Q, 15, quad="osc") - sp.N(plain, 15, quad="osc")) < 1e-12

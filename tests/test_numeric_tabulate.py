@@ -93,3 +93,17 @@ def test_semi_analytic_averaged_drift_end_to_end() -> None:
     ens = sa.simulate(red, {x: 1.0}, 1.0, paths=10, dt=1e-4, tabulate={x: (-2, 2)},
                       backend="numpy")
     assert ens[x][-1].mean() == pytest.approx(exact, abs=1e-4)
+
+
+def test_numeric_value_with_special_functions_and_overflow() -> None:
+    """besseli and erfi (from the Bessel table and the Gaussian substitution) evaluate;
+    e^{y^4/4} erfc(y^2/2)^2 overflows in double precision and goes through mpmath:
+    int_0^oo = 0.79564036203956 (mpmath.quad at 30 digits)."""
+    from symavg.numeric.tabulate import numeric_value
+
+    yy = sp.Symbol("yy", real=True)
+    assert numeric_value(sp.besseli(0, x), {x: 1.0}) == pytest.approx(1.2660658777520084)
+    assert numeric_value(sp.erfi(x), {x: 1.0}) == pytest.approx(1.6504257587975428)
+    val = numeric_value(sp.Integral(sp.exp(yy**4 / 4) * sp.erfc(yy**2 / 2) ** 2,
+                                    (yy, 0, sp.oo)), {})
+    assert val == pytest.approx(0.79564036203956, rel=1e-9)

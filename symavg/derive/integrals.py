@@ -65,7 +65,7 @@ _QUAD_CACHE_SIZE = 4096
 def _evalf_quadrature_integral(x: sp.Expr, prec: int, options: dict):
     from sympy.core.evalf import evalf_integral
 
-    if "subs" in options:  # the value depends on the substitution: not cached
+    if "subs" in options or "quad" in options:  # a substitution or another rule: not cached
         return evalf_integral(x, prec, options)
     key = (x, prec, options.get("maxprec"), options.get("strict"))
     hit = _QUAD_CACHE.get(key)
@@ -125,9 +125,10 @@ def _definite_integral(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr,
     if lo == -hi or sp.simplify(lo + hi) == 0:
         mirrored = f.subs(y, -y)
         infinite = not (lo.is_finite and hi.is_finite)
-        if infinite and not gaussian_decay(sp.expand((f - mirrored) / 2), y):
-            # the odd part may not be integrable (y under the Cauchy law has no mean, its
-            # principal value 0 is not an average): no shortcut
+        odd = sp.expand((f - mirrored) / 2)
+        if not (gaussian_decay(odd, y) if infinite else bounded_on_finite_ranges(odd, y)):
+            # the odd part may not be integrable (y under the Cauchy law has no mean, 1/y^3
+            # on [-1, 1] diverges; a principal value 0 is not an integral): no shortcut
             mirrored = None
         even = None if mirrored is None else sp.expand((f + mirrored) / 2)
         if even == 0:
@@ -274,6 +275,24 @@ def gamma_integral(f: sp.Expr, y: sp.Symbol) -> sp.Expr | None:
             return None
         total += coeff * sp.gamma(power + 1) / rate ** (power + 1)
     return total
+
+
+def bounded_on_finite_ranges(g: sp.Expr, y: sp.Symbol) -> bool:
+    """Whether every term of ``g`` is a product of polynomials in ``y``, ``sin``/``cos`` of
+    anything, and exponentials of polynomials (positive integer powers of these): bounded
+    on every finite range, so its integral over a symmetric one may drop an odd part."""
+    def ok(e: sp.Expr) -> bool:
+        if not e.has(y) or e.is_polynomial(y) or isinstance(e, sp.sin | sp.cos):
+            return True
+        if isinstance(e, sp.exp):
+            return e.args[0].is_polynomial(y)
+        if isinstance(e, sp.Pow):
+            return bool(e.exp.is_Integer and e.exp > 0) and ok(e.base)
+        if isinstance(e, sp.Mul):
+            return all(ok(a) for a in e.args)
+        return False
+
+    return all(ok(term) for term in sp.Add.make_args(g))
 
 
 def gaussian_decay(g: sp.Expr, y: sp.Symbol) -> bool:

@@ -22,6 +22,8 @@ kernel, so one compiled kernel serves every interval and parameter value.
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -160,9 +162,22 @@ def numeric_value(expr: sp.Expr, values: Mapping[sp.Symbol, float]) -> float:
     if missing:
         raise SimulationError(f"could not evaluate {expr}: no value for "
                               f"{sorted(map(str, missing))}")
+    from scipy.integrate import IntegrationWarning
+
     try:
-        return float(_Evaluator().value(e, env))
-    except (TypeError, ValueError, ZeroDivisionError) as exc:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("error", IntegrationWarning)  # inaccurate: the fallback
+            val = float(_Evaluator().value(e, env))
+        if math.isfinite(val):
+            return val
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError, NameError,
+            IntegrationWarning):
+        pass
+    # a function the compiled route lacks, or an overflow in double precision
+    # (e^{y^4/4} erfc(y^2/2)^2): mpmath through sympy.N, slower but arbitrary-precision
+    try:
+        return float(sp.N(e.xreplace({k: sp.Float(v) for k, v in env.items()}), 17))
+    except (TypeError, ValueError) as exc:
         raise SimulationError(f"could not evaluate {expr} at {dict(values)}: {exc}") from None
 
 
@@ -183,7 +198,7 @@ class _Evaluator:
             holders = [sp.Dummy(f"J{k}") for k in range(len(outer))]
             body = e.xreplace(dict(zip(outer, holders, strict=True)))
             syms = tuple(sorted(body.free_symbols - set(holders), key=str))
-            fn = sp.lambdify((*syms, *holders), body, "math")
+            fn = sp.lambdify((*syms, *holders), body, ["scipy", "numpy"])
             hit = (syms, fn, outer)
             self._compiled[e] = hit
         return hit
