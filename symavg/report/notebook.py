@@ -260,13 +260,7 @@ def derivation_notebook(derivation: Any, origin: dict) -> Any:
         new_code_cell(call + "\nred"),
         new_markdown_cell("## The derivation, step by step"),
     ]
-    for i, step in enumerate(rebuilt.steps):
-        cells.append(new_markdown_cell(f"### {i + 1}. {step.name}"))
-        cells.append(new_code_cell(
-            f"step = red.steps[{i}]\n"
-            f"assert step.name == {step.name!r}, step.name\n"
-            "assert step.passed, [c for c in step.checks if not c.passed]\n"
-            "step"))
+    cells.extend(_step_cells(rebuilt.steps, "red"))
     cells.append(new_markdown_cell(
         "## The check\n\nThe coefficients derived here are those of the derivation that "
         "was exported (compared exactly, each difference simplified to zero)."))
@@ -358,13 +352,7 @@ def call_notebook(derivation: Any, origin: dict) -> Any:
         new_code_cell((defs + "\n" if defs else "") + origin["call"] + "\nres"),
         new_markdown_cell("## The derivation, step by step"),
     ]
-    for i, step in enumerate(rebuilt.steps):
-        cells.append(new_markdown_cell(f"### {i + 1}. {step.name}"))
-        cells.append(new_code_cell(
-            f"step = res.steps[{i}]\n"
-            f"assert step.name == {step.name!r}, step.name\n"
-            "assert step.passed, [c for c in step.checks if not c.passed]\n"
-            "step"))
+    cells.extend(_step_cells(rebuilt.steps, "res"))
     cells.append(new_markdown_cell(
         f"## The check\n\nThe result `res.{origin['attr']}` is the one of the derivation "
         "that was exported."))
@@ -405,3 +393,19 @@ def write_notebook(derivation: Any, origin: dict | None, path: str | os.PathLike
     out = Path(path)
     nbformat.write(nb, str(out))
     return out
+
+
+def _step_cells(steps: Any, var: str) -> list:
+    """A heading and a code cell per step: the cell reads step ``i`` of ``var.steps``,
+    asserts its name and its checks, and displays it."""
+    from nbformat.v4 import new_code_cell, new_markdown_cell
+
+    cells = []
+    for i, step in enumerate(steps):
+        cells.append(new_markdown_cell(f"### {i + 1}. {step.name}"))
+        cells.append(new_code_cell(
+            f"step = {var}.steps[{i}]\n"
+            f"assert step.name == {step.name!r}, step.name\n"
+            "assert step.passed, [c for c in step.checks if not c.passed]\n"
+            "step"))
+    return cells
