@@ -382,6 +382,15 @@ if H >= E:
         ns = 0
         code = 0
 """
+    # one step or flow segment of a path, with its guards (shared by the two loops)
+    advance = f"""            if nj + ns > max_events:
+                code = 3
+                break
+            jump = False
+{body}            if not ({finite}):
+                code = 2
+                break
+"""
     run = f'''{_MARK}def run(Z, S, p, times, out, rng, dt, stats, max_events):
     """Every path of a chunk: saves (z, s) at ``times`` into ``out`` (k, N + 1, P);
     ``stats[j] = (jumps, steps, error code, time of the error)``; codes: 1 a
@@ -395,14 +404,7 @@ if H >= E:
 {save}                out[k, N, j] = s
                 k += 1
                 continue
-            if nj + ns > max_events:
-                code = 3
-                break
-            jump = False
-{body}            if not ({finite}):
-                code = 2
-                break
-{jump_block}        stats[j, 0] = nj
+{advance}{jump_block}        stats[j, 0] = nj
         stats[j, 1] = ns
         stats[j, 2] = code
         stats[j, 3] = t
@@ -421,14 +423,7 @@ if H >= E:
 {path_start}        left = False
         tk = tmax
         while t < tk:
-            if nj + ns > max_events:
-                code = 3
-                break
-            jump = False
-{body}            if not ({finite}):
-                code = 2
-                break
-            if {outside}:
+{advance}            if {outside}:
                 left = True
                 break
 {jump_block}        if code == 0 and not left:

@@ -235,8 +235,7 @@ def derivation_notebook(derivation: Any, origin: dict) -> Any:
 
     ``origin`` is ``{"model": declaration, "fast": fast variables, "order": 0 or 1}``.
     """
-    import nbformat
-    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+    from nbformat.v4 import new_code_cell, new_markdown_cell
 
     import symavg as sa
 
@@ -277,11 +276,7 @@ def derivation_notebook(derivation: Any, origin: dict) -> Any:
         "assert red.steps.passed\n"
         "print('rebuilt, derived and checked:', len(red.steps), 'steps,',"
         " len(red.steps.checks), 'checks passed')"))
-    nb = new_notebook(cells=cells, metadata={
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-        "language_info": {"name": "python"}})
-    nbformat.validate(nb)
-    return nb
+    return _notebook(cells)
 
 
 def _symbol_definitions(objs: list[Any]) -> str:
@@ -317,8 +312,7 @@ def call_notebook(derivation: Any, origin: dict) -> Any:
     """The notebook of a derivation made by a recorded call (:mod:`symavg.report.calls`):
     the inputs, the call, one cell per step with its checks, and a comparison of the
     result with the exported one."""
-    import nbformat
-    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+    from nbformat.v4 import new_code_cell, new_markdown_cell
 
     import symavg as sa
 
@@ -360,11 +354,7 @@ def call_notebook(derivation: Any, origin: dict) -> Any:
         _expected_check(origin["attr"], origin["expected"]) + "\nassert res.steps.passed\n"
         "print('rebuilt, derived and checked:', len(res.steps), 'steps,',"
         " len(res.steps.checks), 'checks passed')"))
-    nb = new_notebook(cells=cells, metadata={
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-        "language_info": {"name": "python"}})
-    nbformat.validate(nb)
-    return nb
+    return _notebook(cells)
 
 
 def write_notebook(derivation: Any, origin: dict | None, path: str | os.PathLike) -> Path:
@@ -409,3 +399,15 @@ def _step_cells(steps: Any, var: str) -> list:
             "assert step.passed, [c for c in step.checks if not c.passed]\n"
             "step"))
     return cells
+
+
+def _notebook(cells: list) -> Any:
+    """The validated notebook of ``cells``, for a Python 3 kernel."""
+    import nbformat
+    from nbformat.v4 import new_notebook
+
+    nb = new_notebook(cells=cells, metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "language_info": {"name": "python"}})
+    nbformat.validate(nb)
+    return nb
