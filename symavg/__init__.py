@@ -47,6 +47,8 @@ _LAZY = {
     # deterministic chaos (issue 10)
     "green_kubo": "symavg.numeric.green_kubo",
     "GreenKuboEstimate": "symavg.numeric.green_kubo",
+    "green_kubo_matrix": "symavg.numeric.green_kubo_matrix",
+    "GreenKuboMatrix": "symavg.numeric.green_kubo_matrix",
     "time_averages": "symavg.numeric.chaos",
     "TimeAverages": "symavg.numeric.chaos",
     "ssa": "symavg.numeric.ssa",

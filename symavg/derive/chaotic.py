@@ -27,11 +27,10 @@ so :math:`\Lambda` and :math:`\langle g\rangle` are computed numerically
 (:func:`symavg.green_kubo`, :func:`symavg.time_averages`), each with an error
 bar from two independent estimators recorded in the derivation.
 
-Supported: one fast observable (:math:`K = 1`, any number of slow
-variables), or several with :math:`a` independent of :math:`x` (then only
-:math:`\Sigma` enters, found by polarisation). The antisymmetric part of
-:math:`\Lambda` (the Levy-area drift of several observables with
-:math:`x`-dependent coefficients) is not computed: an :class:`UnsolvedError`.
+Any number of fast observables and slow variables: :math:`\Lambda` is the one-sided
+matrix (:mod:`symavg.numeric.green_kubo_matrix`), :math:`\Lambda = \Sigma/2 + A`, and its
+antisymmetric part :math:`A` (the Levy area) enters the drift when the coefficients
+depend on :math:`x`; the derivation is written out in :mod:`symavg.derive.levy_area`.
 """
 
 from __future__ import annotations
@@ -39,13 +38,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
 import sympy as sp
 
 from ..errors import ModelError, ScaleSeparationError, UnsolvedError
 from ..models.deterministic import DeterministicFlow
 from ..models.effective import TIME, EffectiveModel
 from ..report.derivation import Check, Derivation, Step
+from .levy_area import coefficient_directions, ito_drift
 
 
 def _separate(expr: sp.Expr, fast: tuple, slow: tuple, where: str) -> dict[sp.Expr, sp.Expr]:
@@ -124,7 +123,7 @@ def reduce_chaotic(model: DeterministicFlow, fast: Sequence[sp.Symbol] | sp.Symb
     (Matrix([[-x**3 + x]]), Matrix([[63.2]]))
     """
     from ..numeric.chaos import check_agreement, trajectories
-    from ..numeric.green_kubo import green_kubo_series
+    from ..numeric.green_kubo_matrix import green_kubo_matrix_series
 
     eps = model.eps
     if fast is None:
@@ -165,64 +164,59 @@ def reduce_chaotic(model: DeterministicFlow, fast: Sequence[sp.Symbol] | sp.Symb
     qs = sorted({q for part in g_parts for q in part if q != 1}, key=sp.default_sort_key)
     a = sp.Matrix([[f_parts[i].get(h, 0) for h in hs] for i in range(len(slow))])
     K = len(hs)
-    xdep = any(e.free_symbols & set(slow) for e in a)
-    if K > 1 and xdep:
-        raise UnsolvedError(
-            "several fast observables with coefficients that depend on the slow variables: the "
-            "drift needs the antisymmetric part of the Green-Kubo matrix (Levy area), which is "
-            "not computed; write the slow rhs with one fast observable, or x-independent "
-            "coefficients")
     fast_flow = DeterministicFlow(list(fast), Fy, eps=eps)
-    prods = [hs[k] + hs[l] for k in range(K) for l in range(k + 1, K)]
-    obs = list(hs) + prods + list(qs)
+    obs = list(hs) + list(qs)
     tr = trajectories(fast_flow, obs, n_samples=n_samples + n_samples // 10, params=params,
                       dt=dt, every=every, burn_in=int(20 / dt), paths=paths, seed=seed,
                       executor=executor)
     vals = tr.values[:, n_samples // 10:, :]
-    est = {h: green_kubo_series(vals[:, :, i], tr.spacing, warn=False, what=str(h))
-           for i, h in enumerate(hs)}
-    pol = {}
-    for i, s in enumerate(prods):
-        pol[s] = green_kubo_series(vals[:, :, K + i], tr.spacing, warn=False, what=str(s))
-    Sigma = np.zeros((K, K))
-    Sse = np.zeros((K, K))
-    for k in range(K):
-        Sigma[k, k], Sse[k, k] = est[hs[k]].value, est[hs[k]].stderr
-    idx = K
-    for k in range(K):
-        for l in range(k + 1, K):
-            e = pol[prods[idx - K]]
-            Sigma[k, l] = Sigma[l, k] = (e.value - Sigma[k, k] - Sigma[l, l]) / 2
-            Sse[k, l] = Sse[l, k] = float(np.sqrt(e.stderr ** 2 + Sse[k, k] ** 2
-                                                  + Sse[l, l] ** 2) / 2)
-            idx += 1
+    # the one-sided matrix Lambda (its antisymmetric part is the Levy area) and Sigma
+    G = green_kubo_matrix_series(vals[:, :, :K], tr.spacing, lag0=0.5, warn=False, names=hs)
+    est = {h: G.diagonal[k] for k, h in enumerate(hs)}
+    Sigma, Sse = G.sigma, G.sigma_stderr
     means = {}
     if qs:
-        av = check_agreement(vals[:, :, K + len(prods):], qs, system=fast_flow)
+        av = check_agreement(vals[:, :, K:], qs, system=fast_flow)
         means = {q: (float(av.mean[i]), float(av.stderr[i])) for i, q in enumerate(qs)}
 
     def num(v: float) -> sp.Float:
         return sp.Float(float(f"{v:.{digits}g}"), 15)
 
     S = sp.Matrix(K, K, lambda k, l: num(Sigma[k, l]))
-    Lam = S / 2    # K = 1 or x-independent a: only the symmetric part enters
+    A_lev = sp.Matrix(K, K, lambda k, l: num(G.antisymmetric[k, l]) if k < l
+                      else (-num(G.antisymmetric[l, k]) if k > l else 0))
+    Lam = S / 2 + A_lev          # Lambda = Sigma/2 + A, exactly symmetric-consistent with S
     diff = (a * S * a.T).applyfunc(sp.expand)
+    sym_part = ito_drift(a, slow, S / 2)
+    levy_part = ito_drift(a, slow, A_lev)
     drift, corrections = [], []
     for i in range(len(slow)):
         avg_g = sum((c * (1 if q == 1 else num(means[q][0])) for q, c in g_parts[i].items()),
                     sp.S.Zero)
-        corr = sum((a[j, k] * sp.diff(a[i, l], slow[j]) * Lam[k, l]
-                    for j in range(len(slow)) for k in range(K) for l in range(K)), sp.S.Zero)
+        corr = sp.expand(sym_part[i] + levy_part[i])
         drift.append(sp.expand(avg_g + corr))
-        corrections.append(sp.expand(corr))
+        corrections.append(corr)
+
+    def effect(dL: sp.Matrix, dS: sp.Matrix) -> tuple[list, sp.Matrix]:
+        return ito_drift(a, slow, dL), a * dS * a.T
+
+    directions = coefficient_directions(
+        G.info["joint_covariance"], K, effect,
+        {i: [(c, means[q][1]) for q, c in g_parts[i].items() if q != 1]
+         for i in range(len(slow))}, len(slow))
     checks = []
-    for h, e in list(est.items()) + list(pol.items()):
+    for h, e in est.items():
         checks.append(Check(f"Green-Kubo of {h}: autocorrelation vs batch means", e.agree,
                             "numeric", f"{e.value:.6g} +- {e.stderr:.2g} (window {e.cutoff:.3g},"
                             f" {e.window}) vs {e.batch_value:.6g} +- {e.batch_stderr:.2g}; "
                             f"{e.discrepancy:.1f} standard errors apart"))
         checks.append(Check(f"centering of {h}", True, "numeric",
                             f"mean {e.mean:.3g} +- {e.mean_stderr:.2g}"))
+    if K > 1:
+        checks.append(Check("one-sided Green-Kubo matrix: cross-correlation vs batch means of "
+                            "the iterated integrals", G.agree, "numeric",
+                            f"largest discrepancy {G.discrepancy.max():.1f} standard errors "
+                            f"(window {G.cutoff:.3g})"))
     lat = ", ".join(map(sp.latex, fast))
     deriv = Derivation("Homogenization of a slow variable driven by a fast chaotic flow", (
         Step("model", f"Skew product: fast chaotic flow in ${lat}$ on the time scale "
@@ -236,8 +230,19 @@ def reduce_chaotic(model: DeterministicFlow, fast: Sequence[sp.Symbol] | sp.Symb
              "form for a chaotic flow).", (), ()),
         Step("Green-Kubo", f"$\\Sigma = \\Lambda + \\Lambda^T$ from {paths} trajectories of "
              f"{n_samples} samples (spacing {tr.spacing:g}), RK4 step {dt:g}; error bars: "
-             + "; ".join(f"{hs[k]}: {Sigma[k, k]:.6g} +- {Sse[k, k]:.2g}" for k in range(K)),
-             (("Sigma", S),), tuple(checks), "numeric"),
+             + "; ".join(f"Sigma[{hs[k]}, {hs[l]}] = {Sigma[k, l]:.6g} +- {Sse[k, l]:.2g}"
+                         for k in range(K) for l in range(k, K))
+             + ("" if K == 1 else "; the Levy-area part $A = (\\Lambda - \\Lambda^T)/2$: "
+                + "; ".join(f"A[{hs[k]}, {hs[l]}] = {G.antisymmetric[k, l]:.6g} +- "
+                            f"{G.antisymmetric_stderr[k, l]:.2g}"
+                            for k in range(K) for l in range(k + 1, K))),
+             (("Sigma", S), ("A", A_lev)) if K > 1 else (("Sigma", S),), tuple(checks),
+             "numeric"),
+        Step("Ito drift", "$\\sum_{j,k,l} a_{jk}\\,\\partial_j a_{il}\\,\\Lambda_{kl}$ with "
+             "$\\Lambda = \\Sigma/2 + A$: the Stratonovich part ($\\Sigma/2$) and the Levy-area "
+             "part ($A$; zero for one observable or $x$-independent coefficients).",
+             (("Stratonovich part", sp.Matrix(sym_part)),
+              ("Levy-area part", sp.Matrix(levy_part)))),
     ))
     if means:
         deriv = deriv.then(Step("averages", "Means of the $O(1)$ drift's fast factors "
@@ -248,11 +253,15 @@ def reduce_chaotic(model: DeterministicFlow, fast: Sequence[sp.Symbol] | sp.Symb
     from .engine import effective_model
 
     red = effective_model(deriv, drift, sp.Matrix(diff), "homogenization", fast, slow, eps, {},
-                          records={"green_kubo": {**est, **pol}, "Sigma_stderr": Sse,
+                          records={"green_kubo": est, "green_kubo_matrix": G,
+                                   "Sigma_stderr": Sse, "Lambda": Lam,
+                                   "drift_parts": {"stratonovich": sym_part,
+                                                   "levy_area": levy_part},
                                    "coefficient_uncertainty": {
                                        "relative": float(max(abs(e.stderr / e.value)
                                                              for e in est.values())),
-                                       "drift_part": corrections},
+                                       "drift_part": corrections,
+                                       "directions": directions},
                                    "means": means, "source": model, "fast_flow": fast_flow})
     assert red.timescale == TIME
     return red

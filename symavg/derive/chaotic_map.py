@@ -31,8 +31,12 @@ Stratonovich. :math:`\sigma^2` and :math:`\Lambda` are computed numerically
 (:func:`symavg.numeric.green_kubo.green_kubo_series`, both estimators, digit
 shifts iterated exactly).
 
-Supported: one fast observable :math:`h` (any number of slow variables, coefficients
-:math:`a_i(x)`); the fast map must not depend on the slow variables.
+Several fast observables, :math:`x_{n+1} = x_n + \epsilon^2 g + \epsilon\sum_k
+a_{\cdot k}(x_n)h_k(y_n)`: the drift is :math:`\langle g\rangle + \sum_{j,k,l}
+a_{jk}\partial_j a_{il}\Lambda_{kl}` with the one-sided matrix :math:`\Lambda_{kl} =
+\sum_{n\ge1}\langle h_k(y_0)h_l(y_n)\rangle` (its antisymmetric part is the Levy area) and
+the diffusion :math:`a\Sigma a^T`, :math:`\Sigma = C(0) + \Lambda + \Lambda^T` (derived
+in :mod:`symavg.derive.levy_area`). The fast map must not depend on the slow variables.
 """
 
 from __future__ import annotations
@@ -42,11 +46,32 @@ from typing import Any
 
 import sympy as sp
 
-from ..errors import ModelError, ScaleSeparationError, UnsolvedError
+from ..errors import CenteringError, ModelError, ScaleSeparationError
 from ..models.deterministic import DeterministicMap
 from ..models.effective import TIME, EffectiveModel
 from ..report.derivation import Check, Derivation, Step
 from .chaotic import _separate
+from .levy_area import coefficient_directions, ito_drift
+
+
+def _absorb_constant(hs: list, a: sp.Matrix, f_parts: list, slow: tuple) -> list:
+    """A y-free part ``c(x) = sum_k lam_k a_k(x)`` (constant ``lam_k``) of the eps step
+    belongs to the observables: ``h_k + lam_k`` (e.g. ``y - 1/2``)."""
+    c = sp.Matrix([part.get(sp.S.One, sp.S.Zero) for part in f_parts])
+    if c.is_zero_matrix:
+        return list(hs)
+    lams = sp.symbols(f"lambda0:{len(hs)}")
+    eqs = [sp.expand(c[i] - sum(lams[k] * a[i, k] for k in range(len(hs))))
+           for i in range(len(f_parts))]
+    sol = sp.solve(eqs, lams, dict=True)
+    ok = [d for d in sol if all(not (sp.sympify(v).free_symbols & (set(slow) | set(lams)))
+                                for v in d.values()) and len(d) == len(hs)]
+    if len(ok) != 1:
+        raise ScaleSeparationError(
+            "the eps part of a slow step is not sum_k a_k(x) h_k(y): its y-free part is not "
+            "a constant combination of the a_k(x), so the slow variable drifts on the fast "
+            "scale")
+    return [h + ok[0][lams[k]] for k, h in enumerate(hs)]
 
 
 def _split_increment(e: sp.Expr, eps: sp.Symbol, x: sp.Symbol) -> tuple[sp.Expr, sp.Expr]:
@@ -106,7 +131,7 @@ def reduce_chaotic_map(model: DeterministicMap,
     (epsilon**2*t, True)
     """
     from ..numeric.chaos import check_agreement, trajectories
-    from ..numeric.green_kubo import green_kubo_series
+    from ..numeric.green_kubo_matrix import green_kubo_matrix_series
 
     eps = model.eps
     if fast is None:
@@ -131,76 +156,88 @@ def reduce_chaotic_map(model: DeterministicMap,
     f_parts = [_separate(f, fast, slow, f"step of {x}") for x, f in zip(slow, fs)]
     g_parts = [_separate(g, fast, slow, f"step of {x}") for x, g in zip(slow, gs)]
     hs = sorted({h for part in f_parts for h in part if h != 1}, key=sp.default_sort_key)
-    if len(hs) != 1:
-        raise UnsolvedError(f"the eps part of the slow steps holds the fast observables {hs}: "
-                            "one fast observable h(y) (times a(x)) is supported")
-    h = hs[0]
-    a = [part.get(h, sp.S.Zero) for part in f_parts]
-    # a y-free part c(x) = lam a(x) belongs to the observable: h + lam (e.g. y - 1/2)
-    shifts = {sp.simplify(part[sp.S.One] / a[i]) if a[i] != 0 else sp.oo
-              for i, part in enumerate(f_parts) if sp.S.One in part}
-    if shifts:
-        lam0 = shifts.pop()
-        if shifts or lam0.free_symbols & set(slow) or lam0 is sp.oo:
-            raise ScaleSeparationError(
-                "the eps part of a slow step is not a(x) * h(y): its y-free part is not a "
-                "constant multiple of a(x), so the slow variable drifts on the fast scale")
-        h = h + lam0
+    if not hs:
+        raise ScaleSeparationError("the eps part of the slow steps holds no fast observable: "
+                                   "write it as eps * sum_k a_k(x) * h_k(y)")
+    K = len(hs)
+    a = sp.Matrix([[part.get(h, sp.S.Zero) for h in hs] for part in f_parts])
+    hs = _absorb_constant(hs, a, f_parts, slow)
     qs = sorted({q for part in g_parts for q in part if q != 1}, key=sp.default_sort_key)
     fast_map = DeterministicMap(list(fast), Ty, eps=eps)
-    obs = [h, *qs]
+    obs = [*hs, *qs]
     tr = trajectories(fast_map, obs, n_samples=n_samples + n_samples // 10, params=params,
                       burn_in=200, paths=paths, seed=seed, executor=executor)
     vals = tr.values[:, n_samples // 10:, :]
-    est = green_kubo_series(vals[:, :, 0], 1.0, warn=False, what=str(h))
-    if abs(est.mean) > 4 * est.mean_stderr + 1e-12:
-        from ..errors import CenteringError
-
+    try:
+        G = green_kubo_matrix_series(vals[:, :, :K], 1.0, lag0=0.0, warn=False, names=hs)
+    except CenteringError as exc:
         raise CenteringError(
-            f"the fast observable {h} has mean {est.mean:.4g} +- {est.mean_stderr:.1g} under the "
-            "invariant law of the fast map, not 0: the slow variable moves on the fast scale; "
-            "subtract the mean from h (and move eps * a(x) * <h> into an eps**2 drift only if "
-            "it is that small)")
+            f"{exc}. For a slow-fast map: the slow variable moves on the fast scale; subtract "
+            "the mean from h (and move eps * a(x) * <h> into an eps**2 drift only if it is "
+            "that small)") from None
+    est = G.diagonal[0]
     c0 = float(est.acf[0])
-    lam = (est.value - c0) / 2
-    lam_se = est.stderr / 2
+    lam, lam_se = float(G.one_sided[0, 0]), float(G.stderr[0, 0])
     means = {}
     if qs:
-        av = check_agreement(vals[:, :, 1:], qs, system=fast_map)
+        av = check_agreement(vals[:, :, K:], qs, system=fast_map)
         means = {q: (float(av.mean[i]), float(av.stderr[i])) for i, q in enumerate(qs)}
 
     def num(v: float) -> sp.Float:
         return sp.Float(float(f"{v:.{digits}g}"), 15)
 
-    S, L = num(est.value), num(lam)
-    A = sp.Matrix(a)
-    diff = (A * A.T * S).applyfunc(sp.expand)
+    Smat = sp.Matrix(K, K, lambda k, l: num(G.sigma[k, l]))
+    Lmat = sp.Matrix(K, K, lambda k, l: num(G.one_sided[k, l]))
+    S, L = Smat[0, 0], Lmat[0, 0]
+    diff = (a * Smat * a.T).applyfunc(sp.expand)
+    corrs = ito_drift(a, slow, Lmat)
     drift, corrections = [], []
     for i in range(len(slow)):
         avg_g = sum((c * (1 if q == 1 else num(means[q][0])) for q, c in g_parts[i].items()),
                     sp.S.Zero)
-        corr = sp.expand(sum((a[j] * sp.diff(a[i], slow[j]) for j in range(len(slow))),
-                             sp.S.Zero) * L)
-        drift.append(sp.expand(avg_g + corr))
-        corrections.append(corr)
-    checks = [Check(f"Green-Kubo of {h}: autocorrelation vs batch means", est.agree, "numeric",
-                    f"{est.value:.6g} +- {est.stderr:.2g} (window {est.cutoff:.3g}, "
-                    f"{est.window}) vs {est.batch_value:.6g} +- {est.batch_stderr:.2g}; "
-                    f"{est.discrepancy:.1f} standard errors apart"),
-              Check(f"centering of {h}", True, "numeric",
-                    f"mean {est.mean:.3g} +- {est.mean_stderr:.2g}")]
+        drift.append(sp.expand(avg_g + corrs[i]))
+        corrections.append(corrs[i])
+
+    def effect(dL: sp.Matrix, dS: sp.Matrix) -> tuple[list, sp.Matrix]:
+        return ito_drift(a, slow, dL), a * dS * a.T
+
+    directions = coefficient_directions(
+        G.info["joint_covariance"], K, effect,
+        {i: [(c, means[q][1]) for q, c in g_parts[i].items() if q != 1]
+         for i in range(len(slow))}, len(slow))
+    h = hs[0] if K == 1 else sp.Matrix(hs)
+    A = a if K > 1 else sp.Matrix(a[:, 0])
+    checks = []
+    for k, e in enumerate(G.diagonal):
+        checks += [Check(f"Green-Kubo of {hs[k]}: autocorrelation vs batch means", e.agree,
+                         "numeric", f"{e.value:.6g} +- {e.stderr:.2g} (window {e.cutoff:.3g}, "
+                         f"{e.window}) vs {e.batch_value:.6g} +- {e.batch_stderr:.2g}; "
+                         f"{e.discrepancy:.1f} standard errors apart"),
+                   Check(f"centering of {hs[k]}", True, "numeric",
+                         f"mean {e.mean:.3g} +- {e.mean_stderr:.2g}")]
+    checks.append(Check("one-sided sums: cross-correlation vs batch means of the iterated sums",
+                        G.agree, "numeric", f"largest discrepancy {G.discrepancy.max():.1f} "
+                        f"standard errors (window {G.cutoff_lag} steps)"))
     lat = ", ".join(map(sp.latex, fast))
+    if K == 1:
+        numbers = (f"sigma^2 = {est.value:.6g} +- {est.stderr:.2g}, C(0) = {c0:.6g}, Lambda = "
+                   f"{lam:.6g} +- {lam_se:.2g}")
+        shown = (("sigma^2", S), ("Lambda", L))
+    else:
+        numbers = "; ".join(f"Lambda[{hs[k]}, {hs[l]}] = {G.one_sided[k, l]:.6g} +- "
+                            f"{G.stderr[k, l]:.2g}" for k in range(K) for l in range(K))
+        shown = (("Sigma", Smat), ("Lambda", Lmat))
     deriv = Derivation("Homogenization of a slow variable driven by a fast chaotic map", (
         Step("model", f"Skew product: fast map in ${lat}$, slow "
                       f"${', '.join(map(sp.latex, slow))}$ with steps "
-                      "$\\epsilon^2 g + \\epsilon a(x) h(y)$; the limit holds on "
+                      "$\\epsilon^2 g + \\epsilon \\sum_k a_k(x) h_k(y)$; the limit holds on "
                       "$s = \\epsilon^2 n$.",
              (("T(y)", sp.Matrix(Ty)), ("g", sp.Matrix(gs)), ("a", A), ("h", h))),
-        Step("Green-Kubo", f"$\\sigma^2 = C(0) + 2\\sum_{{n\\ge1}} C(n)$ and the one-sided "
-             f"$\\Lambda = \\sum_{{n\\ge1}} C(n)$ (Ito drift $a a' \\Lambda$) from {paths} "
-             f"orbits of {n_samples} steps ({tr.info['scheme']}): sigma^2 = "
-             f"{est.value:.6g} +- {est.stderr:.2g}, C(0) = {c0:.6g}, Lambda = {lam:.6g} +- "
-             f"{lam_se:.2g}", (("sigma^2", S), ("Lambda", L)), tuple(checks), "numeric"),
+        Step("Green-Kubo", "$\\Sigma = C(0) + \\Lambda + \\Lambda^T$ and the one-sided "
+             "$\\Lambda_{kl} = \\sum_{n\\ge1} C_{kl}(n)$, $C_{kl}(n) = \\langle h_k(y_0) "
+             "h_l(y_n)\\rangle$ (Ito drift $\\sum_{j,k,l} a_{jk}\\partial_j a_{il}"
+             f"\\Lambda_{{kl}}$, the Levy area included) from {paths} orbits of {n_samples} "
+             f"steps ({tr.info['scheme']}): " + numbers, shown, tuple(checks), "numeric"),
     ))
     if means:
         deriv = deriv.then(Step("averages", "Means of the $O(\\epsilon^2)$ steps' fast factors "
@@ -212,11 +249,14 @@ def reduce_chaotic_map(model: DeterministicMap,
 
     rel = float(abs(est.stderr / est.value)) if est.value else float("inf")
     red = effective_model(deriv, drift, sp.Matrix(diff), "homogenization", fast, slow, eps, {},
-                          records={"green_kubo": {h: est}, "Lambda": (lam, lam_se),
-                                   "C0": c0, "means": means, "source": model,
-                                   "fast_map": fast_map,
+                          records={"green_kubo": {hs[k]: e for k, e in enumerate(G.diagonal)},
+                                   "green_kubo_matrix": G,
+                                   "Lambda": (lam, lam_se) if K == 1 else (G.one_sided, G.stderr),
+                                   "C0": c0 if K == 1 else G.cross[..., 0],
+                                   "means": means, "source": model, "fast_map": fast_map,
                                    "coefficient_uncertainty": {"relative": rel,
-                                                               "drift_part": corrections}})
+                                                               "drift_part": corrections,
+                                                               "directions": directions}})
     import dataclasses
 
     assert red.timescale == TIME
