@@ -225,7 +225,10 @@ def green_kubo_series(series: np.ndarray, spacing: float = 1.0, *, subtract_mean
     run = h * (cov[0] + 2 * np.concatenate([[0.0], np.cumsum(cov[1:])]))
     M0 = M
     while 2 * M < lag_cap:
-        se2 = abs(run[2 * M]) * math.sqrt(2 * (4 * M + 1) / (N * P))
+        # the scale of the Madras-Sokal error: the largest of the running integral at M0, M
+        # and 2M (its value at 2M alone can wander toward 0 and run the extension away)
+        scale = max(abs(run[M0]), abs(run[M]), abs(run[2 * M]))
+        se2 = scale * math.sqrt(2 * (4 * M + 1) / (N * P))
         if abs(run[2 * M] - run[M]) <= se2:
             break
         M *= 2

@@ -187,12 +187,13 @@ def cross_covariance(x: np.ndarray, max_lag: int, workers: int = -1) -> np.ndarr
     """
     P, N, K = x.shape
     n = sfft.next_fast_len(2 * N, real=True)
-    X = sfft.rfft(x, n, axis=1, workers=workers)            # (P, nf, K)
+    X = sfft.rfft(np.ascontiguousarray(np.moveaxis(x, 1, 2)), n, axis=-1,
+                  workers=workers)                          # (P, K, nf)
     m = min(N, max_lag + 1)
     out = np.empty((P, K, K, m))
     for k in range(K):
         for l in range(K):
-            out[:, k, l] = sfft.irfft(np.conj(X[:, :, k]) * X[:, :, l], n, axis=1,
+            out[:, k, l] = sfft.irfft(np.conj(X[:, k]) * X[:, l], n, axis=-1,
                                       workers=workers)[:, :m] / N
     return out
 
