@@ -266,14 +266,40 @@ class VerifyReport:
 
 
 def fit_order(eps: Sequence[float], err: Sequence[float], se: Sequence[float],
-              observable: sp.Expr = sp.S.One, threshold: float = 2.0) -> OrderFit:
+              observable: sp.Expr = sp.S.One, threshold: float = 2.0,
+              systematic: Sequence[Sequence[float]] | None = None) -> OrderFit:
     r"""Weighted least-squares fit of :math:`\log|e| = q\log\epsilon + c`.
 
     Only points with :math:`|e| > k\,\mathrm{se}` enter (``k = threshold``). The interval is
     :math:`q \pm 1.96\,\mathrm{se}(q)`, the standard error inflated by the
     reduced chi-square when it exceeds one (three points or more).
+
+    ``systematic`` holds common (fully correlated) error sources: each is the signed shift
+    :math:`d_{m,i}` of the error at every point caused by one standard error of one
+    coefficient of the reduced model (a Green-Kubo number is the same at every
+    :math:`\epsilon`, so its error moves all points together). The fit is then generalised
+    least squares with the covariance of :math:`\log|e_i|`
+
+    .. math::
+
+        V_{ij} = \delta_{ij}\,\frac{\mathrm{se}_i^2}{e_i^2}
+                 + \sum_m \frac{d_{m,i}\,d_{m,j}}{e_i\,e_j},
+
+    :math:`\hat\beta = (X^T V^{-1} X)^{-1} X^T V^{-1} y`, :math:`\mathrm{var}\,\hat q =
+    [(X^T V^{-1}X)^{-1}]_{qq}` (times the reduced chi-square
+    :math:`r^T V^{-1} r / (k-2)` when it exceeds one); ``se`` is then the statistical
+    error alone, and a point counts as resolved against
+    :math:`\sqrt{\mathrm{se}_i^2 + \sum_m d_{m,i}^2}`.
     """
     eps_a, err_a, se_a = (np.asarray(v, dtype=float) for v in (eps, err, se))
+    D = (np.zeros((0, eps_a.size)) if not systematic
+         else np.atleast_2d(np.asarray(systematic, dtype=float)))
+    if D.shape[1] != eps_a.size:
+        raise ModelError(f"systematic: each direction needs one shift per point ({eps_a.size}); "
+                         f"got shape {D.shape}")
+    if D.shape[0]:
+        stat_a = se_a
+        se_a = np.sqrt(se_a ** 2 + (D ** 2).sum(axis=0))
     keep = np.abs(err_a) > threshold * se_a
     k = int(keep.sum())
     if k < 2:
@@ -290,6 +316,8 @@ def fit_order(eps: Sequence[float], err: Sequence[float], se: Sequence[float],
                         "(verify(..., target=) adds them)")
     x = np.log(eps_a[keep])
     y = np.log(np.abs(err_a[keep]))
+    if D.shape[0]:
+        return _fit_order_gls(x, y, err_a[keep], stat_a[keep], D[:, keep], observable, k)
     w = (np.abs(err_a[keep]) / se_a[keep]) ** 2          # 1 / var(log|e|)
     W = w.sum()
     xm, ym = (w * x).sum() / W, (w * y).sum() / W
@@ -305,6 +333,54 @@ def fit_order(eps: Sequence[float], err: Sequence[float], se: Sequence[float],
     return OrderFit(observable, q, (q - h, q + h), k,
                     f"order {q:.2f} (95% interval {q - h:.2f} .. {q + h:.2f}) from {k} resolved "
                     "errors")
+
+
+def _fit_order_gls(x: np.ndarray, y: np.ndarray, err: np.ndarray, stat: np.ndarray,
+                   D: np.ndarray, observable: sp.Expr, k: int) -> OrderFit:
+    """The generalised least-squares branch of :func:`fit_order` (common error sources)."""
+    U = D / err[None, :]                                  # shifts of log|e|
+    V = np.diag((stat / np.abs(err)) ** 2) + U.T @ U
+    X = np.column_stack([np.ones_like(x), x])
+    Vi = np.linalg.inv(V)
+    F = X.T @ Vi @ X
+    if abs(np.linalg.det(F)) < 1e-300 or np.ptp(x) == 0:
+        return OrderFit(observable, None, None, k, "no order: all resolved errors at one eps")
+    cov = np.linalg.inv(F)
+    beta = cov @ X.T @ Vi @ y
+    q = float(beta[1])
+    var_q = float(cov[1, 1])
+    if k > 2:
+        r = y - X @ beta
+        var_q *= max(1.0, float(r @ Vi @ r) / (k - 2))
+    h = 1.96 * math.sqrt(var_q)
+    return OrderFit(observable, q, (q - h, q + h), k,
+                    f"order {q:.2f} (95% interval {q - h:.2f} .. {q + h:.2f}) from {k} resolved "
+                    f"errors, {D.shape[0]} common error source(s) of the reduced coefficients "
+                    "treated as fully correlated across eps (generalised least squares)")
+
+
+def coefficient_perturbations(reduced: Any) -> list[Any]:
+    r"""The reduced model moved by one standard error along each independent error direction
+    of its numeric coefficients.
+
+    A chaotic reduction records ``records["coefficient_uncertainty"]["directions"]``
+    (:func:`symavg.derive.levy_area.coefficient_directions`: the eigen-directions of the
+    joint covariance of the one-sided Green-Kubo matrix and of :math:`\Sigma`, and the
+    errors of the averaged O(1) drift), each a change of drift and diffusion. Without
+    directions, the single :func:`perturbed_reduced` model. Empty for a closed form.
+    """
+    import dataclasses
+
+    u = (getattr(reduced, "records", None) or {}).get("coefficient_uncertainty")
+    if not u:
+        return []
+    dirs = u.get("directions")
+    if not dirs:
+        p = perturbed_reduced(reduced)
+        return [] if p is None else [p[0]]
+    return [dataclasses.replace(reduced, drift=sp.ImmutableMatrix(reduced.drift + d["drift"]),
+                                diffusion=sp.ImmutableMatrix(reduced.diffusion + d["diffusion"]),
+                                noise=None, records={}) for d in dirs]
 
 
 def perturbed_reduced(reduced: Any) -> tuple[Any, float] | None:
@@ -604,17 +680,27 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
     # the reduced coefficients' own numeric error (a Green-Kubo diffusion): its effect on the
     # reduced expectations enters the reduced side's error bar
     coef_se: dict[float | None, dict[sp.Expr, float]] = {}
+    # signed shift of each reduced mean per independent error direction of the coefficients:
+    # the same model at every eps, so the same (fully correlated) shift of every error
+    coef_shift: dict[float | None, list[dict[sp.Expr, float]]] = {}
     pert = perturbed_reduced(reduced)
+    perts = coefficient_perturbations(reduced)
     if pert is not None and det:
         for key in red_keys:
             vals = dict(base_values)
             if key is not None:
                 vals[scale] = key
-            dp = reduced_expectations(pert[0], x0_red, T, obs, vals, functions, method_used)
-            coef_se[key] = {o: abs(dp.means[o] - det[key].means[o]) for o in obs}
+            coef_shift[key] = []
+            for pm in perts:
+                dp = reduced_expectations(pm, x0_red, T, obs, vals, functions, method_used)
+                coef_shift[key].append({o: dp.means[o] - det[key].means[o] for o in obs})
+            coef_se[key] = {o: math.sqrt(sum(d[o] ** 2 for d in coef_shift[key]))
+                            for o in obs}
         notes.append(f"the reduced coefficients carry a relative error of {pert[1]:.1%} (one "
                      "standard error of their Green-Kubo estimate); its effect on each reduced "
-                     "mean is added to the reduced side's error bar")
+                     f"mean ({len(perts)} independent error direction(s)) is added to the "
+                     "reduced side's error bar, and the order fit treats it as one error "
+                     "common to every eps (fully correlated), not as independent per eps")
     elif pert is not None:
         notes.append(f"the reduced coefficients carry a relative error of {pert[1]:.1%} (their "
                      "Green-Kubo estimate), not propagated to the Monte Carlo reduced means: "
@@ -707,14 +793,27 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
     rounds = 0
     sequential = target is not None or order_width is not None
 
+    def fit_rows(rs: list[ErrorRow], scale_se: dict[float, float] | None = None) -> OrderFit:
+        """The order fit of one observable's rows; the coefficients' error (the same at
+        every eps) as common error sources, not in each point's own error bar."""
+        o = rs[0].observable
+        f = (scale_se or {})
+        if not coef_shift:
+            return fit_order([r.eps for r in rs], [r.error for r in rs],
+                             [r.error_se * f.get(r.eps, 1.0) for r in rs], o, threshold=k_se)
+        stat = [math.hypot(r.full_se, det[red_key(r.eps)].errors[o]) * f.get(r.eps, 1.0)
+                for r in rs]
+        D = [[-coef_shift[red_key(r.eps)][m][o] for r in rs]
+             for m in range(len(coef_shift[red_key(rs[0].eps)]))]
+        return fit_order([r.eps for r in rs], [r.error for r in rs], stat, o, threshold=k_se,
+                         systematic=D)
+
     def widths(rows: list[ErrorRow], scale_se: dict[float, float] | None = None
                ) -> dict[sp.Expr, float]:
         out = {}
         for o in obs:
             rs = [r for r in rows if r.observable == o]
-            f = fit_order([r.eps for r in rs], [r.error for r in rs],
-                          [r.error_se * (scale_se or {}).get(r.eps, 1.0) for r in rs], o,
-                          threshold=k_se)
+            f = fit_rows(rs, scale_se)
             out[o] = math.inf if f.interval is None else f.interval[1] - f.interval[0]
         return out
 
@@ -825,8 +924,7 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
     needed: dict[tuple[float, sp.Expr], dict[str, float]] = {}
     for o in obs:
         rs = [r for r in rows if r.observable == o]
-        fits[o] = fit_order([r.eps for r in rs], [r.error for r in rs],
-                            [r.error_se for r in rs], o, threshold=k_se)
+        fits[o] = fit_rows(rs)
         for r in rs:
             if r.resolved:
                 continue
@@ -860,7 +958,8 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
             "reduced scheme": red_kwargs.get("scheme", "auto"),
             "variance reduction factor": {(e, o): acc[e].gain(j) for e in eps_list
                                           for j, o in enumerate(obs)},
-            "reduced checks": {kk: d.checks for kk, d in det.items()}}
+            "reduced checks": {kk: d.checks for kk, d in det.items()},
+            "coefficient shifts": coef_shift}
     if check_dt:
         info["dt check"] = {"eps": eps_list[-1], "paths": n_chk, "coupling": coupling}
     return VerifyReport(rows, dists, fits, eps_list, obs, float(T), int(paths), notes, info,
