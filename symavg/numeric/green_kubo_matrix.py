@@ -42,7 +42,7 @@ per-trajectory values (8 or more trajectories; with fewer, each is cut into
 segments so that there are 8).
 
 Estimator 2, **batch means of the iterated integrals**: in batches of
-:math:`L \ge 20M` samples, :math:`I_{kl} = h^2\sum_s S_k(s)\,h_l(s)` with
+:math:`L = \max(20M, 200)` samples, :math:`I_{kl} = h^2\sum_s S_k(s)\,h_l(s)` with
 :math:`S_k(s) = \sum_{u<s} h_k(u) + w_0 h_k(s)` (the discrete
 :math:`\int W^k dW^l`, restarted in each batch); :math:`E\,I_{kl}/(Lh) \to
 \Lambda_{kl}` with a bias :math:`O(\tau/L)`. It uses no correlation function and no
@@ -262,7 +262,7 @@ def green_kubo_matrix_series(series: np.ndarray, spacing: float = 1.0, *, lag0: 
     joint_cov = np.atleast_2d(np.cov(joint.T, ddof=1)) / n_per
     # estimator 2: batch means of the discrete iterated integrals
     notes: list[str] = []
-    L = max(20 * M, 10)
+    L = max(20 * M, 200)        # the bias of a batch is sum_n n C(n) / L
     nb = N // L
     if P * nb < 20:
         L = max(5 * M, N // max(1, math.ceil(20 / P)))
