@@ -236,7 +236,7 @@ def reduce_chaotic(model: DeterministicFlow, fast: Sequence[sp.Symbol] | sp.Symb
                 + "; ".join(f"A[{hs[k]}, {hs[l]}] = {G.antisymmetric[k, l]:.6g} +- "
                             f"{G.antisymmetric_stderr[k, l]:.2g}"
                             for k in range(K) for l in range(k + 1, K))),
-             (("Sigma", S), ("A", A_lev)) if K > 1 else (("Sigma", S),), tuple(checks),
+             (("Sigma", S), ("Levy-area rate", A_lev)) if K > 1 else (("Sigma", S),), tuple(checks),
              "numeric"),
         Step("Ito drift", "$\\sum_{j,k,l} a_{jk}\\,\\partial_j a_{il}\\,\\Lambda_{kl}$ with "
              "$\\Lambda = \\Sigma/2 + A$: the Stratonovich part ($\\Sigma/2$) and the Levy-area "
