@@ -60,6 +60,20 @@ def test_common_shift_coverage() -> None:
     assert np.mean(w_g) < 0.8 * np.mean(w_i)
 
 
+def test_fit_order_flags_a_sign_change() -> None:
+    """Errors -0.28, -0.17, -0.039, +0.031 (the Lorenz-driven run of
+    benchmarks/bench_lorenz_order.py): |e| ~ C eps^q cannot describe a crossing, and the
+    message says so; same-sign errors get no such remark."""
+    eps = [0.6, 0.45, 0.3, 0.2]
+    f = fit_order(eps, [-0.28, -0.17, -0.039, 0.031], [0.008, 0.008, 0.009, 0.009])
+    assert f.order is not None and "change sign (between eps = 0.2 and 0.3)" in f.message
+    g = fit_order(eps, [-0.28, -0.17, -0.039, 0.031], [0.008, 0.008, 0.009, 0.009],
+                  systematic=[[0.007] * 4])
+    assert "change sign" in g.message and "generalised" in g.message
+    assert "change sign" not in fit_order(eps, [0.28, 0.17, 0.07, 0.03],
+                                          [0.008] * 4).message
+
+
 @pytest.mark.slow
 def test_verify_passes_common_shifts_of_a_green_kubo_reduction() -> None:
     """Doubling-map-driven ``z`` (Gottwald & Melbourne 2013; sigma^2 = 1/4): a short

@@ -108,7 +108,12 @@ def reduce_chaotic(model: DeterministicFlow, fast: Sequence[sp.Symbol] | sp.Symb
     -------
     EffectiveModel
         ``regime="homogenization"``; ``records["green_kubo"]`` holds the
-        estimates (both estimators, window, error bars).
+        estimates (both estimators, window, error bars) of each observable,
+        ``records["green_kubo_matrix"]`` the one-sided matrix (:class:`~symavg.GreenKuboMatrix`),
+        ``records["Lambda"]`` the matrix :math:`\Lambda = \Sigma/2 + A` used,
+        ``records["drift_parts"]`` the Stratonovich and Levy-area parts of the drift, and
+        ``records["coefficient_uncertainty"]["directions"]`` the independent error
+        directions of the coefficients (used by :func:`symavg.verify`).
 
     Examples
     --------

@@ -100,7 +100,7 @@ def reduce_chaotic_map(model: DeterministicMap,
     Parameters
     ----------
     model : DeterministicMap
-        Slow components ``x + eps**2 * g(x, y) + eps * a(x) * h(y)``, fast ones
+        Slow components ``x + eps**2 * g(x, y) + eps * sum_k a_k(x) * h_k(y)``, fast ones
         ``T(y)`` free of ``eps`` and of the slow variables (e.g. ``Mod(2*y, 1)``).
     fast : Symbol or list of Symbol, optional
         The fast variables (default: the components free of ``eps``).
@@ -115,8 +115,11 @@ def reduce_chaotic_map(model: DeterministicMap,
     -------
     EffectiveModel
         ``regime="homogenization"``, ``timescale = eps**2 * t`` (``t`` counts steps);
-        ``records["green_kubo"]`` holds the estimate of :math:`\sigma^2`,
-        ``records["Lambda"]`` the one-sided sum :math:`\Lambda` with its error.
+        ``records["green_kubo"]`` holds the estimate of :math:`\sigma^2` of each
+        observable, ``records["green_kubo_matrix"]`` the one-sided matrix
+        (:class:`~symavg.GreenKuboMatrix`), ``records["Lambda"]`` the one-sided sum
+        :math:`\Lambda` with its error (numbers for one observable, ``K x K`` arrays for
+        several).
 
     Examples
     --------

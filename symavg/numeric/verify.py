@@ -36,6 +36,7 @@ add in quadrature.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -317,8 +318,27 @@ def fit_order(eps: Sequence[float], err: Sequence[float], se: Sequence[float],
     x = np.log(eps_a[keep])
     y = np.log(np.abs(err_a[keep]))
     if D.shape[0]:
-        return _fit_order_gls(x, y, err_a[keep], stat_a[keep], D[:, keep], observable, k)
-    w = (np.abs(err_a[keep]) / se_a[keep]) ** 2          # 1 / var(log|e|)
+        fit = _fit_order_gls(x, y, err_a[keep], stat_a[keep], D[:, keep], observable, k)
+    else:
+        fit = _fit_order_wls(x, y, err_a[keep], se_a[keep], observable, k)
+    signs = np.sign(err_a[keep])
+    if fit.order is not None and np.ptp(signs) > 0:
+        order = np.argsort(eps_a[keep])
+        flips = [(eps_a[keep][order][i], eps_a[keep][order][i + 1]) for i in range(k - 1)
+                 if signs[order][i] != signs[order][i + 1]]
+        where = ", ".join(f"{a:g} and {b:g}" for a, b in flips)
+        fit = dataclasses.replace(fit, message=fit.message + (
+            f"; but the resolved errors change sign (between eps = {where}): a power law "
+            "|e| ~ C eps^q does not describe them there, so the order is not meaningful at "
+            "these eps (a bias of the reduced side, e.g. a numeric coefficient, or an error "
+            "crossing zero)"))
+    return fit
+
+
+def _fit_order_wls(x: np.ndarray, y: np.ndarray, err: np.ndarray, se: np.ndarray,
+                   observable: sp.Expr, k: int) -> OrderFit:
+    """The weighted least-squares branch of :func:`fit_order` (independent errors)."""
+    w = (np.abs(err) / se) ** 2                          # 1 / var(log|e|)
     W = w.sum()
     xm, ym = (w * x).sum() / W, (w * y).sum() / W
     sxx = (w * (x - xm) ** 2).sum()
