@@ -138,8 +138,10 @@ def doubling_cross_exact(n: int) -> tuple[sp.Expr, sp.Expr]:
     on [j/2^n, (j+1)/2^n) the n-th iterate is 2^n y - j."""
     N = 2 ** n
     c12 = sp.integrate((y - sp.Rational(1, 2)) * sp.sin(2 * sp.pi * N * y), (y, 0, 1))
-    c21 = sum(sp.integrate(sp.sin(2 * sp.pi * y) * (N * y - j - sp.Rational(1, 2)),
-                           (y, sp.Rational(j, N), sp.Rational(j + 1, N))) for j in range(N))
+    Ns, js = sp.symbols("N j")
+    F = sp.integrate(sp.sin(2 * sp.pi * y) * (Ns * y - js - sp.Rational(1, 2)), y)
+    c21 = sum(F.subs({Ns: N, js: j, y: sp.Rational(j + 1, N)})
+              - F.subs({Ns: N, js: j, y: sp.Rational(j, N)}) for j in range(N))
     return sp.simplify(c12), sp.simplify(c21)
 
 

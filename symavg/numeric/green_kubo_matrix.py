@@ -344,9 +344,23 @@ def green_kubo_matrix(system: DeterministicFlow | DeterministicMap | SDE,
     r"""The one-sided Green-Kubo matrix :math:`\Lambda_{kl} = \int_0^\infty\langle h_k(y_0)
     h_l(y_t)\rangle dt` (a map: :math:`\sum_{n\ge1}`) of several observables.
 
-    Parameters are those of :func:`symavg.green_kubo`; ``observables`` is a list. A
-    :class:`~symavg.DeterministicMap` uses the map convention (``lag0 = 0``), a flow or
-    an SDE the flow one.
+    A :class:`~symavg.DeterministicMap` uses the map convention (``lag0 = 0``), a flow or
+    an SDE the flow one (``lag0 = 1/2``).
+
+    Parameters
+    ----------
+    system : DeterministicFlow, DeterministicMap or SDE
+        The fast process on its own time scale.
+    observables : list of Expr
+        :math:`h_1, \dots, h_K`, each mean zero under the invariant measure (checked).
+    params, n_samples, dt, every, burn_in, paths, seed, y0, executor
+        The sampling, as in :func:`symavg.green_kubo`.
+    subtract_mean : bool
+        Centre each observable with its sample mean instead of refusing an uncentred one.
+    c : float
+        Sokal's window constant (the window is the largest of the diagonal ones).
+    warn : bool
+        Warn when the two estimators disagree.
 
     Returns
     -------
