@@ -62,6 +62,26 @@ def test_cross_covariance_matches_direct_sums() -> None:
         assert np.allclose(c[:, k, l, n], direct)
 
 
+def test_matrix_estimator_few_paths_and_bad_input() -> None:
+    """h2(t) = h1(t - 1) for white noise: Lambda_12 = C_12(1) = 1 (map convention), exactly
+    by construction; with 2 trajectories the error comes from 8 segments and matches the
+    spread of independent repetitions."""
+    vals = []
+    for seed in range(6):
+        w = np.random.default_rng(seed).standard_normal((2, 40_001))
+        G = green_kubo_matrix_series(np.stack([w[:, 1:], w[:, :-1]], axis=-1), 1.0, lag0=0.0)
+        vals.append(G.one_sided[0, 1])
+        assert "segments" in G.info["stderr_method"]
+    assert abs(np.mean(vals) - 1) < 4 * np.std(vals, ddof=1) / np.sqrt(6)
+    assert 0.5 < G.stderr[0, 1] / np.std(vals, ddof=1) < 2
+    with pytest.raises(sa.ModelError, match="paths, N, K"):
+        green_kubo_matrix_series(np.zeros((2, 100)), 1.0)
+    with pytest.raises(sa.ModelError, match="lag0"):
+        green_kubo_matrix_series(np.zeros((2, 100, 2)), 1.0, lag0=0.3)
+    with pytest.raises(sa.CenteringError, match="mean"):
+        green_kubo_matrix_series(1 + np.random.default_rng(0).standard_normal((8, 2000, 2)))
+
+
 def test_ou_rotation_one_sided_matrix_against_reduce() -> None:
     r"""Numeric Lambda of the rotating OU process vs the closed form of ``sa.reduce``.
 
