@@ -138,6 +138,51 @@ def test_verify_fast_dimerization():
     assert abs(small.error) < 4 * small.error_se + 0.01 * small.full
 
 
+def test_verify_general_fast_subnetwork_numeric_law_converges_with_order_one():
+    """Fast 2 A <-> B, B <-> C (rank 2: no closed form; the conditional mean E[C | y] comes
+    from the fast master equation, tests/test_network_numeric.py), slow inflow of A and decay
+    of C. The full SSA at eps = 0.2, 0.1, 0.05 approaches the reduced network with fitted order
+    1 (the O(eps) error of the slow-scale SSA, Cao, Gillespie & Petzold 2005, sec. IV)."""
+    ka, kb, kd, ke = sp.symbols("k_a k_b k_d k_e", positive=True)
+    net = sa.ReactionNetwork(["2 A -> B", "B -> 2 A", "B -> C", "C -> B", "0 -> A", "C -> 0"],
+                             [ka / eps, kb / eps, k3 / eps, kd / eps, k0, ke])
+    red = net.reduce()
+    y, = red.species
+    A, B, C = net.species
+    p = {ka: 1.0, kb: 2.0, k3: 1.0, kd: 0.5, k0: 2.0, ke: 1.0}
+    rep = sa.verify(net, red, {A: 20, B: 0, C: 0}, 1.0, eps_values=[0.2, 0.1, 0.05], params=p,
+                    paths=8000, seed=5, observables=[y])
+    fit = rep.fits[y]
+    lo, hi = fit.interval
+    assert lo <= 1.0 <= hi and hi - lo < 0.4
+    errs = [r.error for r in sorted(rep.rows, key=lambda r: r.eps)]
+    assert errs[0] > 0 and errs[0] < 0.6 * errs[1] < 0.6 * errs[2]
+
+
+def test_verify_many_enzymes_two_slow_variables_and_the_qssa_is_rejected():
+    """Three enzymes, fast E + S <-> C: the reduced catalysis k_cat E[C | S_T, E_T], a ratio
+    of sums in two slow variables tabulated by the SSA, matches the full SSA with order about
+    1; the Michaelis-Menten propensity k_cat E_T S_T/(S_T + K_M) with the QSSA constant
+    K_M = (k2 + k_cat)/k1 (Rao & Arkin 2003) is rejected."""
+    net = sa.ReactionNetwork(["0 -> S", "E + S -> C", "C -> E + S", "C -> E + P"],
+                             [k0, k1 / eps, k2 / eps, kc])
+    red = net.reduce()
+    S, E, C, P = net.species
+    ST, ET, Pr = red.species
+    p = {k0: 3.0, k1: 1.0, k2: 4.0, kc: 2.0}
+    x0 = {S: 6, E: 3, C: 0, P: 0}
+    kw = dict(eps_values=[0.4, 0.2, 0.1], params=p, paths=10000, seed=5, observables=[Pr])
+    rep = sa.verify(net, red, x0, 2.0, **kw)
+    fit = rep.fits[Pr]
+    assert fit.interval[0] <= 1.0 <= fit.interval[1]
+    qssa = sa.ReactionNetwork(["0 -> T_SC", "T_SC -> P"], [k0, kc], species=[ST, ET, Pr],
+                              propensities=[k0, kc * ET * ST / (ST + (k2 + kc) / k1)],
+                              records=red.records)
+    bad = sa.verify(net, qssa, x0, 2.0, **{**kw, "eps_values": [0.1]})
+    good = [r for r in rep.rows if r.eps == 0.1][0]
+    assert bad.rows[0].resolved and abs(bad.rows[0].error) > 4 * abs(good.error)
+
+
 @pytest.mark.parametrize("module", ["symavg.models.network", "symavg.derive.network",
                                     "symavg.numeric.ssa", "symavg.numeric.network_verify"])
 def test_docstring_examples_run(module):
