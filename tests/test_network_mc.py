@@ -183,6 +183,69 @@ def test_verify_many_enzymes_two_slow_variables_and_the_qssa_is_rejected():
     assert bad.rows[0].resolved and abs(bad.rows[0].error) > 4 * abs(good.error)
 
 
+def test_exact_ou_driven_production_against_the_cox_process_variance():
+    """Production at the rate lambda + s eta(t), eta a stationary OU process (theta, sigma),
+    degradation mu n: given the rate path n(t) is Poisson (a Cox process), so by the law of
+    total variance the stationary Var n = lambda/mu + s^2 sigma^2/(2 theta mu (mu + theta))
+    (the double integral of the OU covariance against e^{-mu(v+w)}; Gardiner, Handbook of
+    Stochastic Methods, 2004, Sec. 3.8.4, for the OU covariance). The hybrid exact simulator
+    recovers the mean lambda/mu and that variance; the variance without the OU term (50) is
+    rejected."""
+    eta = sp.Symbol("eta", real=True)
+    c, d = sp.symbols("c d", positive=True)
+    net = sa.ReactionNetwork(["0 -> X", "X -> 0"], [lam + c * eta, mu + d * eta])
+    env = sa.SDE([eta], [-4 * eta], noise=[sp.sqrt(8)])
+    X, = net.species
+    ens = sa.ssa(net, {X: 50}, 5.0, paths=1500, seed=11, environment=env,
+                 params={lam: 50.0, c: 8.0, mu: 1.0, d: 0.0})
+    x = ens[X][-1]
+    exact = 50 + 64 * 8 / (2 * 4 * 1 * (1 + 4))
+    se_var = exact * math.sqrt(2 / x.size)
+    assert abs(x.mean() - 50) < 3.5 * x.std() / math.sqrt(x.size)
+    assert abs(x.var() - exact) < 3.5 * se_var and abs(x.var() - 50) > 3 * se_var
+    assert ens.info["OU draws"] > ens.info["events"] > 0
+    assert abs(ens[eta][-1].var() - 1) < 0.15
+
+
+def test_exact_ou_driven_degradation_agrees_with_the_reduced_cle():
+    """Degradation at the rate gamma + s eta/eps with eta a fast OU process (rate alpha/eps^2),
+    simulated exactly: the variance of x = n/V at T matches the reduced model of
+    net.reduce(environment=...), whose extra diffusion 2 s^2 x^2/alpha (Pavliotis & Stuart,
+    Multiscale Methods, 2008, Sec. 11.7) adds to the intrinsic (k_p + gamma x)/V; the moments
+    of the reduced (linear-drift, quadratic-diffusion) model are solved exactly. The CLE
+    without the extrinsic term is rejected. The positivity of the rate limits s to about
+    gamma eps/6 here, so the noise-induced drift s^2 x/alpha (0.1 %) is below the noise."""
+    from scipy.linalg import expm
+
+    eta = sp.Symbol("eta", real=True)
+    kp, gamma, V, s, alpha = sp.symbols("k_p gamma V s alpha", positive=True)
+    net = sa.ReactionNetwork(["0 -> X", "X -> 0"], [kp * V, gamma + s * eta / eps])
+    X, = net.species
+    env = sa.SDE([eta], [-alpha * eta / eps**2], noise=[sp.sqrt(2 * alpha) / eps])
+    red = net.reduce(environment=env, volume=V, noise_at={eta: 0})
+    pv = {kp: 1.0, gamma: 1.0, V: 300.0, s: 0.03, alpha: 1.0}
+    b = sp.Poly(sp.expand(red.drift[0]), X).all_coeffs()          # drift b1 X + b0
+    a = sp.Poly(sp.expand(red.diffusion[0, 0]), X).all_coeffs()    # a2 X^2 + a1 X + a0
+    T = 2.0
+
+    def moments(sub):
+        b1, b0 = (float(c.subs(sub)) for c in b)
+        a2, a1, a0 = (float(c.subs(sub)) for c in a)
+        # d/dt (1, E x, E x^2) = M (1, E x, E x^2)
+        M = np.array([[0, 0, 0], [b0, b1, 0], [a0, 2 * b0 + a1, 2 * b1 + a2]])
+        z = expm(M * T) @ np.array([1.0, 1.0, 1.0])
+        return z[1], z[2] - z[1] ** 2
+
+    m_red, v_red = moments(pv)
+    _, v_naive = moments({**pv, s: 0.0})
+    ens = sa.ssa(net, {X: 300}, T, eps=0.2, params=pv, paths=1500, seed=3, environment=env)
+    x = ens[X][-1] / 300.0
+    se_var = x.var() * math.sqrt(2 / x.size)
+    assert abs(x.mean() - m_red) < 3.5 * x.std() / math.sqrt(x.size)
+    assert abs(x.var() - v_red) < 3 * se_var
+    assert abs(x.var() - v_naive) > 4 * se_var
+
+
 @pytest.mark.parametrize("module", ["symavg.models.network", "symavg.derive.network",
                                     "symavg.numeric.ssa", "symavg.numeric.network_verify"])
 def test_docstring_examples_run(module):

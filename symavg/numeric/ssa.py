@@ -346,7 +346,7 @@ def ssa(net: ReactionNetwork, x0: Mapping, T: float, *, eps: float | None = None
         saveat: Sequence[float] | None = None, method: str = "direct",
         executor: Any = None, chunk_size: int = 4096, tau_tol: float = 0.03,
         max_events: int = 10**10, table_size: int | None = None,
-        progress: bool | None = None) -> Ensemble:
+        progress: bool | None = None, environment: Any = None) -> Ensemble:
     r"""Simulate ``paths`` exact (or tau-leaped) trajectories of a reaction network.
 
     Parameters
@@ -386,6 +386,12 @@ def ssa(net: ReactionNetwork, x0: Mapping, T: float, *, eps: float | None = None
         A progress bar over the chunks of paths; ``None`` (default): in a terminal or a
         notebook, not under CI. Inside ``sa.verify`` / ``sa.simulate`` their one bar
         counts this run (:mod:`symavg._progress`).
+    environment : SDE, optional
+        A one-variable OU process :math:`d\eta = -\theta\eta\,dt + \sigma\,dW` that the
+        propensities depend on (affinely: a rate constant :math:`\gamma + s\eta/\epsilon`):
+        simulated exactly by the random time change with exact OU draws
+        (:func:`symavg.numeric.ssa_env.ssa_ou`); ``x0`` may give the environment's
+        initial value (default: its stationary law). The ensemble then includes it.
 
     Returns
     -------
@@ -406,6 +412,14 @@ def ssa(net: ReactionNetwork, x0: Mapping, T: float, *, eps: float | None = None
     """
     if not isinstance(net, ReactionNetwork):
         raise ModelError(f"ssa simulates a sa.ReactionNetwork; got {type(net).__name__}")
+    if environment is not None:
+        if method != "direct":
+            raise ModelError("with an environment only the exact method runs (method='direct')")
+        from .ssa_env import ssa_ou
+
+        return ssa_ou(net, environment, x0, T, eps=eps, params=params, paths=paths, seed=seed,
+                      saveat=saveat, executor=executor, max_events=max_events,
+                      chunk_size=min(chunk_size, 1024))
     if method not in ("direct", "tau-leap"):
         raise ModelError(f"method must be 'direct' or 'tau-leap'; got {method!r}")
     if not (T > 0 and math.isfinite(T)):
