@@ -95,6 +95,30 @@ def test_two_conserved_totals_against_the_product_form_law():
     assert np.all(np.isfinite(ens.values)) and ens.info["events"] > 0
 
 
+def test_slow_catalyst_of_a_fast_reaction_is_a_coordinate_of_the_tables():
+    """Fast 2 A <-> B and B + X -> C + X, C -> B, with X made and degraded slowly: X is a
+    slow variable that the fast propensities depend on, so the tables run over (y, X). For
+    each X the fast network is complex balanced with c_C = c_B k_c X/k_d, and E[C | y, X]
+    equals that product-form law (Anderson, Craciun & Kurtz 2010, Thm 4.1)."""
+    net = sa.ReactionNetwork(["2 A -> B", "B -> 2 A", "B + X -> C + X", "C -> B", "0 -> A",
+                              "C -> 0", "0 -> X", "X -> 0"],
+                             [ka / eps, kb / eps, kc / eps, kd / eps, k0, ke, k1, k2])
+    red = net.reduce()
+    y, X = red.species
+    EC = next(iter(red.propensities[1].atoms(FastAverage)))
+    assert EC.args == (y, X)
+    law = red.records["numeric_law"]
+    A, B, Xs, C = net.species
+    assert law.fast == (A, B, C, Xs)
+    p = {ka: 1.0, kb: 2.0, kc: 0.5, kd: 0.5}
+    tab = law.table(p, [0, 0], [14, 4], [C])
+    for yv, xv in [(2, 1), (7, 3), (14, 4), (9, 0)]:
+        c = [1.0, 0.25, 0.25 * 0.5 * xv / 0.5]
+        ref = product_form_mean(c, [[1, 2, 2]], [yv], lambda n: n[2], yv)
+        assert tab.values[C][yv, xv] == pytest.approx(ref, rel=1e-10, abs=1e-14)
+    assert red.propensities[1].subs(y, 1) == 0 and red.propensities[3] == k2 * X
+
+
 def test_truncated_fast_species_binomial_law_and_truncation_check():
     """Fast A + C <-> B with fast 0 <-> C: C is bounded by no conserved total, so it is
     truncated; the product form gives C ~ Poisson(k3/k4) and B | y binomial(y, c_B/(c_A +

@@ -858,7 +858,7 @@ def _numeric_law(net: ReactionNetwork, fs: FastSubnetwork, values: Mapping,
     from .network_numeric import NumericFastLaw
 
     law = NumericFastLaw.build(net, fs, truncation)
-    fast = list(law.fast)
+    fast = list(fs.fast_species)          # observables: monomials of the fast species only
     others = set(net.species) - set(fast)
     made: dict[sp.Expr, type] = {}
 
@@ -1147,9 +1147,11 @@ def reduce_network(net: ReactionNetwork, *, names: Mapping | None = None,
     groups: dict[tuple, list] = {}
     dropped = []
     averaged_rows = []
+    # species no fast reaction changes are slow variables themselves: write them as such
+    ident = {c: y for y, c in zip(fs.slow, fs.conserved) if c.is_Symbol and c != y}
     for r in slow_idx:
         dy = W * N.col(r)
-        a_bar = law.expect(net.propensities[r])
+        a_bar = law.expect(net.propensities[r]).xreplace(ident)
         a_bar = sp.factor(sp.cancel(a_bar.subs(vals)))
         averaged_rows.append((net.reactions[r].text, a_bar))
         if dy.is_zero_matrix:

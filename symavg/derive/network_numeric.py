@@ -117,9 +117,11 @@ class NumericFastLaw:
     Attributes
     ----------
     fast : tuple of Symbol
-        The fast species :math:`n_f`.
+        The fast species :math:`n_f`, then the catalysts: species no fast reaction changes
+        but a fast propensity depends on (each its own conserved total).
     coupled : tuple of Symbol
-        The slow variables :math:`y_f = W_f n_f` that involve fast species.
+        The slow variables :math:`y_f = W_f n_f` that involve fast species, then the
+        catalysts.
     weights : ndarray, shape (len(coupled), len(fast))
         :math:`W_f`, nonnegative integers.
     nu : ndarray, shape (fast reactions, len(fast))
@@ -184,21 +186,29 @@ class NumericFastLaw:
         others = set(species) - set(fast)
         props, texts = [], []
         for r in fs.indices:
-            a = net.propensities[r]
-            used = a.free_symbols & others
-            if used:
-                raise UnsolvedError(
-                    f"the fast propensity of {net.reactions[r].text!r} depends on "
-                    f"{sorted(used, key=str)}, which no fast reaction changes: the numeric "
-                    "conditional law is tabulated over the fast conserved totals only")
-            props.append(sp.sympify(a).subs(net.eps, 1))
+            props.append(sp.sympify(net.propensities[r]).subs(net.eps, 1))
             texts.append(net.reactions[r].text)
+        # catalysts: species no fast reaction changes but a fast propensity uses; each is its
+        # own conserved total, an extra coordinate of the level sets (weight row e_X)
+        used = set().union(*(a.free_symbols & others for a in props))
+        cats = [s for s in species if s in used]
+        coupled = [y for _, y in rows]
+        for x in cats:
+            match = [y for y, c in zip(fs.slow, fs.conserved) if c == x]
+            if not match:  # pragma: no cover - a species no fast reaction changes is slow
+                raise UnsolvedError(f"the catalyst {x} is not a slow variable")
+            coupled.append(match[0])
+        F, K = len(fast), len(rows)
+        W = np.zeros((K + len(cats), F + len(cats)), dtype=np.int64)
+        W[:K, :F] = Wf
+        for k in range(len(cats)):
+            W[K + k, F + k] = 1
         N = net.stoichiometry
-        nu = np.array([[int(N[species.index(s), r]) for s in fast] for r in fs.indices],
-                      dtype=np.int64)
+        nu = np.array([[int(N[species.index(s), r]) for s in fast] + [0] * len(cats)
+                       for r in fs.indices], dtype=np.int64)
         params = tuple(sorted(set().union(*(a.free_symbols for a in props)) - set(species),
                               key=lambda s: s.name))
-        return cls(tuple(fast), tuple(y for _, y in rows), Wf, nu, tuple(props), params,
+        return cls(tuple(fast) + tuple(cats), tuple(coupled), W, nu, tuple(props), params,
                    caps, fs.power, net.eps, tuple(texts), tol)
 
     # ------------------------------------------------------------ averages
