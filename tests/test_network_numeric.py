@@ -150,6 +150,24 @@ def test_truncated_fast_species_binomial_law_and_truncation_check():
     assert ok.truncation_error < 1e-6 and np.all(np.diff(ok.values[B]) > 0)
 
 
+def test_fast_subnetwork_without_a_conserved_total():
+    """Fast 0 <-> A, 2 A <-> B conserve nothing: one level set, truncated, and E[B] is a
+    number; the product form makes A, B independent Poisson(c_A = k1/k2) and Poisson(c_B =
+    k3 c_A^2/(2 k4)) (Anderson, Craciun & Kurtz 2010, Thm 4.1), so E[B] = 9/4 here."""
+    kk = sp.symbols("q1:7", positive=True)
+    net = sa.ReactionNetwork(["0 -> A", "A -> 0", "2 A -> B", "B -> 2 A", "B -> C", "C -> 0"],
+                             [kk[0] / eps, kk[1] / eps, kk[2] / eps, kk[3] / eps, kk[4],
+                              kk[5]])
+    red = net.reduce(truncation={"A": 40, "B": 30})
+    EB = next(iter(red.propensities[0].atoms(FastAverage)))
+    assert EB.args == () and [r.text for r in red.reactions] == ["0 -> C", "C -> 0"]
+    law = red.records["numeric_law"]
+    B = net.species[1]
+    tab = law.table(dict(zip(kk[:4], (3.0, 1.0, 1.0, 2.0))), [], [], [B])
+    assert float(tab.values[B]) == pytest.approx(9 / 4, rel=1e-10)
+    assert tab.truncation_error < 1e-10
+
+
 def test_numeric_gap_and_validity_report():
     """The numeric spectral gap of the fast chain equals the second eigenvalue of the block
     of the fast master equation built independently by net.cme; reduce(params=, slow_range=)

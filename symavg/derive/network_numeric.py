@@ -388,7 +388,10 @@ class NumericFastLaw:
                                    (M,))
             e = np.bincount(block, weights=full_pi * vals, minlength=nb) / mass
             t = np.full(shape, np.nan)
-            t[where] = e
+            if K:
+                t[where] = e
+            else:                           # no conserved total: one (truncated) level set
+                t[()] = e[0]
             tables[o] = t
         return tables, residual, M, leak
 
