@@ -69,6 +69,21 @@ def test_reproducible_and_the_environment_is_saved():
     assert np.array_equal(a.values, b.values) and a.state[-1] == eta
     X, = net.species
     assert np.all(a[eta][0] == 0.5) and np.all(a[X][0] == 5)
+    # chunks are picklable tasks (a dask client works) and the executor does not matter
+    import pickle
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:
+        threaded = sa.ssa(net, {"X": 5, "eta": 0.5}, 1.0, paths=64, seed=4,
+                          environment=env, saveat=[0.0, 0.5, 1.0], params=p, executor=pool,
+                          chunk_size=16)
+    serial = sa.ssa(net, {"X": 5, "eta": 0.5}, 1.0, paths=64, seed=4, environment=env,
+                    saveat=[0.0, 0.5, 1.0], params=p, chunk_size=16)
+    assert np.array_equal(threaded.values, serial.values)
+    task = ssa_env._Task("src", np.zeros((1, 1), dtype=np.int64), np.zeros(1), np.zeros(1),
+                         np.zeros(1), np.zeros((1, 1), dtype=np.int64), 1.0, 1.0, 1e-3,
+                         np.random.SeedSequence(1), 10)
+    assert pickle.loads(pickle.dumps(task)).source == "src"
 
 
 def test_docstring_examples_run():
