@@ -129,6 +129,8 @@ def test_truncated_fast_species_binomial_law_and_truncation_check():
     net = sa.ReactionNetwork(rx, rates)
     with pytest.raises(sa.ModelError, match="truncation="):
         net.reduce()
+    with pytest.raises(sa.ModelError, match="already bounds"):
+        net.reduce(truncation={"C": 30, "A": 10})
     red = net.reduce(truncation={"C": 30})
     y, = red.species
     assert red.propensities[0] == k5 * next(iter(red.propensities[0].atoms(FastAverage)))

@@ -99,6 +99,9 @@ class FastTable:
         species is truncated).
     n_states : int
         Fast states solved for.
+    leak : float
+        Largest stationary rate of the reactions cut by the truncation, relative to the
+        total rate out of the states (0 without truncation).
     """
 
     lo: tuple[int, ...]
@@ -177,6 +180,11 @@ class NumericFastLaw:
                 raise ModelError(f"truncation[{k}] = {v} must be a positive integer")
             caps[s] = int(v)
         free = [s for s, b in zip(fast, bounded) if not b]
+        extra = [s for s in caps if s not in free]
+        if extra:
+            raise ModelError(f"truncation caps {extra}, which a conserved total of the fast "
+                             "subnetwork already bounds: truncate only "
+                             f"{[str(s) for s in free] or 'nothing here'}")
         missing = [s for s in free if s not in caps]
         if missing:
             raise ModelError(
