@@ -311,12 +311,13 @@ def test_reduce_single_enzyme_discrete_michaelis_menten():
 
 
 def test_reduce_errors():
-    # any number of enzymes: an exact ratio of sums in two slow variables, which the SSA
-    # cannot tabulate (a named error)
+    # any number of enzymes: an exact ratio of sums in two slow variables (tabulated by the
+    # SSA, tests/test_network_numeric.py); a count beyond the table is a named error
     red = enzyme().reduce()
     assert red.propensities[1].has(sp.Sum) and len(red.species) == 3
-    with pytest.raises(sa.SimulationError, match="must depend on one species"):
-        sa.ssa(red, {"T_SC": 3, "T_EC": 2, "P": 0}, 1.0, params={k0: 1, k1: 1, k2: 1, kc: 1})
+    with pytest.raises(sa.SimulationError, match="raise table_size"):
+        sa.ssa(red, {"T_SC": 3, "T_EC": 2, "P": 0}, 50.0,
+               params={k0: 5, k1: 1, k2: 1, kc: 1}, table_size=8, paths=20, seed=1)
     with pytest.raises(sa.ModelError, match="not a slow variable"):
         enzyme().reduce(values={"Q": 1})
     with pytest.raises(sa.NoInvariantMeasureError, match="not ergodic"):

@@ -434,6 +434,7 @@ class _Law:
     ergodicity: str
     steps: tuple[Step, ...]
     conditions: tuple[str, ...] = ()
+    numeric: Any = None               # a NumericFastLaw when the law is tabulated
 
 
 def _stirling2(k: int, j: int) -> int:
@@ -832,15 +833,105 @@ def _values(values: Mapping, fs: FastSubnetwork) -> dict[sp.Symbol, sp.Integer]:
     return out
 
 
-def _law(net: ReactionNetwork, fs: FastSubnetwork, values: Mapping) -> _Law:
+def _law(net: ReactionNetwork, fs: FastSubnetwork, values: Mapping,
+         truncation: Mapping | None = None, params: Mapping | None = None,
+         check_at: Sequence | None = None) -> _Law:
     if fs.kind == "monomolecular" and not values:
         return _monomolecular_law(net, fs)
     if fs.kind in ("one-direction", "monomolecular") and _rank(net, fs) == 1:
-        return _one_direction_law(net, fs, values)
-    raise UnsolvedError(
-        f"no closed form for the stationary law of the {fs.kind} fast subnetwork "
-        f"{[r.text for r in fs.network.reactions]}: only monomolecular fast subnetworks and "
-        "one-direction ones with finitely many fast states are reduced symbolically here")
+        try:
+            return _one_direction_law(net, fs, values)
+        except UnsolvedError as exc:
+            closed_form_failure = str(exc)
+    else:
+        closed_form_failure = (f"no closed form for the stationary law of the {fs.kind} fast "
+                               f"subnetwork {[r.text for r in fs.network.reactions]}")
+    return _numeric_law(net, fs, values, truncation, params, check_at, closed_form_failure)
+
+
+def _numeric_law(net: ReactionNetwork, fs: FastSubnetwork, values: Mapping,
+                 truncation: Mapping | None, params: Mapping | None,
+                 check_at: Sequence | None, why_numeric: str) -> _Law:
+    r"""The conditional law from the truncated fast master equation
+    (:class:`~symavg.derive.network_numeric.NumericFastLaw`): each monomial of the fast
+    species in a slow propensity becomes a tabulated conditional mean :math:`E_m(y_f)`."""
+    from .network_numeric import NumericFastLaw
+
+    law = NumericFastLaw.build(net, fs, truncation)
+    fast = list(fs.fast_species)          # observables: monomials of the fast species only
+    others = set(net.species) - set(fast)
+    made: dict[sp.Expr, type] = {}
+
+    def average(obs: sp.Expr) -> sp.Expr:
+        if obs not in made:
+            try:
+                poly = sp.Poly(obs, *fast)
+                name = "E_" + "_".join(f"{s.name}{k if k > 1 else ''}"
+                                       for s, k in zip(fast, poly.monoms()[0]) if k)
+            except sp.PolynomialError:
+                name = f"E_obs{len(made) + 1}"
+            made[obs] = law.average(obs, name)
+        return made[obs](*law.coupled)
+
+    def expect(e: sp.Expr) -> sp.Expr:
+        e = sp.expand(sp.sympify(e))
+        if not e.free_symbols & set(fast):
+            return e
+        try:
+            poly = sp.Poly(e, *fast)
+        except sp.PolynomialError:
+            if e.free_symbols & others:
+                raise UnsolvedError(
+                    f"the slow propensity {e} is not a polynomial in the fast species {fast} "
+                    f"and depends on {sorted(e.free_symbols & others, key=str)}: its numeric "
+                    "average is not separable into tables over the fast totals") from None
+            return average(e)
+        out = sp.S.Zero
+        for monom, coeff in poly.terms():
+            if not any(monom):
+                out += coeff
+                continue
+            out += coeff * average(sp.Mul(*[s**k for s, k in zip(fast, monom)]))
+        return out
+
+    checks = []
+    detail = ""
+    if params is not None:
+        pv = {sp.sympify(k): v for k, v in params.items()}
+        vals = _values(values, fs)
+        pts = [tuple(int(p) for p in pt) for pt in (check_at or [])]
+        if not pts:
+            pts = [tuple(int(vals.get(y, 10)) for y in law.coupled)]
+        lo = tuple(min(p[k] for p in pts) for k in range(len(law.coupled)))
+        hi = tuple(max(p[k] for p in pts) for k in range(len(law.coupled)))
+        tab = law.table(pv, lo, hi, [sp.Mul(*fast)] if fast else [])
+        checks.append(Check("pi Q_fast = 0 on every level set", tab.residual <= 1e-8,
+                            "numeric", f"largest relative residual {tab.residual:.2e} on "
+                            f"{tab.n_states} fast states, box {lo}..{hi}"))
+        if law.truncation:
+            checks.append(Check("truncation error (box doubled) <= tol",
+                                tab.truncation_error <= law.tol, "numeric",
+                                f"{tab.truncation_error:.2e} at the truncation "
+                                f"{dict(law.truncation)}"))
+        detail = f" Checked at the parameters {params} on the slow box {lo}..{hi}."
+    step = Step(
+        "conditional stationary law",
+        f"No closed form ({why_numeric}). The fast reactions conserve "
+        f"${sp.latex(list(law.coupled))}$, so the fast master equation splits into one finite "
+        "block per level set $W_f n_f = y_f$"
+        + (f" (the species {[s.name for s in law.truncation]} truncated, reflecting, and the "
+           "truncation error measured by doubling the box)" if law.truncation else "")
+        + r"; its stationary vector on each block, $\pi Q = 0$, $\sum\pi = 1$, is computed "
+        "numerically by one sparse solve, and each monomial $m$ of the fast species in a "
+        r"slow propensity becomes the table $E_m(y_f) = \mathbb E_{\pi(\cdot\mid y_f)} m$, "
+        "evaluated at the parameter values of each simulation." + detail,
+        (("W_f", sp.ImmutableMatrix(law.weights.tolist())),)
+        + tuple((sp.latex(y), c) for y, c in zip(fs.slow, fs.conserved) if y in law.coupled),
+        tuple(checks), strategy="numeric fast master equation")
+    why = ("checked numerically: exactly one closed communicating class of the fast chain on "
+           "each level set (verified whenever the tables are computed)")
+    return _Law("numeric fast master equation", expect, None, True, why, (step,),
+                numeric=law)
 
 
 def _rank(net: ReactionNetwork, fs: FastSubnetwork) -> int:
@@ -881,6 +972,17 @@ def spectral_gap(net: ReactionNetwork, params: Mapping | None = None,
         num = net.subs({k: v for k, v in psub.items() if k != net.eps})
         fs_num = fast_subnetwork(num)
         fixed = {**values, **{str(k): v for k, v in slow.items()}}
+        if fs.kind == "general" or _rank(net, fs) != 1:
+            from .network_numeric import NumericFastLaw
+
+            nl = NumericFastLaw.build(net, fs)
+            given = {str(k): int(v) for k, v in fixed.items()}
+            missing = [y for y in nl.coupled if y.name not in given]
+            if missing:
+                raise UnsolvedError(f"the gap depends on {missing}: pass slow={{...}}")
+            g1 = nl.gap(psub, [given[y.name] for y in nl.coupled])
+            scale = net.eps ** fs.power
+            return sp.Float(g1) * (scale.subs(psub) if net.eps in psub else scale)
         finite = _one_direction_law(num, fs_num, fixed, max_states=400)
         Q = finite.steps[0].expression("Q").subs(psub)
         return _chain_gap(Q)
@@ -947,7 +1049,8 @@ class ValidityReport:
 def reduce_network(net: ReactionNetwork, *, names: Mapping | None = None,
                    values: Mapping | None = None, slow_range: Mapping | None = None,
                    environment: SDE | None = None, volume: object = None,
-                   noise_at: Mapping | None = None) -> Any:
+                   noise_at: Mapping | None = None, truncation: Mapping | None = None,
+                   params: Mapping | None = None) -> Any:
     r"""Average the fast subnetwork out: the slow-scale network of Cao, Gillespie & Petzold (2005).
 
     Parameters
@@ -968,6 +1071,14 @@ def reduce_network(net: ReactionNetwork, *, names: Mapping | None = None,
         fast=environment.state)``, an ``EffectiveModel`` for the species'
         concentrations with the extra diffusion and the noise-induced drift
         (see :func:`cle`).
+    truncation : mapping ``{fast species: max count}``, optional
+        For the numeric conditional law (a general fast subnetwork): caps of the fast
+        species no conserved total bounds (the error is checked by doubling them).
+    params : mapping ``{symbol: number}``, optional
+        For the numeric conditional law: check it (residual, truncation, gap) at these
+        parameters on the slow values of ``slow_range`` (its ends), recorded in the
+        derivation and the validity report. The tables themselves are computed by the
+        SSA at the parameters it runs with.
 
     Returns
     -------
@@ -995,7 +1106,22 @@ def reduce_network(net: ReactionNetwork, *, names: Mapping | None = None,
         return reduce(cle(net, volume, environment, noise_at), fast=list(environment.state))
     fs = fast_subnetwork(net, names)
     values = dict(values or {})
-    law = _law(net, fs, values)
+    check_at = None
+    if slow_range:
+        by_name = {y.name: y for y in fs.slow}
+        rng = {by_name.get(str(k), k): v for k, v in slow_range.items()}
+        fixed = _values(values, fs)
+        coupled = [y for y in fs.slow]
+        ends = []
+        for end in (0, 1):
+            ends.append(tuple(int(fixed[y]) if y in fixed else int(rng[y][end]) if y in rng
+                              else 10 for y in coupled))
+        check_at = ends
+    law = _law(net, fs, values, truncation, params, None)
+    if law.numeric is not None and check_at is not None and params is not None:
+        idx = [fs.slow.index(y) for y in law.numeric.coupled]
+        law = _law(net, fs, values, truncation, params,
+                   [tuple(pt[i] for i in idx) for pt in check_at])
     vals = _values(values, fs)
     N = net.stoichiometry
     W = sp.Matrix([list(w) for w in fs.weights])
@@ -1021,9 +1147,11 @@ def reduce_network(net: ReactionNetwork, *, names: Mapping | None = None,
     groups: dict[tuple, list] = {}
     dropped = []
     averaged_rows = []
+    # species no fast reaction changes are slow variables themselves: write them as such
+    ident = {c: y for y, c in zip(fs.slow, fs.conserved) if c.is_Symbol and c != y}
     for r in slow_idx:
         dy = W * N.col(r)
-        a_bar = law.expect(net.propensities[r])
+        a_bar = law.expect(net.propensities[r]).xreplace(ident)
         a_bar = sp.factor(sp.cancel(a_bar.subs(vals)))
         averaged_rows.append((net.reactions[r].text, a_bar))
         if dy.is_zero_matrix:
@@ -1061,10 +1189,22 @@ def reduce_network(net: ReactionNetwork, *, names: Mapping | None = None,
     reduced_species = [y for y in keep]
     slow_rate = sp.factor(sum(props, sp.S.Zero))
     gap = law.gap
+    numeric_gap = None
+    if law.numeric is not None and params is not None:
+        pv = {sp.sympify(k): v for k, v in params.items()}
+        pts = [tuple(int(p) for p in pt) for pt in
+               ([tuple(pt[fs.slow.index(y)] for y in law.numeric.coupled) for pt in check_at]
+                if check_at else [tuple(int(vals.get(y, 10)) for y in law.numeric.coupled)])]
+        numeric_gap = min(law.numeric.gap(pv, pt) for pt in pts)
     if gap is not None:
         gap = sp.factor(sp.sympify(gap).subs(vals))
         ratio = sp.factor(sp.cancel(slow_rate / gap))
         condition = f"{gap} >> {slow_rate}"
+    elif numeric_gap is not None:
+        ratio = None
+        g = sp.Float(numeric_gap, 6) * net.eps ** fs.power
+        condition = (f"{g} >> {slow_rate} (the numeric gap of the fast chain at the "
+                     f"parameters given, smallest over the slow values checked)")
     else:
         ratio = None
         condition = (f"spectral gap of the fast chain >> {slow_rate} (the gap has no closed "
@@ -1094,5 +1234,5 @@ def reduce_network(net: ReactionNetwork, *, names: Mapping | None = None,
         validity=validity,
         records={"source": net, "fast": fs, "slow_map": {y: c for y, c in fs.slow_map.items()
                                                          if y not in vals},
-                 "values": vals})
+                 "values": vals, "numeric_law": law.numeric})
     return reduced

@@ -48,32 +48,19 @@ from ..errors import ModelError, SimulationError
 from ..models.network import ReactionNetwork
 from .codegen import load_source, straight_line
 from .simulate import Ensemble
+from .ssa_tables import sum_table, table_lines, table_values, tabulated
 
-__all__ = ["CME", "cme", "ssa", "tau_leap"]
+__all__ = ["CME", "cme", "ssa", "sum_table", "tau_leap"]
 
 
 # ------------------------------------------------------------ code generation
-def _tabulated(net: ReactionNetwork) -> dict[int, sp.Symbol]:
-    """Reactions whose propensity holds a finite ``Sum`` (a detailed-balance average of
-    the fast-equilibrium reduction): tabulated over the counts of their one species."""
-    out = {}
-    for r, a in enumerate(net.propensities):
-        if a.has(sp.Sum):
-            used = [s for s in net.species if s in a.free_symbols]
-            if len(used) != 1:
-                raise SimulationError(
-                    f"reaction {net.reactions[r].text!r}: a propensity with a sum over states "
-                    f"must depend on one species to be tabulated; it depends on {used}")
-            out[r] = used[0]
-    return out
-
-
-def _propensity_source(net: ReactionNetwork, params: Sequence[sp.Symbol],
-                       table_size: int) -> str:
+def _propensity_source(net: ReactionNetwork, params: Sequence[sp.Symbol]) -> str:
     sub = {s: sp.Symbol(f"n{i}") for i, s in enumerate(net.species)}
     sub.update({p: sp.Symbol(f"p{i}") for i, p in enumerate(params)})
-    tab = _tabulated(net)
-    exprs = [sp.S.Zero if r in tab else sp.sympify(a).xreplace(sub)
+    specs = tabulated(net)
+    tab_lines, reps = table_lines(specs, len(params))
+    whole = {t.reaction: reps[t.expr] for t in specs if t.kind == "sum"}
+    exprs = [whole[r] if r in whole else sp.sympify(a).xreplace(reps).xreplace(sub)
              for r, a in enumerate(net.propensities)]
     lines = ["import math", "import numpy", "import numba", "",
              "@numba.njit(cache=True, nogil=True)",
@@ -82,72 +69,10 @@ def _propensity_source(net: ReactionNetwork, params: Sequence[sp.Symbol],
         lines.append(f"    n{i} = float(n[{i}])")
     for i in range(len(params)):
         lines.append(f"    p{i} = p[{i}]")
+    lines += tab_lines
     lines += straight_line(exprs, [f"a[{r}]" for r in range(net.n_reactions)])
-    for k, (r, s) in enumerate(tab.items()):
-        i = net.species.index(s)
-        off = len(params) + k * (table_size + 1)
-        lines.append(f"    a[{r}] = p[{off} + n[{i}]] if n[{i}] <= {table_size} else numpy.nan")
     lines.append("    return 0")
     return "\n".join(lines) + "\n" + _KERNELS
-
-
-def sum_table(expr: sp.Expr, y: sp.Symbol, values: Mapping, size: int) -> np.ndarray:
-    r"""``expr`` at ``y = 0..size``, where ``expr`` holds finite sums ``Sum(g, (xi, 0, U(y)))``.
-
-    Each sum is evaluated from its term ratio :math:`g(\xi+1)/g(\xi)` (a rational
-    function for the hypergeometric terms of detailed-balance weights) in log
-    space; when ``expr`` is homogeneous of degree 0 in the sums (a ratio of
-    averages) a common scale is divided out, so no term overflows.
-    """
-    expr = sp.sympify(expr).xreplace({k: sp.nsimplify(v) for k, v in values.items()})
-    sums = sorted(expr.atoms(sp.Sum), key=str)
-    dums = [sp.Dummy(f"S{k}") for k in range(len(sums))]
-    outer = expr.xreplace(dict(zip(sums, dums)))
-    t = sp.Dummy("t", positive=True)
-    homogeneous = sp.cancel(outer.xreplace({d: t * d for d in dums}) - outer) == 0
-    f_outer = sp.lambdify([y, *dums], outer, "math")
-    parts = []
-    for sm in sums:
-        g, (xi, lo, hi) = sm.function, sm.limits[0]
-        ratio = sp.factor(sp.expand_func(sp.gammasimp(sp.combsimp(g.subs(xi, xi + 1) / g))))
-        if ratio.has(sp.gamma, sp.RisingFactorial, sp.factorial):
-            raise SimulationError(f"the terms of {sm} have no rational term ratio: cannot "
-                                  "tabulate the propensity")
-        parts.append((sp.lambdify([xi, y], g, "mpmath"), sp.lambdify([xi, y], ratio, "numpy"),
-                      sp.lambdify([y], lo, "math"), sp.lambdify([y], hi, "math")))
-    import mpmath
-
-    out = np.empty(size + 1)
-    for n in range(size + 1):
-        logs = []
-        for g0, rat, lo, hi in parts:
-            a, b = int(math.floor(lo(n))), int(math.floor(hi(n)))
-            if b < a:
-                logs.append((np.array([]), np.array([])))
-                continue
-            start = a
-            while start <= b and g0(start, n) == 0:
-                start += 1
-            if start > b:
-                logs.append((np.array([]), np.array([])))
-                continue
-            first = mpmath.mpf(g0(start, n))
-            xs = np.arange(start, b, dtype=float)
-            r = np.asarray(rat(xs, float(n)), dtype=float) if len(xs) else np.array([])
-            sign = np.concatenate([[np.sign(float(first))], np.sign(float(first)) *
-                                   np.cumprod(np.sign(r))]) if len(r) else \
-                np.array([np.sign(float(first))])
-            lg = float(mpmath.log(abs(first))) + np.concatenate([[0.0], np.cumsum(
-                np.log(np.abs(r)))]) if len(r) else np.array([float(mpmath.log(abs(first)))])
-            logs.append((lg, sign))
-        shift = max((float(lg.max()) for lg, _ in logs if len(lg)), default=0.0) \
-            if homogeneous else 0.0
-        vals = [float(np.sum(sg * np.exp(lg - shift))) if len(lg) else 0.0 for lg, sg in logs]
-        try:
-            out[n] = float(f_outer(float(n), *vals))
-        except ZeroDivisionError:
-            out[n] = 0.0
-    return out
 
 
 _KERNELS = r'''
@@ -202,11 +127,14 @@ def direct(x0, p, T, tsave, nu, rng, out, max_events):
 
 
 @numba.njit(cache=True, nogil=True)
-def leap(x0, p, T, tsave, nu, order, rng, out, max_events, tol):
+def leap(x0, p, T, tsave, nu, order, rng, out, max_events, tol, vtol):
     paths, S = x0.shape
     R = nu.shape[0]
     nsave = tsave.shape[0]
     a = numpy.zeros(R)
+    a2 = numpy.zeros(R)
+    b0 = numpy.zeros(S)
+    rowsum = numpy.zeros(S)
     n = numpy.zeros(S, dtype=numpy.int64)
     m = numpy.zeros(S, dtype=numpy.int64)
     kfire = numpy.zeros(R, dtype=numpy.int64)
@@ -242,6 +170,32 @@ def leap(x0, p, T, tsave, nu, order, rng, out, max_events, tol):
                     tau = min(tau, b / abs(mu))
                 if s2 > 0.0:
                     tau = min(tau, b * b / s2)
+            if vtol > 0.0 and a0 > 0.0:
+                # rho = max_i sum_j |d b_i / d n_j| (finite differences of the drift
+                # b = sum_r nu_r a_r); tau <= 2 vtol / rho bounds the stationary variance
+                # bias 1/(1 - rho tau/2) - 1 of a linear network by about vtol
+                for i in range(S):
+                    b0[i] = 0.0
+                    for r in range(R):
+                        b0[i] += nu[r, i] * a[r]
+                rho = 0.0
+                for i in range(S):
+                    m[i] = n[i]
+                    rowsum[i] = 0.0
+                for j in range(S):
+                    m[j] += 1
+                    props(m, p, a2)
+                    m[j] -= 1
+                    for i in range(S):
+                        bj = 0.0
+                        for r in range(R):
+                            aj = a2[r] if a2[r] > 0.0 else 0.0
+                            bj += nu[r, i] * aj
+                        rowsum[i] += abs(bj - b0[i])
+                for i in range(S):
+                    rho = max(rho, rowsum[i])
+                if rho > 0.0:
+                    tau = min(tau, 2.0 * vtol / rho)
             exact = a0 == 0.0 or tau * a0 < 10.0
             if exact:
                 if a0 > 0.0:
@@ -302,22 +256,35 @@ def leap(x0, p, T, tsave, nu, order, rng, out, max_events, tol):
 _CACHE: dict[Any, tuple[str, tuple[sp.Symbol, ...]]] = {}
 
 
-def _compiled(net: ReactionNetwork, table_size: int = 0) -> tuple[str, tuple[sp.Symbol, ...]]:
-    key = (tuple(r.text for r in net.reactions), net.propensities, net.species, table_size)
+def _compiled(net: ReactionNetwork) -> tuple[str, tuple[sp.Symbol, ...]]:
+    key = (tuple(r.text for r in net.reactions), net.propensities, net.species)
     hit = _CACHE.get(key)
     if hit is None:
         params = tuple(sorted(set().union(*(a.free_symbols for a in net.propensities))
                               - set(net.species), key=lambda s: s.name))
-        hit = (_propensity_source(net, params, table_size), params)
+        hit = (_propensity_source(net, params), params)
         _CACHE[key] = hit
     return hit
 
 
-def _tables(net: ReactionNetwork, vals: Mapping, size: int) -> list[float]:
-    out: list[float] = []
-    for r, y in _tabulated(net).items():
-        out.extend(sum_table(net.propensities[r], y, vals, size))
-    return out
+def _table_ranges(net: ReactionNetwork, z0: np.ndarray, table_size: int | None
+                  ) -> tuple[dict[int, tuple[int, int]], int]:
+    """Box of each species for the tables: its initial values when no reaction changes it,
+    else ``0..size`` (default four times the largest initial count plus 200 for sums, twice
+    it plus 50 for numeric fast averages, which solve the fast master equation there)."""
+    specs = tabulated(net)
+    numeric = any(t.kind == "fast" for t in specs)
+    top = int(z0.max()) if z0.size else 0
+    size = int(table_size) if table_size is not None else \
+        (2 * top + 50 if numeric else 4 * top + 200)
+    N = net.stoichiometry
+    ranges = {}
+    for i in range(net.n_species):
+        if all(N[i, r] == 0 for r in range(net.n_reactions)):
+            ranges[i] = (int(z0[:, i].min()), int(z0[:, i].max()))
+        else:
+            ranges[i] = (0, size)
+    return ranges, size
 
 
 def _values(net: ReactionNetwork, params: tuple[sp.Symbol, ...], given: Mapping | None,
@@ -374,6 +341,7 @@ class _Chunk:
     max_events: int
     tol: float
     start: int
+    vtol: float = 0.0
 
 
 def _run(task: _Chunk) -> tuple[np.ndarray, int, int]:
@@ -386,7 +354,7 @@ def _run(task: _Chunk) -> tuple[np.ndarray, int, int]:
         leaps = 0
     else:
         ev, leaps = mod.leap(task.x0, task.p, task.T, task.tsave, task.nu, task.order, rng,
-                             out, task.max_events, task.tol)
+                             out, task.max_events, task.tol, task.vtol)
     return out, int(ev), int(leaps)
 
 
@@ -407,8 +375,9 @@ def ssa(net: ReactionNetwork, x0: Mapping, T: float, *, eps: float | None = None
         params: Mapping | None = None, paths: int = 10_000, seed: int | None = None,
         saveat: Sequence[float] | None = None, method: str = "direct",
         executor: Any = None, chunk_size: int = 4096, tau_tol: float = 0.03,
+        tau_variance_tol: float | None = None,
         max_events: int = 10**10, table_size: int | None = None,
-        progress: bool | None = None) -> Ensemble:
+        progress: bool | None = None, environment: Any = None) -> Ensemble:
     r"""Simulate ``paths`` exact (or tau-leaped) trajectories of a reaction network.
 
     Parameters
@@ -432,18 +401,37 @@ def ssa(net: ReactionNetwork, x0: Mapping, T: float, *, eps: float | None = None
         Cao-Gillespie-Petzold step and nonnegativity control.
     tau_tol : float
         The tolerance :math:`\varepsilon` of the tau selection.
+    tau_variance_tol : float, optional
+        Also bound each leap by :math:`\tau \le 2\delta/\rho(n)`, with
+        :math:`\rho = \max_i\sum_j|\partial b_i/\partial n_j|` the largest row sum of
+        the drift's Jacobian (finite differences of :math:`b = \sum_r\nu_r a_r`). The
+        Poisson leap of a linear network has the stationary variance
+        :math:`\operatorname{Var}_{exact}/(1 - \rho\tau/2)` (for ``X -> 0``: a bias of
+        :math:`\mu\tau/2`), so ``tau_variance_tol=delta`` keeps that bias at about
+        ``delta``. Default: no such bound (the Cao-Gillespie-Petzold rule only, which
+        controls the change of the propensities, not the variance).
     max_events : int
         A guard against runaway networks (per chunk).
     table_size : int, optional
         Propensities with a finite sum over fast states (the detailed-balance
-        averages of ``net.reduce()``, e.g. a fast dimerization) are tabulated
-        at the counts ``0..table_size`` of their species (default: four times
-        the largest initial count plus 200); a path that leaves the table is an
-        error.
+        averages of ``net.reduce()``: a fast dimerization, any number of enzymes,
+        in one or several slow variables) and the numeric conditional means
+        ``E_m(y)`` of a general fast subnetwork are tabulated at the counts
+        ``0..table_size`` of the species a reaction changes, and at the initial
+        values of those no reaction changes (:mod:`symavg.numeric.ssa_tables`).
+        Default: four times the largest initial count plus 200 for sums, twice it
+        plus 50 for numeric averages (each is a solve of the fast master
+        equation); a path that leaves the table is an error.
     progress : bool, optional
         A progress bar over the chunks of paths; ``None`` (default): in a terminal or a
         notebook, not under CI. Inside ``sa.verify`` / ``sa.simulate`` their one bar
         counts this run (:mod:`symavg._progress`).
+    environment : SDE, optional
+        A one-variable OU process :math:`d\eta = -\theta\eta\,dt + \sigma\,dW` that the
+        propensities depend on (affinely: a rate constant :math:`\gamma + s\eta/\epsilon`):
+        simulated exactly by the random time change with exact OU draws
+        (:func:`symavg.numeric.ssa_env.ssa_ou`); ``x0`` may give the environment's
+        initial value (default: its stationary law). The ensemble then includes it.
 
     Returns
     -------
@@ -464,6 +452,14 @@ def ssa(net: ReactionNetwork, x0: Mapping, T: float, *, eps: float | None = None
     """
     if not isinstance(net, ReactionNetwork):
         raise ModelError(f"ssa simulates a sa.ReactionNetwork; got {type(net).__name__}")
+    if environment is not None:
+        if method != "direct":
+            raise ModelError("with an environment only the exact method runs (method='direct')")
+        from .ssa_env import ssa_ou
+
+        return ssa_ou(net, environment, x0, T, eps=eps, params=params, paths=paths, seed=seed,
+                      saveat=saveat, executor=executor, max_events=max_events,
+                      chunk_size=min(chunk_size, 1024))
     if method not in ("direct", "tau-leap"):
         raise ModelError(f"method must be 'direct' or 'tau-leap'; got {method!r}")
     if not (T > 0 and math.isfinite(T)):
@@ -471,12 +467,13 @@ def ssa(net: ReactionNetwork, x0: Mapping, T: float, *, eps: float | None = None
     if paths <= 0:
         raise ModelError(f"paths must be positive; got {paths}")
     z0 = _initial(net, x0, paths)
-    size = 0
-    if _tabulated(net):
-        size = int(table_size) if table_size is not None else int(4 * z0.max() + 200)
-    source, pars = _compiled(net, size)
+    source, pars = _compiled(net)
     vals = _values(net, pars, params, eps)
-    p = np.array([vals[s] for s in pars] + _tables(net, vals, size), dtype=float)
+    ranges, size = _table_ranges(net, z0, table_size)
+    specs = tabulated(net)
+    p = np.array([vals[s] for s in pars] +
+                 (table_values(net, specs, vals, ranges, len(pars)) if specs else []),
+                 dtype=float)
     times = np.array([0.0, T] if saveat is None else sorted(float(s) for s in saveat))
     if times.min() < 0 or times.max() > T * (1 + 1e-12):
         raise ModelError(f"saveat times must lie in [0, T] = [0, {T}]")
@@ -486,9 +483,12 @@ def ssa(net: ReactionNetwork, x0: Mapping, T: float, *, eps: float | None = None
                               default=0)) for i in range(net.n_species)], dtype=np.int64)
     nchunks = max(1, math.ceil(paths / chunk_size))
     seeds = np.random.SeedSequence(seed).spawn(nchunks)
+    vtol = 0.0 if tau_variance_tol is None else float(tau_variance_tol)
+    if not (vtol >= 0 and math.isfinite(vtol)):
+        raise ModelError(f"tau_variance_tol must be a positive number; got {tau_variance_tol}")
     tasks = [_Chunk(source, method, z0[c * chunk_size:(c + 1) * chunk_size], p, float(T),
                     times, nu, order, seeds[c], int(max_events), float(tau_tol),
-                    c * chunk_size) for c in range(nchunks)]
+                    c * chunk_size, vtol) for c in range(nchunks)]
     # compile (or load from the disk cache) once, before the threads start and the clock runs
     _run(_Chunk(source, method, z0[:1], p, 1e-300, np.zeros(1), nu, order,
                 np.random.SeedSequence(0), 1, float(tau_tol), 0))
@@ -689,7 +689,7 @@ def cme(net: ReactionNetwork, truncation: Mapping, params: Mapping | None = None
 
     import scipy.sparse as sps
 
-    if _tabulated(net):
+    if tabulated(net):
         raise ModelError("cme needs propensities in closed form; this network has tabulated "
                          "(summed) propensities: use ssa")
     source, pars = _compiled(net)
