@@ -45,7 +45,8 @@ import sympy as sp
 from ..errors import ModelError, ScaleSeparationError, UnsolvedError
 from ..models.deterministic import DeterministicFlow
 from ..models.effective import TIME, EffectiveModel
-from ..report.derivation import Check, Derivation, Step
+from ..report.averages import time_average_record
+from ..report.derivation import Average, Check, Derivation, Step
 
 
 def _separate(expr: sp.Expr, fast: tuple, slow: tuple, where: str) -> dict[sp.Expr, sp.Expr]:
@@ -226,25 +227,33 @@ def reduce_chaotic(model: DeterministicFlow, fast: Sequence[sp.Symbol] | sp.Symb
     lat = ", ".join(map(sp.latex, fast))
     deriv = Derivation("Homogenization of a slow variable driven by a fast chaotic flow", (
         Step("model", f"Skew product: fast chaotic flow in ${lat}$ on the time scale "
-                      f"$\\epsilon^{{-2}}$, slow ${', '.join(map(sp.latex, slow))}$.",
+                      f"$\\varepsilon^{{-2}}$, slow ${', '.join(map(sp.latex, slow))}$.",
              (("F(y)", sp.Matrix(Fy)), ("g", sp.Matrix(gs)), ("f", sp.Matrix(fs)))),
-        Step("separation", "The $\\epsilon^{-1}$ part as $\\sum_k a_k(x) h_k(y)$.",
+        Step("separation", "The $\\varepsilon^{-1}$ part as $\\sum_k a_k(x) h_k(y)$.",
              (("h", sp.Matrix(hs)), ("a", a))),
         Step("cell problem", "$-F\\cdot\\nabla_y \\Phi = h$ is solved by $\\Phi = \\int_0^\\infty "
-             "h(y_t)\\,dt$; the effective coefficients need $\\Lambda_{kl} = \\int_0^\\infty "
+             "h(y_t)\\,dt$ when $h$ is centred (its time averages below); the effective "
+             "coefficients need $\\Lambda_{kl} = \\int_0^\\infty "
              "\\langle h_k(y_0) h_l(y_t)\\rangle dt$, computed from trajectories (no closed "
-             "form for a chaotic flow).", (), ()),
+             "form for a chaotic flow).", (), (),
+             averages=tuple(time_average_record(h, fast, num(est[h].mean)) for h in hs)),
         Step("Green-Kubo", f"$\\Sigma = \\Lambda + \\Lambda^T$ from {paths} trajectories of "
-             f"{n_samples} samples (spacing {tr.spacing:g}), RK4 step {dt:g}; error bars: "
+             f"{n_samples} samples (spacing {tr.spacing:g}), RK4 step {dt:g}, with the "
+             + ("autocorrelations $C_k(s) = \\langle h_k(y_0) h_k(y_s)\\rangle$" if K > 1 else
+                "autocorrelation $C(s) = \\langle h(y_0) h(y_s)\\rangle$")
+             + (" (the off-diagonal entries from those of $h_k + h_l$)" if K > 1 else "")
+             + "; error bars: "
              + "; ".join(f"{hs[k]}: {Sigma[k, k]:.6g} +- {Sse[k, k]:.2g}" for k in range(K)),
-             (("Sigma", S),), tuple(checks), "numeric"),
+             ((r"\Sigma", S),) if K > 1 else (), tuple(checks), "numeric",
+             averages=tuple(_green_kubo_record(k, hs[k], S[k, k], K) for k in range(K))),
     ))
     if means:
         deriv = deriv.then(Step("averages", "Means of the $O(1)$ drift's fast factors "
                                 "(time averages, MSER-5 burn-in, agreement across initial "
                                 "conditions checked).",
-                                tuple((f"<{q}>", num(m)) for q, (m, _) in means.items()), (),
-                                "numeric"))
+                                (), (), "numeric",
+                                averages=tuple(time_average_record(q, fast, num(m))
+                                               for q, (m, _) in means.items())))
     from .engine import effective_model
 
     red = effective_model(deriv, drift, sp.Matrix(diff), "homogenization", fast, slow, eps, {},
@@ -256,3 +265,14 @@ def reduce_chaotic(model: DeterministicFlow, fast: Sequence[sp.Symbol] | sp.Symb
                                    "means": means, "source": model, "fast_flow": fast_flow})
     assert red.timescale == TIME
     return red
+
+
+def _green_kubo_record(k: int, h: sp.Expr, value: sp.Expr, K: int) -> Average:
+    r"""The record of :math:`\Sigma_{kk} = 2\int_0^\infty C_k(s)\,ds` with
+    :math:`C_k(s) = \langle h_k(y_0) h_k(y_s)\rangle` (the name :math:`C_k`, or :math:`C`
+    for one observable, is defined in the step's statement)."""
+    s = sp.Symbol("s", positive=True)
+    C = sp.Function(f"C_{k + 1}" if K > 1 else "C")(s)
+    idx = f"{k + 1}{k + 1}" if K > 1 else ""
+    label = rf"\Sigma_{{{idx}}}" if idx else r"\Sigma"
+    return Average(label, h, 2 * sp.Integral(C, (s, 0, sp.oo)), value)

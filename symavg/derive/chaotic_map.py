@@ -45,7 +45,8 @@ import sympy as sp
 from ..errors import ModelError, ScaleSeparationError, UnsolvedError
 from ..models.deterministic import DeterministicMap
 from ..models.effective import TIME, EffectiveModel
-from ..report.derivation import Check, Derivation, Step
+from ..report.averages import time_average_record
+from ..report.derivation import Average, Check, Derivation, Step
 from .chaotic import _separate
 
 
@@ -193,21 +194,24 @@ def reduce_chaotic_map(model: DeterministicMap,
     deriv = Derivation("Homogenization of a slow variable driven by a fast chaotic map", (
         Step("model", f"Skew product: fast map in ${lat}$, slow "
                       f"${', '.join(map(sp.latex, slow))}$ with steps "
-                      "$\\epsilon^2 g + \\epsilon a(x) h(y)$; the limit holds on "
-                      "$s = \\epsilon^2 n$.",
+                      "$\\varepsilon^2 g + \\varepsilon a(x) h(y)$; the limit holds on "
+                      "$s = \\varepsilon^2 n$.",
              (("T(y)", sp.Matrix(Ty)), ("g", sp.Matrix(gs)), ("a", A), ("h", h))),
         Step("Green-Kubo", f"$\\sigma^2 = C(0) + 2\\sum_{{n\\ge1}} C(n)$ and the one-sided "
              f"$\\Lambda = \\sum_{{n\\ge1}} C(n)$ (Ito drift $a a' \\Lambda$) from {paths} "
              f"orbits of {n_samples} steps ({tr.info['scheme']}): sigma^2 = "
              f"{est.value:.6g} +- {est.stderr:.2g}, C(0) = {c0:.6g}, Lambda = {lam:.6g} +- "
-             f"{lam_se:.2g}", (("sigma^2", S), ("Lambda", L)), tuple(checks), "numeric"),
+             f"{lam_se:.2g}; $C(n) = \\langle h(y_0) h(y_n)\\rangle$.", (), tuple(checks),
+             "numeric", averages=(time_average_record(h, fast, num(est.mean), discrete=True),
+                                 *_green_kubo_records(h, S, L, num(c0)))),
     ))
     if means:
-        deriv = deriv.then(Step("averages", "Means of the $O(\\epsilon^2)$ steps' fast factors "
+        deriv = deriv.then(Step("averages", "Means of the $O(\\varepsilon^2)$ steps' fast factors "
                                 "(orbit averages, agreement across initial conditions "
                                 "checked).",
-                                tuple((f"<{q}>", num(m)) for q, (m, _) in means.items()), (),
-                                "numeric"))
+                                (), (), "numeric",
+                                averages=tuple(time_average_record(q, fast, num(m), discrete=True)
+                                               for q, (m, _) in means.items())))
     from .engine import effective_model
 
     rel = float(abs(est.stderr / est.value)) if est.value else float("inf")
@@ -221,3 +225,15 @@ def reduce_chaotic_map(model: DeterministicMap,
 
     assert red.timescale == TIME
     return dataclasses.replace(red, timescale=eps ** 2 * TIME)
+
+
+def _green_kubo_records(h: sp.Expr, S: sp.Expr, L: sp.Expr, c0: sp.Expr
+                        ) -> tuple[Average, ...]:
+    r"""The records of :math:`\sigma^2 = C(0) + 2\sum_{n\ge1} C(n)` and
+    :math:`\Lambda = \sum_{n\ge1} C(n)`, :math:`C(n) = \langle h(y_0) h(y_n)\rangle`."""
+    n = sp.Symbol("n", integer=True, positive=True)
+    C = sp.Function("C")
+    tail = sp.Sum(C(n), (n, 1, sp.oo))
+    return (Average(r"C(0) = \langle h^2\rangle", h, None, c0),
+            Average(r"\sigma^2", h, C(0) + 2 * tail, S),
+            Average(r"\Lambda", h, tail, L))

@@ -42,7 +42,7 @@ from .._sympy_util import laurent_terms, numeric_zero, zero_check
 from ..errors import ScaleSeparationError, SymavgError, UnsolvedError
 from ..models import SDE, SwitchingSDE
 from ..models.generator import DiffusionPart, Generator, JumpPart, PotentialPart
-from ..report.derivation import Check, Derivation, Step
+from ..report.derivation import Average, Check, Derivation, Step
 
 __all__ = [
     "Hamiltonian",
@@ -797,11 +797,14 @@ def hamiltonian(model: SDE | SwitchingSDE, fast: Sequence[sp.Symbol] | None = No
                     out["characteristic"], out["strategy"],
                     Derivation("slow-fast Hamiltonian", tuple(steps)), model, prm,
                     out["numeric"], out.get("finite_where"))
-    checks = _hamiltonian_checks(H, T, model, fast, tol, out.get("grid"))
+    checks, averages = _hamiltonian_checks(H, T, model, fast, tol, out.get("grid"))
     steps.append(Step("checks", r"$H(x, 0) = 0$ (the tilted generator at $p = 0$ is "
                       r"$\mathcal L_0$); $\nabla_p H(x, 0) = \langle f\rangle$, the averaged "
-                      r"drift; "
-                      r"$H$ convex in $p$.", (), tuple(checks), "hamiltonian checks"))
+                      r"drift"
+                      + (" (its averages below, taken as in the averaging reduction)"
+                         if averages else "") + "; "
+                      r"$H$ convex in $p$.", (), tuple(checks), "hamiltonian checks",
+                      averages=averages))
     return Hamiltonian(out["expr"], T.slow, T.momentum, T.generator, out["eigenfunction"],
                        out["characteristic"], out["strategy"],
                        Derivation("slow-fast Hamiltonian", tuple(steps)), model, prm,
@@ -813,16 +816,21 @@ def _model_symbols(model: Any) -> set:
 
 
 def _hamiltonian_checks(H: Hamiltonian, T: Tilted, model: Any, fast: Any, tol: float,
-                        grid: int | None) -> list[Check]:
+                        grid: int | None) -> tuple[list[Check], tuple[Average, ...]]:
+    """The checks of a Hamiltonian, and the averages of the averaged drift they use (from
+    the averaging reduction: :math:`F = \\langle f\\rangle` with its integrand and law)."""
     checks: list[Check] = []
     zero = {p: 0 for p in H.momentum}
     avg = None
+    averages: tuple[Average, ...] = ()
     try:
         from .engine import reduce as _reduce
 
         red = _reduce(model, fast=None if isinstance(model, SwitchingSDE) else list(T.fast))
         if tuple(red.state) == tuple(H.slow):
             avg = sp.Matrix(red.drift)
+            averages = tuple(a for st in red.steps if st.name == "solvability"
+                             for a in st.averages if a.label.startswith("F"))
     except SymavgError:
         avg = None
     sample = _sample_params(_model_symbols(model) - set(H.params), seed=11)
@@ -874,7 +882,7 @@ def _hamiltonian_checks(H: Hamiltonian, T: Tilted, model: Any, fast: Any, tol: f
         err = abs(e2 - e1) / 3
         checks.append(Check("grid converged", err < tol, "numeric",
                             f"|lambda_2n - lambda_n|/3 = {err:.1e} at p = 0.5 (tol {tol:g})"))
-    return checks
+    return checks, averages
 
 
 def _fmt(prm: Mapping) -> str:

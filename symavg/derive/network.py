@@ -61,7 +61,8 @@ from ..models.markov import spectral_gap as _chain_gap
 from ..models.markov import stationary_law
 from ..models.network import ReactionNetwork, left_null_space
 from ..models.sde import SDE
-from ..report.derivation import Check, Derivation, Step
+from ..report.derivation import Average, Check, Derivation, Step
+from ..report.latex import latex
 
 __all__ = [
     "FastSubnetwork",
@@ -434,6 +435,9 @@ class _Law:
     ergodicity: str
     steps: tuple[Step, ...]
     conditions: tuple[str, ...] = ()
+    #: callable: expr of species -> the average written out (a Sum over the fast states),
+    #: or None when only its value is written (the multinomial law)
+    written: Any = None
 
 
 def _stirling2(k: int, j: int) -> int:
@@ -737,7 +741,12 @@ def _one_direction_law(net: ReactionNetwork, fs: FastSubnetwork, values: Mapping
     why = (f"the fast chain is irreducible on the {n_states} extents {states} "
            f"(every propensity along it is positive there"
            + (f", for {', '.join(conditions)}" if conditions else "") + ")")
-    return _Law("finite fast chain", expect, gap, True, why, (step,), tuple(conditions))
+    def written(e: sp.Expr) -> sp.Basic:
+        f = sp.sympify(e).subs(vals).subs(nfast)
+        return sp.Sum(sp.Function("pi")(xi) * f, (xi, states[0], states[-1]))
+
+    return _Law("finite fast chain", expect, gap, True, why, (step,), tuple(conditions),
+                written)
 
 
 def _birth_death_sums(net: ReactionNetwork, fs: FastSubnetwork, fast: list, j: int,
@@ -813,7 +822,29 @@ def _birth_death_sums(net: ReactionNetwork, fs: FastSubnetwork, fast: list, j: i
     why = (f"the birth-death chain of {fast[j]} on 0..{U} has a_+ > 0 below the top and "
            "a_- > 0 above 0, so it is irreducible on that finite set for every value of the "
            "slow variables")
-    return _Law("detailed balance", expect, None, True, why, (step,))
+    def written(e: sp.Expr) -> sp.Basic:
+        f = sp.sympify(e).subs(vals).subs(nfast)
+        return sp.Sum(sp.Function("pi")(xi) * f, (xi, 0, U))
+
+    return _Law("detailed balance", expect, None, True, why, (step,), written=written)
+
+
+def _propensity_average(law: _Law, text: str, a: sp.Expr, value: sp.Expr) -> Average:
+    r"""The record of :math:`\bar a_r(y) = \mathbb E_{\pi(\cdot\mid y)} a_r(n)`: the sum
+    over the fast states :math:`\sum_\xi \pi(\xi) a_r(n(\xi))` when the law is a chain
+    along one direction, else the expectation under the multinomial law written out."""
+    label = rf"\bar a[{_reaction_tex(text)}]"
+    form = law.written(a) if law.written is not None else None
+    if form is None:
+        label += rf" = \mathbb{{E}}_{{\pi(\cdot\mid y)}}\left[{latex(a)}\right]"
+    return Average(label, a, form, value)
+
+
+def _reaction_tex(text: str) -> str:
+    r"""A reaction ``"S1 + E -> C"`` in math: upright names, an arrow (``\mathrm{S1 + E}
+    \to \mathrm{C}``)."""
+    left, _, right = text.partition("->")
+    return rf"\mathrm{{{left.strip()}}} \to \mathrm{{{right.strip()}}}"
 
 
 def _values(values: Mapping, fs: FastSubnetwork) -> dict[sp.Symbol, sp.Integer]:
@@ -1004,7 +1035,7 @@ def reduce_network(net: ReactionNetwork, *, names: Mapping | None = None,
         Step("network",
              "The reaction network and its propensities (mass action: "
              r"$a = k\prod_i\binom{n_i}{m_i}$).",
-             tuple((rf"a[{rx.text}]", a)
+             tuple((rf"a[{_reaction_tex(rx.text)}]", a)
                    for rx, a in zip(net.reactions, net.propensities))),
         Step("fast subnetwork",
              f"The reactions whose propensities scale as ${sp.latex(net.eps ** fs.power)}$ are "
@@ -1025,7 +1056,7 @@ def reduce_network(net: ReactionNetwork, *, names: Mapping | None = None,
         dy = W * N.col(r)
         a_bar = law.expect(net.propensities[r])
         a_bar = sp.factor(sp.cancel(a_bar.subs(vals)))
-        averaged_rows.append((net.reactions[r].text, a_bar))
+        averaged_rows.append((net.reactions[r].text, net.propensities[r], a_bar))
         if dy.is_zero_matrix:
             dropped.append(net.reactions[r].text)
             continue
@@ -1037,8 +1068,9 @@ def reduce_network(net: ReactionNetwork, *, names: Mapping | None = None,
         r"$\bar a_r(y) = \mathbb E_{\pi(\cdot\mid y)} a_r(n)$, and its reaction changes the "
         r"slow variables by $W\nu_r$."
         + (f" Reactions {dropped} change no slow variable and drop out." if dropped else ""),
-        tuple((rf"\bar a[{t}]", a) for t, a in averaged_rows),
-        strategy=law.kind))
+        (), strategy=law.kind,
+        averages=tuple(_propensity_average(law, t, a, a_bar)
+                       for t, a, a_bar in averaged_rows)))
     keep = [y for y in fs.slow if y not in vals]
     texts, rates, props = [], [], []
     for key, members in groups.items():

@@ -147,7 +147,13 @@ def average_lines(avg: Any, width: float = LINE_WIDTH, namer: Namer | None = Non
     middle = f"{middle} = " if middle else ""
     value = latex(avg.value)
     if avg.form is None:
-        return equation_lines(label, avg.value, width, namer)
+        # no form: the label's middle member says how it is taken (a grid mean, ...)
+        if not middle:
+            return equation_lines(label, avg.value, width, namer)
+        one = f"{label} &= {middle}{value}"
+        if visual_width(one) <= width:
+            return [[one]]
+        return [[f"{label} &= {middle[:-3]}"], *equation_lines(label, avg.value, width, namer)]
     one = f"{label} &= {middle}{latex(avg.form)} = {value}"
     if visual_width(one) <= width:
         return [[one]]
