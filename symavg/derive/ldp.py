@@ -43,6 +43,7 @@ from ..errors import ScaleSeparationError, SymavgError, UnsolvedError
 from ..models import SDE, SwitchingSDE
 from ..models.generator import DiffusionPart, Generator, JumpPart, PotentialPart
 from ..report.derivation import Average, Check, Derivation, Step
+from ..report.names import fresh_name, user_names
 
 __all__ = [
     "Hamiltonian",
@@ -140,10 +141,18 @@ def tilted_generator(model: SDE | SwitchingSDE, fast: Sequence[sp.Symbol] | None
     if len(momentum) != len(slow):
         raise LDPError(f"momentum needs one symbol per slow variable {list(slow)}; got "
                        f"{list(momentum)}")
-    if set(momentum) & (set(model.state) | set(getattr(model, "parameters", ()))):
-        raise LDPError(f"the momentum symbols {list(momentum)} clash with the model's symbols: "
-                       "choose fresh ones")
     G = model.generator
+    taken = user_names([*model.state, *G.coefficients()])
+    clash = [q for q in momentum if q.name in taken]
+    if clash:
+        raise LDPError(f"the momentum symbols {clash} clash with the model's symbols or "
+                       "functions of the same name (they would print the same): choose fresh "
+                       "ones with momentum=[...]")
+    if "lambda_H" in taken:
+        raise LDPError("the model has a symbol or function named 'lambda_H', which the "
+                       "derivation uses for the variable of the characteristic polynomial "
+                       "det(lambda_H - M(p)): the two would print the same. Rename it (e.g. "
+                       "'Lambda_H').")
     I = [model.state.index(s) for s in slow]
     J = [model.state.index(y) for y in fc]
     P = sp.Matrix(momentum)
@@ -770,9 +779,11 @@ def hamiltonian(model: SDE | SwitchingSDE, fast: Sequence[sp.Symbol] | None = No
     """
     T = tilted_generator(model, fast, momentum)
     prm = dict(params or {})
+    uname = fresh_name("u", user_names(T.generator.coefficients()))
     steps = [Step("tilted generator", r"$\mathcal K_p = \lim_{\epsilon\to0}\epsilon\,"
                   r"e^{-p\cdot x/\epsilon}\mathcal L_\epsilon e^{p\cdot x/\epsilon}$ on functions "
-                  "of the fast variables.", (("K_p u", T.generator.as_expr()),), (T.check,),
+                  "of the fast variables.", ((rf"\mathcal K_p {sp.latex(sp.Symbol(uname))}",
+                                              T.generator.as_expr(name=uname)),), (T.check,),
                   "tilted generator")]
     if not T.check.passed:
         raise UnsolvedError(f"the tilted generator does not match its definition "
@@ -935,6 +946,13 @@ def rate_function(model: SDE | SwitchingSDE | Hamiltonian,
     velocity = tuple(velocity)
     if len(velocity) != H.dim:
         raise LDPError(f"velocity needs one symbol per slow variable {list(H.slow)}")
+    taken = user_names([*H.slow, *H.momentum] + ([H.expr] if H.expr is not None else [])
+                       + H.generator.coefficients())
+    clash = [w for w in velocity if w.name in taken]
+    if clash:
+        raise LDPError(f"the velocity symbols {clash} clash with the symbols or functions of "
+                       "the Hamiltonian's model of the same name (they would print the same): "
+                       "choose fresh ones with velocity=[...]")
     domain = _domain(H, velocity)
     steps = list(H.steps)
     expr, pstar = None, None

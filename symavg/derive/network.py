@@ -63,6 +63,7 @@ from ..models.network import ReactionNetwork, left_null_space
 from ..models.sde import SDE
 from ..report.derivation import Average, Check, Derivation, Step
 from ..report.latex import latex
+from ..report.names import fresh_name, user_names
 
 __all__ = [
     "FastSubnetwork",
@@ -657,7 +658,9 @@ def _one_direction_law(net: ReactionNetwork, fs: FastSubnetwork, values: Mapping
     j = pos_unit[0] if pos_unit else unit[0]
     if nu[j] == -1:
         nu = -nu
-    xi = sp.Symbol("xi", integer=True, nonnegative=True)
+    # the extent and the summation index, named apart from the network's own symbols
+    taken = set(user_names([*net.species, *net.propensities]))
+    xi = sp.Symbol(fresh_name("xi", taken), integer=True, nonnegative=True)
     # n_ref: the fast species with xi = n_j = 0, from W_f n = y
     rows = [(w, y) for w, y in zip(fs.weights, fs.slow)
             if any(w[species.index(s)] != 0 for s in fast)]
@@ -767,7 +770,8 @@ def _birth_death_sums(net: ReactionNetwork, fs: FastSubnetwork, fast: list, j: i
             "depends on the slow variables and the chain is not a birth-death chain from 0: "
             "no closed form here. Fix the slow variables that bound it (values=...)")
     U = upper[0] if len(upper) == 1 else sp.Min(*upper)
-    kk = sp.Symbol("k", integer=True, nonnegative=True)
+    kk = sp.Symbol(fresh_name("k", user_names([*net.species, *net.propensities])),
+                   integer=True, nonnegative=True)
     a_plus = sp.S.Zero
     a_minus = sp.S.Zero
     for r, st in zip(fs.indices, steps_):

@@ -21,6 +21,7 @@ import sympy as sp
 
 from .derivation import Average
 from .latex import latex
+from .names import fresh_name, user_names
 
 __all__ = ["density_average_record", "grid_average_record", "period_average_record",
            "time_average_record"]
@@ -96,13 +97,15 @@ def time_average_record(q: object, fast: Sequence[sp.Symbol], value: object, *,
     Limit(Integral(y(s)**2, (s, 0, T))/T, T, oo, dir='-')
     """
     q = sp.sympify(q)
+    taken = set(user_names([q, *fast]))
     if discrete:
-        n, N = sp.symbols("n N", integer=True, nonnegative=True)
+        n, N = (sp.Symbol(fresh_name(b, taken), integer=True, nonnegative=True)
+                for b in ("n", "N"))
         path = q.xreplace({y: sp.Function(y.name)(n) for y in fast})
         inner = sp.Mul(sp.Sum(path, (n, 0, N - 1)), 1 / N, evaluate=False)
         form = sp.Limit(inner, N, sp.oo)
     else:
-        s, T = sp.symbols("s T", positive=True)
+        s, T = (sp.Symbol(fresh_name(b, taken), positive=True) for b in ("s", "T"))
         path = q.xreplace({y: sp.Function(y.name)(s) for y in fast})
         form = sp.Limit(sp.Mul(sp.Integral(path, (s, 0, T)), 1 / T, evaluate=False), T, sp.oo)
     return Average(rf"\left\langle {latex(q)}\right\rangle", q, form, sp.sympify(value))

@@ -86,7 +86,27 @@ def _step_parts(step: Step) -> tuple[str, list[tuple[str, Any]], list[Any]]:
         averages = [replace(a, label=pat.sub(lambda _m, alt=alt: alt, a.label))
                     for a in averages]
         statement = _in_math(statement, lambda t, pat=pat, alt=alt: pat.sub(lambda _m: alt, t))
+    bm = brownian_letter(used)
+    if bm != "W":   # a user's W would read as the Brownian motion of the statement
+        statement = _in_math(statement, lambda t: _DW.sub(lambda _m: "d" + bm, t))
     return statement, exprs, averages
+
+
+_DW = re.compile(r"(?<![A-Za-z\\])dW(?![A-Za-z])")
+
+
+def brownian_letter(used: set[str]) -> str:
+    r"""The letter of the Brownian motion in a display: ``W``, or ``B`` when the user's
+    model has a symbol or function named ``W``, or :math:`\mathcal W` when it has both.
+
+    Examples
+    --------
+    >>> brownian_letter({"x"}), brownian_letter({"W"}), brownian_letter({"W", "B"})
+    ('W', 'B', '\\mathcal{W}')
+    """
+    if "W" not in used:
+        return "W"
+    return "B" if "B" not in used else r"\mathcal{W}"
 
 
 def _label_pattern(name: str) -> re.Pattern:
@@ -288,7 +308,7 @@ def sde_lines(state: Sequence[sp.Symbol], drift: Any, noise: Any = None,
     rows = []
     coeffs = list(drift) + (list(noise) if noise is not None else [])
     # a user's W would read as the Brownian motion: call that B instead
-    bm = "B" if "W" in set().union(*(_names(e) for e in coeffs)) else "W"
+    bm = brownian_letter(set().union(*(_names(e) for e in coeffs)))
     for i, z in enumerate(state):
         terms: list[str] = []
         c = _coef(drift[i])
