@@ -947,7 +947,7 @@ def rate_function(model: SDE | SwitchingSDE | Hamiltonian,
     if len(velocity) != H.dim:
         raise LDPError(f"velocity needs one symbol per slow variable {list(H.slow)}")
     taken = user_names([*H.slow, *H.momentum] + ([H.expr] if H.expr is not None else [])
-                       + H.generator.coefficients())
+                       + H.tilted.coefficients())
     clash = [w for w in velocity if w.name in taken]
     if clash:
         raise LDPError(f"the velocity symbols {clash} clash with the symbols or functions of "
