@@ -317,6 +317,12 @@ class Hamiltonian:
             return r"$H(x, p)$ (numeric: " + self.strategy + ")"
         return "$H = " + sp.latex(self.expr) + "$"
 
+    def _repr_markdown_(self) -> str:
+        from ..report.results import formula_markdown
+
+        return formula_markdown("Slow-fast Hamiltonian", [("H(x, p)", self.expr)], self.steps,
+                                self.strategy)
+
 
 @dataclass(frozen=True)
 class RateFunction:
@@ -366,6 +372,12 @@ class RateFunction:
             return r"$L(x, v)$ (numeric Legendre transform)"
         return "$L = " + sp.latex(self.expr) + "$"
 
+    def _repr_markdown_(self) -> str:
+        from ..report.results import formula_markdown
+
+        note = "numeric Legendre transform" if self.expr is None else f"finite on {self.domain}"
+        return formula_markdown("Rate function", [("L(x, v)", self.expr)], self.steps, note)
+
 
 @dataclass(frozen=True)
 class Quasipotential:
@@ -386,6 +398,12 @@ class Quasipotential:
         prm = _params(self.hamiltonian.params, params)
         e = _substitute(self.expr, prm, self.hamiltonian, (self.variable,))
         return float(sp.N(e.subs(self.variable, x)))
+
+    def _repr_markdown_(self) -> str:
+        from ..report.results import formula_markdown
+
+        return formula_markdown("Quasipotential", [("V", self.expr), ("p^*", self.momentum)],
+                                self.steps, f"from the attractor {self.variable} = {self.start}")
 
 
 # -------------------------------------------------------------- helpers

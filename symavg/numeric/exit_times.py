@@ -77,6 +77,14 @@ class ExitTimeEstimate:
         """Its standard error (delta method): ``eps * stderr / mean``."""
         return self.eps * self.stderr / self.mean
 
+    def _repr_html_(self) -> str:
+        from ..report.results import estimate_html
+
+        return estimate_html("Mean exit time", [
+            ("E[tau]", self.mean), ("standard error", self.stderr), ("eps", self.eps),
+            ("eps log E[tau]", f"{self.log_rate:.6g} +- {self.log_rate_stderr:.2g}"),
+            ("paths", self.paths), ("chain jumps", self.jumps)])
+
 
 def _run(args: tuple) -> np.ndarray:
     source, Z, S, p, lo, hi, tmax, seed, dt, max_events = args

@@ -53,6 +53,14 @@ class TailEstimate:
         """Its standard error (delta method): ``eps * se / P``."""
         return self.eps * self.stderr / self.probability
 
+    def _repr_html_(self) -> str:
+        from ..report.results import estimate_html
+
+        return estimate_html("Tail probability (importance sampling)", [
+            ("P", self.probability), ("standard error", self.stderr), ("eps", self.eps),
+            ("-eps log P", f"{self.log_rate:.6g} +- {self.log_rate_stderr:.2g}"),
+            ("tilt", self.tilt), ("paths", self.paths)])
+
 
 def additive_tail_probability(model: SwitchingSDE, velocity: float, T: float, eps: float, *,
                               params: Mapping | None = None, tilt: float | None = None,
