@@ -54,7 +54,7 @@ def period_average_record(f: object, y: sp.Symbol, period: object, value: object
     >>> y = sp.Symbol("y", real=True)
     >>> a = period_average_record(1 / (2 + sp.sin(y)), y, 2 * sp.pi, 1 / sp.sqrt(3))
     >>> a.form
-    Integral(1/(sin(y) + 2), (y, 0, 2*pi))/(2*pi)
+    (1/(2*pi))*Integral(1/(sin(y) + 2), (y, 0, 2*pi))
     """
     f = sp.sympify(f)
     form = sp.Mul(sp.Integral(f, (y, 0, period)), 1 / sp.sympify(period), evaluate=False)
