@@ -242,8 +242,9 @@ def reduce_chaotic(model: DeterministicFlow, fast: Sequence[sp.Symbol] | sp.Symb
              + ("autocorrelations $C_k(s) = \\langle h_k(y_0) h_k(y_s)\\rangle$" if K > 1 else
                 "autocorrelation $C(s) = \\langle h(y_0) h(y_s)\\rangle$")
              + (" (the off-diagonal entries from those of $h_k + h_l$)" if K > 1 else "")
-             + "; error bars: "
-             + "; ".join(f"{hs[k]}: {Sigma[k, k]:.6g} +- {Sse[k, k]:.2g}" for k in range(K)),
+             + "; standard errors: "
+             + "; ".join(f"${sp.latex(hs[k])}$: ${Sigma[k, k]:.6g} \\pm {Sse[k, k]:.2g}$"
+                         for k in range(K)) + ".",
              ((r"\Sigma", S),) if K > 1 else (), tuple(checks), "numeric",
              averages=tuple(_green_kubo_record(k, hs[k], S[k, k], K) for k in range(K))),
     ))

@@ -199,9 +199,10 @@ def reduce_chaotic_map(model: DeterministicMap,
              (("T(y)", sp.Matrix(Ty)), ("g", sp.Matrix(gs)), ("a", A), ("h", h))),
         Step("Green-Kubo", f"$\\sigma^2 = C(0) + 2\\sum_{{n\\ge1}} C(n)$ and the one-sided "
              f"$\\Lambda = \\sum_{{n\\ge1}} C(n)$ (Ito drift $a a' \\Lambda$) from {paths} "
-             f"orbits of {n_samples} steps ({tr.info['scheme']}): sigma^2 = "
-             f"{est.value:.6g} +- {est.stderr:.2g}, C(0) = {c0:.6g}, Lambda = {lam:.6g} +- "
-             f"{lam_se:.2g}; $C(n) = \\langle h(y_0) h(y_n)\\rangle$.", (), tuple(checks),
+             f"orbits of {n_samples} steps ({tr.info['scheme']}), with "
+             "$C(n) = \\langle h(y_0) h(y_n)\\rangle$; standard errors: "
+             f"$\\sigma^2 = {est.value:.6g} \\pm {est.stderr:.2g}$, "
+             f"$\\Lambda = {lam:.6g} \\pm {lam_se:.2g}$.", (), tuple(checks),
              "numeric", averages=(time_average_record(h, fast, num(est.mean), discrete=True),
                                  *_green_kubo_records(h, S, L, num(c0)))),
     ))
