@@ -253,10 +253,19 @@ def compile_latex(tex: str, folder: Path, name: str = "doc") -> str:
     return log
 
 
+#: the steps that take averages over a fast law: each shows them (Step.averages)
+AVERAGING_STEPS = {"centering", "solvability", "diffusion approximation",
+                   "averaged propensities", "Green-Kubo", "averages", "effective diffusivity",
+                   "effective reflection", "effective tensor"}
+
+
 @pytest.mark.parametrize("name", list(DERIVATIONS))
 def test_standalone_latex_compiles(name, tmp_path):
+    deriv = DERIVATIONS[name]()
+    bare = [s.name for s in deriv if s.name in AVERAGING_STEPS and not s.averages]
+    assert not bare, f"steps that take averages without showing them: {bare}"
     _need(shutil.which("pdflatex") is not None, "pdflatex is not installed")
-    tex = DERIVATIONS[name]().to_latex(standalone=True)
+    tex = deriv.to_latex(standalone=True)
     assert tex.startswith(r"\documentclass") and tex.rstrip().endswith(r"\end{document}")
     assert r"\usepackage{amsmath,amssymb}" in tex and "geometry" in tex
     compile_latex(tex, tmp_path)
