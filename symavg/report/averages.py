@@ -66,7 +66,24 @@ def period_average_record(f: object, y: sp.Symbol, period: object, value: object
 def density_average_record(label: str, f: object, density: str, domain: Sequence,
                            value: object) -> Average:
     r"""The record of ``label`` :math:`= \int f\,\rho(y)\,dy = ` ``value``, the density a
-    function named ``density`` of the variables of ``domain`` (a list of ``(y, lo, hi)``).
+    function named ``density`` of the variables of ``domain``.
+
+    Parameters
+    ----------
+    label : str
+        LaTeX of the left side (``r"\bar g"``).
+    f : Expr
+        The integrand.
+    density : str
+        The name of the density, as the step that computes it writes it.
+    domain : sequence of (Symbol, lower, upper)
+        The integration domain, one triple per variable.
+    value : Expr
+        The average.
+
+    Returns
+    -------
+    Average
 
     Examples
     --------
@@ -88,6 +105,23 @@ def time_average_record(q: object, fast: Sequence[sp.Symbol], value: object, *,
     :math:`\langle q\rangle = \lim_{T\to\infty}\frac1T\int_0^T q(y(s))\,ds`, or
     :math:`\lim_{N\to\infty}\frac1N\sum_{n=0}^{N-1} q(y_n)` for a map
     (``discrete=True``).
+
+    Parameters
+    ----------
+    q : Expr
+        The observable, in the fast variables.
+    fast : sequence of Symbol
+        The fast variables; along the path they become functions of the time ``s`` (or of
+        the step ``n``).
+    value : Expr
+        The estimated average.
+    discrete : bool
+        A map's orbit instead of a flow's trajectory.
+
+    Returns
+    -------
+    Average
+        The time and step variables are named apart from the names in ``q``.
 
     Examples
     --------
@@ -116,6 +150,22 @@ def grid_average_record(label: str, integrand_tex: str, value: object,
     r"""The record of a numeric mean over the points :math:`y_j` of a grid,
     ``label`` :math:`= \frac1N\sum_{j=1}^N` ``integrand`` :math:`(y_j) = ` ``value``
     (no closed-form integrand: the label says how the mean is taken).
+
+    Parameters
+    ----------
+    label : str
+        LaTeX of the left side.
+    integrand_tex : str
+        LaTeX of the integrand, written before ``(y_j)``.
+    value : Expr or Matrix
+        The mean.
+    points : str
+        LaTeX of the number of points.
+
+    Returns
+    -------
+    Average
+        With ``form=None``; the display writes ``label = mean = value``.
 
     Examples
     --------

@@ -151,6 +151,8 @@ def average_lines(avg: Any, width: float = LINE_WIDTH, namer: Namer | None = Non
     form is written with the integrand's name (``\langle c_x\rangle_\rho =
     \int c_x \rho(y)\,dy``), the value on the next line(s), and the integrand is
     defined below (``c_x = ...``, broken over lines) unless the step shows it already.
+    An average without a form (a numeric mean) is written ``label = value``, its label
+    saying how it is taken (``A^* = \frac1N\sum_j ...``), on two displays when long.
 
     Examples
     --------
