@@ -169,3 +169,19 @@ def test_the_notebook_of_effective_reflection_records_the_call(tmp_path):
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     assert "from symavg.spatial import effective_reflection" in code
     assert "np.allclose(np.asarray(res.gbar" in code
+
+
+def test_the_notebook_of_a_network_reduction_runs_and_checks(tmp_path):
+    """The enzyme network of worked_examples/network_fast_equilibrium.py: the notebook
+    rebuilds the network, reduces it (values={"T_EC": 1}) and checks each step and the
+    reduced propensities (k0 and k_cat k1 T/(k1 T + k2), see test_report_averages)."""
+    k0, k1, k2, kc = sp.symbols("k0 k1 k2 k_cat", positive=True)
+    eps = sa.epsilon
+    net = sa.ReactionNetwork(["0 -> S", "E + S -> C", "C -> E + S", "C -> E + P"],
+                             [k0, k1 / eps, k2 / eps, kc])
+    red = net.reduce(values={"T_EC": 1})
+    path = red.steps.to_notebook(tmp_path / "network.ipynb")
+    nb = nbformat.read(str(path), as_version=4)
+    code = "".join(nb.cells[3]["source"])
+    assert "ReactionNetwork(['0 -> S', 'E + S -> C'" in code and "values={'T_EC': 1}" in code
+    _run(path)

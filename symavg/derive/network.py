@@ -844,6 +844,29 @@ def _propensity_average(law: _Law, text: str, a: sp.Expr, value: sp.Expr) -> Ave
     return Average(label, a, form, value)
 
 
+def _network_origin(net: ReactionNetwork, kwargs: Mapping, props: Sequence) -> dict:
+    """The call that made a network's reduction, as code, for :meth:`Derivation.to_notebook`
+    (see :mod:`symavg.report.calls`): ``ReactionNetwork(...).reduce(...)`` with the reduced
+    propensities as the value the notebook checks."""
+    from .._symbols import epsilon
+    from ..report.calls import _sympy_objects, python_literal
+
+    vals: list[Any] = [[r.text for r in net.reactions], list(net.rates), list(net.species)]
+    call = "ReactionNetwork({}, {}, {}"
+    user = [None if ma else a for a, ma in zip(net.propensities, net.mass_action)]
+    if any(u is not None for u in user):
+        call += ", propensities={}"
+        vals.append(user)
+    if net.eps != epsilon:
+        call += ", eps={}"
+        vals.append(net.eps)
+    call += ").reduce(" + ", ".join(f"{k}={{}}" for k in kwargs) + ")"
+    vals += list(kwargs.values())
+    return {"call": "res = " + call.format(*(python_literal(v) for v in vals)),
+            "imports": "from symavg import ReactionNetwork", "inputs": _sympy_objects(vals),
+            "attr": "propensities", "expected": sp.ImmutableMatrix(list(props))}
+
+
 def _reaction_tex(text: str) -> str:
     r"""A reaction ``"S1 + E -> C"`` in math: upright names, an arrow (``\mathrm{S1 + E}
     \to \mathrm{C}``)."""
@@ -1124,9 +1147,12 @@ def reduce_network(net: ReactionNetwork, *, names: Mapping | None = None,
         tuple(x for x in ((r"\lambda_1", gap), ("a_0", slow_rate),
                           (r"a_0/\lambda_1", ratio)) if x[1] is not None),
         tuple(checks), strategy="spectral gap"))
+    given = {k: v for k, v in (("names", names), ("values", values or None),
+                               ("slow_range", slow_range)) if v is not None}
     reduced = ReactionNetwork(
         texts, rates, reduced_species, propensities=props, eps=net.eps,
-        steps=Derivation("Fast-equilibrium reduction of a reaction network", tuple(steps)),
+        steps=Derivation("Fast-equilibrium reduction of a reaction network", tuple(steps),
+                         origin=_network_origin(net, given, props)),
         validity=validity,
         records={"source": net, "fast": fs, "slow_map": {y: c for y, c in fs.slow_map.items()
                                                          if y not in vals},
