@@ -185,3 +185,21 @@ def test_the_notebook_of_a_network_reduction_runs_and_checks(tmp_path):
     code = "".join(nb.cells[3]["source"])
     assert "ReactionNetwork(['0 -> S', 'E + S -> C'" in code and "values={'T_EC': 1}" in code
     _run(path)
+
+
+def test_the_notebook_of_a_rate_function_runs_and_checks(tmp_path):
+    """The telegraph process of worked_examples/ldp_telegraph.py: the notebook declares the
+    switching model, computes H and L again (H = sqrt(lambda^2 + p^2) - lambda and
+    L = lambda (1 - sqrt(1 - v^2)), the doctests of sa.ldp) and checks every step and L."""
+    x, p, v = sp.symbols("x p v", real=True)
+    lam = sp.Symbol("lambda", positive=True)
+    eps = sa.epsilon
+    chain = sa.MarkovChain({("-", "+"): lam / eps, ("+", "-"): lam / eps})
+    tel = sa.SwitchingSDE([x], chain, drift={"-": -1, "+": 1})
+    L = sa.ldp.rate_function(sa.ldp.hamiltonian(tel, momentum=p), velocity=v)
+    assert sp.simplify(L.expr - lam * (1 - sp.sqrt(1 - v**2))) == 0
+    path = L.steps.to_notebook(tmp_path / "rate.ipynb")
+    code = "".join(nbformat.read(str(path), as_version=4).cells[3]["source"])
+    assert "H = sa.ldp.hamiltonian(model, momentum=p)" in code
+    assert "res = sa.ldp.rate_function(H, velocity=[v])" in code
+    _run(path)

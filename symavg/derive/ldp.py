@@ -834,10 +834,50 @@ def hamiltonian(model: SDE | SwitchingSDE, fast: Sequence[sp.Symbol] | None = No
                          if averages else "") + "; "
                       r"$H$ convex in $p$.", (), tuple(checks), "hamiltonian checks",
                       averages=averages))
+    given = {k: v for k, v in (("fast", fast), ("momentum", momentum), ("params", params),
+                               ("domain", domain)) if v is not None}
+    given.update({k: v for k, v, d in (("n", n, 200), ("tol", tol, 1e-5)) if v != d})
+    origin = _origin(_model_code(model), "hamiltonian", "model", given, out["expr"])
     return Hamiltonian(out["expr"], T.slow, T.momentum, T.generator, out["eigenfunction"],
                        out["characteristic"], out["strategy"],
-                       Derivation("slow-fast Hamiltonian", tuple(steps)), model, prm,
+                       Derivation("slow-fast Hamiltonian", tuple(steps), origin), model, prm,
                        out["numeric"], out.get("finite_where"))
+
+
+def _model_code(model: Any) -> tuple[str, list] | None:
+    """The declaration of ``model`` as code (``model = ...``), or None when it cannot be
+    written (see :func:`symavg.report.notebook.model_source`)."""
+    from ..report.notebook import model_source
+
+    try:
+        return model_source(model), []
+    except SymavgError:
+        return None
+
+
+def _origin(head: tuple[str, list] | None, fn: str, arg: str, given: Mapping,
+            expected: Any) -> dict | None:
+    """The record of an ``sa.ldp`` call as code, for :meth:`Derivation.to_notebook`: the code
+    ``head`` that binds ``arg``, then ``res = sa.ldp.<fn>(arg, ...)``, checked on ``expr``;
+    None without a closed form or a head (:mod:`symavg.report.calls`)."""
+    from ..report.calls import _sympy_objects, python_literal
+
+    if head is None or expected is None:
+        return None
+    code, inputs = head
+    call = f"res = sa.ldp.{fn}({arg}" + "".join(f", {k}={python_literal(v)}"
+                                                for k, v in given.items()) + ")"
+    return {"call": code + "\n" + call, "imports": "", "attr": "expr", "expected": expected,
+            "inputs": inputs + _sympy_objects(list(given.values()))}
+
+
+def _after(H: Hamiltonian) -> tuple[str, list] | None:
+    """The code of ``H``'s origin, binding ``H`` instead of ``res``."""
+    o = H.steps.origin
+    if not o or not o.get("call"):
+        return None
+    head, _, last = o["call"].rpartition("res = ")
+    return head + "H = " + last, list(o.get("inputs", []))
 
 
 def _model_symbols(model: Any) -> set:
@@ -988,7 +1028,9 @@ def rate_function(model: SDE | SwitchingSDE | Hamiltonian,
     steps.append(Step("domain", "Where the rate function is finite.",
                       (("D", domain),) if isinstance(domain, sp.Basic) else (), (),
                       "domain"))
-    return RateFunction(expr, velocity, pstar, domain, H, Derivation("rate function", tuple(steps)))
+    origin = _origin(_after(H), "rate_function", "H", {"velocity": list(velocity)}, expr)
+    return RateFunction(expr, velocity, pstar, domain, H,
+                        Derivation("rate function", tuple(steps), origin))
 
 
 def _domain(H: Hamiltonian, velocity: tuple) -> Any:
@@ -1300,5 +1342,7 @@ def quasipotential(model: SDE | SwitchingSDE | Hamiltonian, start: object | None
     step = Step("quasipotential", r"One slow variable: the optimal fluctuation path has "
                 r"momentum $p^*(x) \ne 0$ on $H(x, p^*) = 0$, and $V(x) = \int_{x_0}^x p^*$.",
                 (("p^*", chosen), ("V", V)), tuple(checks), "1-D quasipotential")
+    given = {"start": start, **({"variable": variable} if variable is not None else {})}
+    origin = _origin(_after(H), "quasipotential", "H", given, V)
     return Quasipotential(V, x, start, chosen, H,
-                          Derivation("quasipotential", tuple(H.steps) + (step,)))
+                          Derivation("quasipotential", tuple(H.steps) + (step,), origin))

@@ -370,7 +370,8 @@ def write_notebook(derivation: Any, origin: dict | None, path: str | os.PathLike
         raise ModelError(
             f"the derivation {derivation.title!r} does not record the model it was derived "
             "from: only the derivations of sa.reduce (red.steps of an EffectiveModel), of "
-            "ReactionNetwork.reduce and of the spatial routines (CellProblem.effective_tensor, "
+            "ReactionNetwork.reduce, of sa.ldp (closed forms) and of the spatial routines "
+            "(CellProblem.effective_tensor, "
             "effective_diffusivity_periodic_flow, effective_reflection) do. "
             "Write the notebook from red.steps of the reduced model, or pass "
             "model=the_declaration (and fast=, order=) to to_notebook."
