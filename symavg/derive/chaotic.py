@@ -46,6 +46,7 @@ from ..errors import ModelError, ScaleSeparationError, UnsolvedError
 from ..models.deterministic import DeterministicFlow
 from ..models.effective import TIME, EffectiveModel
 from ..report.averages import time_average_record
+from ..report.calls import given, keyword_arguments, recorded
 from ..report.derivation import Average, Check, Derivation, Step
 
 
@@ -84,6 +85,8 @@ def _split_slow(e: sp.Expr, eps: sp.Symbol, x: sp.Symbol) -> tuple[sp.Expr, sp.E
     return g, f
 
 
+@recorded(lambda b: ("from symavg.derive.chaotic import reduce_chaotic",
+                     "reduce_chaotic(" + keyword_arguments(b)[2:] + ")", given(b)), "diffusion")
 def reduce_chaotic(model: DeterministicFlow, fast: Sequence[sp.Symbol] | sp.Symbol | None = None,
                    *, params: Mapping | None = None, n_samples: int = 400_000,
                    dt: float = 0.005, every: int = 2, paths: int = 8, seed: int | None = 0,

@@ -46,6 +46,7 @@ from ..errors import ModelError, ScaleSeparationError, UnsolvedError
 from ..models.deterministic import DeterministicMap
 from ..models.effective import TIME, EffectiveModel
 from ..report.averages import time_average_record
+from ..report.calls import given, keyword_arguments, recorded
 from ..report.derivation import Average, Check, Derivation, Step
 from .chaotic import _separate
 
@@ -66,6 +67,8 @@ def _split_increment(e: sp.Expr, eps: sp.Symbol, x: sp.Symbol) -> tuple[sp.Expr,
     return g, f
 
 
+@recorded(lambda b: ("from symavg.derive.chaotic_map import reduce_chaotic_map",
+                     "reduce_chaotic_map(" + keyword_arguments(b)[2:] + ")", given(b)), "diffusion")
 def reduce_chaotic_map(model: DeterministicMap,
                        fast: Sequence[sp.Symbol] | sp.Symbol | None = None, *,
                        params: Mapping | None = None, n_samples: int = 400_000,

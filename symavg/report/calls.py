@@ -38,8 +38,13 @@ def python_literal(obj: Any) -> str:
     """
     if isinstance(obj, sp.MatrixBase):
         return "Matrix(" + python_literal(obj.tolist()) + ")"
+    if type(obj).__name__ in _DETERMINISTIC:   # a chaotic flow or map: its declaration
+        return (f"sa.{type(obj).__name__}({python_literal(list(obj.state))}, "
+                f"{python_literal(list(obj.rhs))}, eps={python_literal(obj.eps)})")
     if isinstance(obj, sp.Basic):
-        return sp.sstr(obj, order="none")
+        # a fraction printed 1/2 would read back as a Python float: write S(1)/2 then
+        fractions = any(not r.is_Integer for r in obj.atoms(sp.Rational))
+        return sp.sstr(obj, order="none", sympy_integers=fractions)
     if isinstance(obj, dict):
         return "{" + ", ".join(f"{python_literal(k)}: {python_literal(v)}"
                                for k, v in obj.items()) + "}"
@@ -53,9 +58,14 @@ def python_literal(obj: Any) -> str:
     return repr(obj)
 
 
+_DETERMINISTIC = ("DeterministicFlow", "DeterministicMap")
+
+
 def _sympy_objects(obj: Any) -> list[Any]:
     if isinstance(obj, sp.Basic | sp.MatrixBase):
         return [obj]
+    if type(obj).__name__ in _DETERMINISTIC:
+        return [*obj.state, *obj.rhs, obj.eps]
     if isinstance(obj, dict):
         return [o for k, v in obj.items() for o in _sympy_objects(k) + _sympy_objects(v)]
     if isinstance(obj, list | tuple):
