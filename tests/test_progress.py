@@ -176,3 +176,16 @@ def test_mean_exit_time_advances_one_bar_over_its_chunks(bars):
     sa.ldp.mean_exit_time(pdmp, {x: 0.5}, lower={x: 0.2}, upper={x: 0.8}, eps=0.2,
                           paths=100, seed=0, backend="numpy", progress=False)
     assert len(bars) == 1
+
+
+def test_tail_probability_advances_one_bar_to_the_end(bars):
+    """Importance sampling of the telegraph process (the doctest of
+    additive_tail_probability): one bar, advanced by the paths that reached T."""
+    from symavg.numeric.rare_events import additive_tail_probability
+
+    ch = sa.MarkovChain({("-", "+"): 1 / eps, ("+", "-"): 1 / eps})
+    tel = sa.SwitchingSDE([x], ch, drift={"-": -1, "+": 1})
+    additive_tail_probability(tel, 0.6, 1.0, 0.1, tilt=0.5, paths=500, seed=1, progress=True)
+    (bar,) = bars
+    assert bar.desc == "additive_tail_probability" and bar.n == pytest.approx(1)
+    assert bar.closed
