@@ -1,9 +1,9 @@
 """One progress bar per long call, covering all of its work.
 
 A public call that can take more than a few seconds (``sa.simulate``, ``sa.verify``,
-``sa.rve_study``, ``sa.ssa``, ``sa.time_averages``, ``sa.green_kubo`` and the chaos
-module's ``trajectories``) is wrapped by :func:`one_bar`. The outermost wrapped call owns the
-only bar;
+``sa.rve_study``, ``sa.ssa``, ``sa.time_averages``, ``sa.green_kubo``,
+``sa.ldp.mean_exit_time`` and the chaos module's ``trajectories``) is wrapped by
+:func:`one_bar`. The outermost wrapped call owns the only bar;
 calls made inside it (the simulations of ``verify``) draw no bar of their own and advance the
 outer one with :func:`advance`, so ``verify`` shows one bar from its first simulation to its
 last, and ``progress=False`` silences everything inside it.

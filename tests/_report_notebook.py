@@ -29,4 +29,12 @@ study = rve_study(RandomCheckerboard(1.0, 4.0, p=0.5, dim=2, resolution=2), size
                   samples=4, seed=0, progress=False, resolution_check=False)
 study""", "text/html"),
     ("study.plot()", "image/png"),
+    ("""lam = sp.Symbol("lambda", positive=True)
+chain = sa.MarkovChain({("-", "+"): lam / eps, ("+", "-"): lam / eps})
+H = sa.ldp.hamiltonian(sa.SwitchingSDE([x], chain, drift={"-": -1, "+": 1}))
+H""", "text/markdown"),
+    ("""import numpy as np
+from symavg.numeric.green_kubo import green_kubo_series
+green_kubo_series(np.random.default_rng(1).standard_normal((2, 20_000)), spacing=1.0)""",
+     "text/html"),
 ]

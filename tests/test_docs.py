@@ -45,7 +45,8 @@ def test_every_public_name_is_in_the_api_reference():
 
 def test_every_page_and_tutorial_is_reachable():
     index = (DOCS / "index.md").read_text()
-    for family in ("averaging", "homogenization", "spatial", "markov"):
+    for family in ("averaging", "homogenization", "spatial", "markov", "networks", "chaos",
+                   "large_deviations"):
         assert f"tutorials/{family}" in index
         assert (DOCS / "tutorials" / f"{family}.md").exists()
     assert ":glob:" in index          # every hand-written page of docs/ is in the Guide
@@ -100,7 +101,8 @@ def test_the_site_builds_with_warnings_as_errors(tmp_path):
     for name in set(sa.__all__) - {"epsilon"}:  # a module's anchor is "module-symavg.ldp"
         assert f'id="symavg.{name}"' in api or f'id="module-symavg.{name}"' in api, name
     # the tutorials and the gallery were executed: their pages carry outputs and figures
-    for family in ("averaging", "homogenization", "spatial", "markov"):
+    for family in ("averaging", "homogenization", "spatial", "markov", "networks", "chaos",
+                   "large_deviations"):
         page = (out / "tutorials" / f"{family}.html").read_text()
         assert "cell_output" in page, family
     assert "<img" in (out / "tutorials" / "averaging.html").read_text()

@@ -13,7 +13,7 @@ import symavg as sa
 
 PUBLIC = [n for n in sa.__all__ if n != "epsilon"]   # epsilon is a SymPy Symbol
 MODULES = sorted({inspect.getmodule(getattr(sa, n)).__name__ for n in PUBLIC}
-                 | {"symavg.report.notebook"})
+                 | {"symavg.report.notebook", "symavg.report.averages"})
 
 
 @pytest.mark.parametrize("name", PUBLIC)

@@ -169,3 +169,58 @@ def test_the_notebook_of_effective_reflection_records_the_call(tmp_path):
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     assert "from symavg.spatial import effective_reflection" in code
     assert "np.allclose(np.asarray(res.gbar" in code
+
+
+@pytest.mark.slow
+def test_the_notebook_of_a_network_reduction_runs_and_checks(tmp_path):
+    """The enzyme network of worked_examples/network_fast_equilibrium.py: the notebook
+    rebuilds the network, reduces it (values={"T_EC": 1}) and checks each step and the
+    reduced propensities (k0 and k_cat k1 T/(k1 T + k2), see test_report_averages)."""
+    k0, k1, k2, kc = sp.symbols("k0 k1 k2 k_cat", positive=True)
+    eps = sa.epsilon
+    net = sa.ReactionNetwork(["0 -> S", "E + S -> C", "C -> E + S", "C -> E + P"],
+                             [k0, k1 / eps, k2 / eps, kc])
+    red = net.reduce(values={"T_EC": 1})
+    path = red.steps.to_notebook(tmp_path / "network.ipynb")
+    nb = nbformat.read(str(path), as_version=4)
+    code = "".join(nb.cells[3]["source"])
+    assert "ReactionNetwork(['0 -> S', 'E + S -> C'" in code and "values={'T_EC': 1}" in code
+    _run(path)
+
+
+@pytest.mark.slow
+def test_the_notebook_of_a_rate_function_runs_and_checks(tmp_path):
+    """The telegraph process of worked_examples/ldp_telegraph.py: the notebook declares the
+    switching model, computes H and L again (H = sqrt(lambda^2 + p^2) - lambda and
+    L = lambda (1 - sqrt(1 - v^2)), the doctests of sa.ldp) and checks every step and L."""
+    x, p, v = sp.symbols("x p v", real=True)
+    lam = sp.Symbol("lambda", positive=True)
+    eps = sa.epsilon
+    chain = sa.MarkovChain({("-", "+"): lam / eps, ("+", "-"): lam / eps})
+    tel = sa.SwitchingSDE([x], chain, drift={"-": -1, "+": 1})
+    L = sa.ldp.rate_function(sa.ldp.hamiltonian(tel, momentum=p), velocity=v)
+    assert sp.simplify(L.expr - lam * (1 - sp.sqrt(1 - v**2))) == 0
+    path = L.steps.to_notebook(tmp_path / "rate.ipynb")
+    code = "".join(nbformat.read(str(path), as_version=4).cells[3]["source"])
+    assert "H = sa.ldp.hamiltonian(model, momentum=p)" in code
+    assert "res = sa.ldp.rate_function(H, velocity=[v])" in code
+    _run(path)
+
+
+@pytest.mark.slow
+def test_the_notebook_of_a_chaotic_map_reduction_runs_and_checks(tmp_path):
+    """The doubling-map example (worked_examples/chaos_doubling_map.py; sigma^2 = 1/4 exactly,
+    see test_report_averages): the notebook declares the map, runs the same seeded
+    Green-Kubo estimate and finds the same diffusion to every digit."""
+    from symavg.derive.chaotic_map import reduce_chaotic_map
+
+    x, y = sp.symbols("x y", real=True)
+    eps = sa.epsilon
+    m = sa.DeterministicMap([x, y], [x - eps**2 * x + eps * (y - sp.Rational(1, 2)),
+                                     sp.Mod(2 * y, 1)])
+    red = reduce_chaotic_map(m, [y], n_samples=20_000)
+    assert abs(float(red.diffusion[0, 0]) - 0.25) < 0.02
+    path = red.steps.to_notebook(tmp_path / "chaos.ipynb")
+    code = "".join(nbformat.read(str(path), as_version=4).cells[3]["source"])
+    assert "reduce_chaotic_map(model=sa.DeterministicMap([x, y], [" in code
+    _run(path)

@@ -160,3 +160,32 @@ def test_simulating_a_flow_shares_one_bar_between_burn_in_and_run(bars):
     sa.simulate(flow, {x: 0.0}, T=0.01, eps=0.5, paths=4, seed=0, progress=True)
     (bar,) = bars
     assert bar.desc == "simulate" and bar.n == pytest.approx(1)
+
+
+def test_mean_exit_time_advances_one_bar_over_its_chunks(bars):
+    """A two-state PDMP (drift -x in state 0, 1 - x in state 1, rates 1/eps): the exit
+    time from (0.2, 0.8) from x0 = 0.5, four chunks of paths on one bar."""
+    chain = sa.MarkovChain({(0, 1): 1 / eps, (1, 0): 1 / eps})
+    pdmp = sa.SwitchingSDE([x], chain, drift={0: -x, 1: 1 - x})
+    est = sa.ldp.mean_exit_time(pdmp, {x: 0.5}, lower={x: 0.2}, upper={x: 0.8}, eps=0.2,
+                                paths=400, chunk_size=100, seed=0, backend="numpy",
+                                progress=True)
+    (bar,) = bars
+    assert bar.desc == "mean_exit_time" and bar.n == pytest.approx(1) and bar.closed
+    assert est.mean > 0
+    sa.ldp.mean_exit_time(pdmp, {x: 0.5}, lower={x: 0.2}, upper={x: 0.8}, eps=0.2,
+                          paths=100, seed=0, backend="numpy", progress=False)
+    assert len(bars) == 1
+
+
+def test_tail_probability_advances_one_bar_to_the_end(bars):
+    """Importance sampling of the telegraph process (the doctest of
+    additive_tail_probability): one bar, advanced by the paths that reached T."""
+    from symavg.numeric.rare_events import additive_tail_probability
+
+    ch = sa.MarkovChain({("-", "+"): 1 / eps, ("+", "-"): 1 / eps})
+    tel = sa.SwitchingSDE([x], ch, drift={"-": -1, "+": 1})
+    additive_tail_probability(tel, 0.6, 1.0, 0.1, tilt=0.5, paths=500, seed=1, progress=True)
+    (bar,) = bars
+    assert bar.desc == "additive_tail_probability" and bar.n == pytest.approx(1)
+    assert bar.closed

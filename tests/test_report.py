@@ -158,6 +158,73 @@ def _no_force():
                                    apps.KRAMERS_SIGMA).steps
 
 
+def _worked(name):
+    """The derivations of the worked examples outside test_applications (the models of
+    worked_examples/*.py; the chaotic ones with shorter Green-Kubo runs)."""
+    if name == "nested_three_scales":
+        z = sp.Symbol("z", real=True)
+        b = sp.Symbol("b", positive=True)
+        return sa.reduce(sa.SDE([x, y, z], [y, (b - (2 + sp.cos(z)) * y) / eps, 0],
+                                noise=[0, sp.sqrt(2 / eps), sp.sqrt(2) / eps],
+                                periodic={z: 2 * sp.pi})).steps
+    if name == "nested_tilted_ou":
+        eta = sp.Symbol("eta", real=True)
+        D, V0, F, k = sp.symbols("D V0 F c", positive=True)
+        drx = V0 * sp.sin(y) / eps + F + k * eta / sp.sqrt(eps)
+        return sa.reduce(sa.SDE([x, y, eta], [drx, drx / eps, -eta / eps],
+                                noise=[[sp.sqrt(2 * D), 0], [sp.sqrt(2 * D) / eps, 0],
+                                       [0, sp.sqrt(2 / eps)]],
+                                periodic={y: 2 * sp.pi}), fast=[y, eta]).steps
+    if name.startswith("network"):
+        k0, k1, k2, k3, kc = sp.symbols("k0 k1 k2 k3 k_cat", positive=True)
+        if name == "network_isomerisation":
+            return sa.ReactionNetwork(["S1 -> S2", "S2 -> S1", "S2 -> 0"],
+                                      [k1 / eps, k2 / eps, k3]).reduce().steps
+        if name == "network_enzyme":
+            return sa.ReactionNetwork(["0 -> S", "E + S -> C", "C -> E + S", "C -> E + P"],
+                                      [k0, k1 / eps, k2 / eps, kc]
+                                      ).reduce(values={"T_EC": 1}).steps
+        ka, kb, kd = sp.symbols("k_a k_b k_d", positive=True)
+        return sa.ReactionNetwork(["2 A -> B", "B -> 2 A", "0 -> A", "B -> 0"],
+                                  [ka / eps, kb / eps, k0, kd]).reduce().steps
+    if name in ("pdmp_promoter", "telegraph_kac", "ldp_telegraph"):
+        a, b, g, k = sp.symbols("a b gamma k", positive=True)
+        if name == "pdmp_promoter":
+            chain = sa.MarkovChain({("off", "on"): a / eps, ("on", "off"): b / eps})
+            return sa.reduce(sa.SwitchingSDE([x], chain, drift={"off": -g * x,
+                                                                "on": k - g * x}),
+                             order=1).steps
+        chain = sa.MarkovChain({("+", "-"): a / eps, ("-", "+"): a / eps})
+        tele = sa.SwitchingSDE([x], chain, drift={"+": 1, "-": -1})
+        if name == "telegraph_kac":
+            return sa.reduce(tele, order=1).steps
+        return sa.ldp.rate_function(sa.ldp.hamiltonian(tele)).steps
+    if name == "diffusive_time_scale":
+        s = sp.Function("sigma")(x)
+        return sa.reduce(sa.SDE([x, y], [s * y, -y / eps], noise=[0, sp.sqrt(2 / eps)]),
+                         timescale="diffusive").steps
+    if name == "chaos_doubling_map":
+        from symavg.derive.chaotic_map import reduce_chaotic_map
+
+        m = sa.DeterministicMap([x, y], [x - eps**2 * x + eps * (y - sp.Rational(1, 2)),
+                                         sp.Mod(2 * y, 1)])
+        return reduce_chaotic_map(m, [y], n_samples=20_000).steps
+    if name == "chaos_lorenz_driven":
+        from symavg.derive.chaotic import reduce_chaotic
+
+        y1, y2, y3 = sp.symbols("y1 y2 y3", real=True)
+        lorenz = [10 * (y2 - y1), y1 * (28 - y3) - y2, y1 * y2 - sp.Rational(8, 3) * y3]
+        m = sa.DeterministicFlow([x, y1, y2, y3], [x - x**3 + y2 / (4 * eps),
+                                                   *[e / eps**2 for e in lorenz]])
+        return reduce_chaotic(m, [y1, y2, y3], n_samples=20_000).steps
+    raise KeyError(name)
+
+
+WORKED = ("nested_three_scales", "nested_tilted_ou", "network_isomerisation",
+          "network_enzyme", "network_dimerisation", "pdmp_promoter", "telegraph_kac",
+          "ldp_telegraph", "diffusive_time_scale", "chaos_doubling_map",
+          "chaos_lorenz_driven")
+
 #: every worked example's derivation and the README models (quick start, Lifson-Jackson)
 DERIVATIONS = {
     **{fn.__name__: (lambda fn=fn: fn().steps) for fn in apps.ALL},
@@ -166,6 +233,7 @@ DERIVATIONS = {
     **{n: (lambda n=n: _spatial(n)) for n in ("laminate_scalar", "laminate_matrix",
                                                "laminate_separable", "reflection",
                                                "shear_flow", "cellular_flow")},
+    **{n: (lambda n=n: _worked(n)) for n in WORKED},
 }
 TEXT_WIDTH_PT = 1.0  # any overfull box wider than 1pt fails (page text width is ~480pt)
 
@@ -185,10 +253,19 @@ def compile_latex(tex: str, folder: Path, name: str = "doc") -> str:
     return log
 
 
+#: the steps that take averages over a fast law: each shows them (Step.averages)
+AVERAGING_STEPS = {"centering", "solvability", "diffusion approximation",
+                   "averaged propensities", "Green-Kubo", "averages", "effective diffusivity",
+                   "effective reflection", "effective tensor"}
+
+
 @pytest.mark.parametrize("name", list(DERIVATIONS))
 def test_standalone_latex_compiles(name, tmp_path):
+    deriv = DERIVATIONS[name]()
+    bare = [s.name for s in deriv if s.name in AVERAGING_STEPS and not s.averages]
+    assert not bare, f"steps that take averages without showing them: {bare}"
     _need(shutil.which("pdflatex") is not None, "pdflatex is not installed")
-    tex = DERIVATIONS[name]().to_latex(standalone=True)
+    tex = deriv.to_latex(standalone=True)
     assert tex.startswith(r"\documentclass") and tex.rstrip().endswith(r"\end{document}")
     assert r"\usepackage{amsmath,amssymb}" in tex and "geometry" in tex
     compile_latex(tex, tmp_path)

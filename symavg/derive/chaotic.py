@@ -43,7 +43,9 @@ import sympy as sp
 from ..errors import ModelError, ScaleSeparationError, UnsolvedError
 from ..models.deterministic import DeterministicFlow
 from ..models.effective import TIME, EffectiveModel
-from ..report.derivation import Check, Derivation, Step
+from ..report.averages import time_average_record
+from ..report.calls import given, keyword_arguments, recorded
+from ..report.derivation import Average, Check, Derivation, Step
 from .levy_area import coefficient_directions, ito_drift
 
 
@@ -82,6 +84,8 @@ def _split_slow(e: sp.Expr, eps: sp.Symbol, x: sp.Symbol) -> tuple[sp.Expr, sp.E
     return g, f
 
 
+@recorded(lambda b: ("from symavg.derive.chaotic import reduce_chaotic",
+                     "reduce_chaotic(" + keyword_arguments(b)[2:] + ")", given(b)), "diffusion")
 def reduce_chaotic(model: DeterministicFlow, fast: Sequence[sp.Symbol] | sp.Symbol | None = None,
                    *, params: Mapping | None = None, n_samples: int = 400_000,
                    dt: float = 0.005, every: int = 2, paths: int = 8, seed: int | None = 0,
@@ -225,36 +229,44 @@ def reduce_chaotic(model: DeterministicFlow, fast: Sequence[sp.Symbol] | sp.Symb
     lat = ", ".join(map(sp.latex, fast))
     deriv = Derivation("Homogenization of a slow variable driven by a fast chaotic flow", (
         Step("model", f"Skew product: fast chaotic flow in ${lat}$ on the time scale "
-                      f"$\\epsilon^{{-2}}$, slow ${', '.join(map(sp.latex, slow))}$.",
+                      f"$\\varepsilon^{{-2}}$, slow ${', '.join(map(sp.latex, slow))}$.",
              (("F(y)", sp.Matrix(Fy)), ("g", sp.Matrix(gs)), ("f", sp.Matrix(fs)))),
-        Step("separation", "The $\\epsilon^{-1}$ part as $\\sum_k a_k(x) h_k(y)$.",
+        Step("separation", "The $\\varepsilon^{-1}$ part as $\\sum_k a_k(x) h_k(y)$.",
              (("h", sp.Matrix(hs)), ("a", a))),
         Step("cell problem", "$-F\\cdot\\nabla_y \\Phi = h$ is solved by $\\Phi = \\int_0^\\infty "
-             "h(y_t)\\,dt$; the effective coefficients need $\\Lambda_{kl} = \\int_0^\\infty "
+             "h(y_t)\\,dt$ when $h$ is centred (its time averages below); the effective "
+             "coefficients need $\\Lambda_{kl} = \\int_0^\\infty "
              "\\langle h_k(y_0) h_l(y_t)\\rangle dt$, computed from trajectories (no closed "
-             "form for a chaotic flow).", (), ()),
+             "form for a chaotic flow).", (), (),
+             averages=tuple(time_average_record(h, fast, num(est[h].mean)) for h in hs)),
         Step("Green-Kubo", f"$\\Sigma = \\Lambda + \\Lambda^T$ from {paths} trajectories of "
-             f"{n_samples} samples (spacing {tr.spacing:g}), RK4 step {dt:g}; error bars: "
-             + "; ".join(f"Sigma[{hs[k]}, {hs[l]}] = {Sigma[k, l]:.6g} +- {Sse[k, l]:.2g}"
+             f"{n_samples} samples (spacing {tr.spacing:g}), RK4 step {dt:g}, with the "
+             + ("autocorrelations $C_k(s) = \\langle h_k(y_0) h_k(y_s)\\rangle$" if K > 1 else
+                "autocorrelation $C(s) = \\langle h(y_0) h(y_s)\\rangle$")
+             + "; standard errors: "
+             + "; ".join(f"$\\Sigma_{{{sp.latex(hs[k])},\\,{sp.latex(hs[l])}}} = "
+                         f"{Sigma[k, l]:.6g} \\pm {Sse[k, l]:.2g}$"
                          for k in range(K) for l in range(k, K))
              + ("" if K == 1 else "; the Levy-area part $A = (\\Lambda - \\Lambda^T)/2$: "
-                + "; ".join(f"A[{hs[k]}, {hs[l]}] = {G.antisymmetric[k, l]:.6g} +- "
-                            f"{G.antisymmetric_stderr[k, l]:.2g}"
-                            for k in range(K) for l in range(k + 1, K))),
-             (("Sigma", S), ("Levy-area rate", A_lev)) if K > 1 else (("Sigma", S),), tuple(checks),
-             "numeric"),
+                + "; ".join(f"$A_{{{sp.latex(hs[k])},\\,{sp.latex(hs[l])}}} = "
+                            f"{G.antisymmetric[k, l]:.6g} \\pm "
+                            f"{G.antisymmetric_stderr[k, l]:.2g}$"
+                            for k in range(K) for l in range(k + 1, K))) + ".",
+             ((r"\Sigma", S), (r"A", A_lev)) if K > 1 else (), tuple(checks), "numeric",
+             averages=tuple(_green_kubo_record(k, hs[k], S[k, k], K) for k in range(K))),
         Step("Ito drift", "$\\sum_{j,k,l} a_{jk}\\,\\partial_j a_{il}\\,\\Lambda_{kl}$ with "
              "$\\Lambda = \\Sigma/2 + A$: the Stratonovich part ($\\Sigma/2$) and the Levy-area "
              "part ($A$; zero for one observable or $x$-independent coefficients).",
-             (("Stratonovich part", sp.Matrix(sym_part)),
-              ("Levy-area part", sp.Matrix(levy_part)))),
+             ((r"\text{Stratonovich part}", sp.Matrix(sym_part)),
+              (r"\text{Levy-area part}", sp.Matrix(levy_part)))),
     ))
     if means:
         deriv = deriv.then(Step("averages", "Means of the $O(1)$ drift's fast factors "
                                 "(time averages, MSER-5 burn-in, agreement across initial "
                                 "conditions checked).",
-                                tuple((f"<{q}>", num(m)) for q, (m, _) in means.items()), (),
-                                "numeric"))
+                                (), (), "numeric",
+                                averages=tuple(time_average_record(q, fast, num(m))
+                                               for q, (m, _) in means.items())))
     from .engine import effective_model
 
     red = effective_model(deriv, drift, sp.Matrix(diff), "homogenization", fast, slow, eps, {},
@@ -270,3 +282,14 @@ def reduce_chaotic(model: DeterministicFlow, fast: Sequence[sp.Symbol] | sp.Symb
                                    "means": means, "source": model, "fast_flow": fast_flow})
     assert red.timescale == TIME
     return red
+
+
+def _green_kubo_record(k: int, h: sp.Expr, value: sp.Expr, K: int) -> Average:
+    r"""The record of :math:`\Sigma_{kk} = 2\int_0^\infty C_k(s)\,ds` with
+    :math:`C_k(s) = \langle h_k(y_0) h_k(y_s)\rangle` (the name :math:`C_k`, or :math:`C`
+    for one observable, is defined in the step's statement)."""
+    s = sp.Symbol("s", positive=True)
+    C = sp.Function(f"C_{k + 1}" if K > 1 else "C")(s)
+    idx = f"{k + 1}{k + 1}" if K > 1 else ""
+    label = rf"\Sigma_{{{idx}}}" if idx else r"\Sigma"
+    return Average(label, h, 2 * sp.Integral(C, (s, 0, sp.oo)), value)

@@ -49,7 +49,9 @@ import sympy as sp
 from ..errors import CenteringError, ModelError, ScaleSeparationError
 from ..models.deterministic import DeterministicMap
 from ..models.effective import TIME, EffectiveModel
-from ..report.derivation import Check, Derivation, Step
+from ..report.averages import time_average_record
+from ..report.calls import given, keyword_arguments, recorded
+from ..report.derivation import Average, Check, Derivation, Step
 from .chaotic import _separate
 from .levy_area import coefficient_directions, ito_drift
 
@@ -90,6 +92,8 @@ def _split_increment(e: sp.Expr, eps: sp.Symbol, x: sp.Symbol) -> tuple[sp.Expr,
     return g, f
 
 
+@recorded(lambda b: ("from symavg.derive.chaotic_map import reduce_chaotic_map",
+                     "reduce_chaotic_map(" + keyword_arguments(b)[2:] + ")", given(b)), "diffusion")
 def reduce_chaotic_map(model: DeterministicMap,
                        fast: Sequence[sp.Symbol] | sp.Symbol | None = None, *,
                        params: Mapping | None = None, n_samples: int = 400_000,
@@ -223,31 +227,37 @@ def reduce_chaotic_map(model: DeterministicMap,
                         f"standard errors (window {G.cutoff_lag} steps)"))
     lat = ", ".join(map(sp.latex, fast))
     if K == 1:
-        numbers = (f"sigma^2 = {est.value:.6g} +- {est.stderr:.2g}, C(0) = {c0:.6g}, Lambda = "
-                   f"{lam:.6g} +- {lam_se:.2g}")
-        shown = (("sigma^2", S), ("Lambda", L))
+        numbers = (f"$\\sigma^2 = {est.value:.6g} \\pm {est.stderr:.2g}$, $C(0) = {c0:.6g}$, "
+                   f"$\\Lambda = {lam:.6g} \\pm {lam_se:.2g}$.")
+        shown = ()                        # the averages below show sigma^2 and Lambda
     else:
-        numbers = "; ".join(f"Lambda[{hs[k]}, {hs[l]}] = {G.one_sided[k, l]:.6g} +- "
-                            f"{G.stderr[k, l]:.2g}" for k in range(K) for l in range(K))
-        shown = (("Sigma", Smat), ("Lambda", Lmat))
+        numbers = "; ".join(f"$\\Lambda_{{{sp.latex(hs[k])},\\,{sp.latex(hs[l])}}} = "
+                            f"{G.one_sided[k, l]:.6g} \\pm {G.stderr[k, l]:.2g}$"
+                            for k in range(K) for l in range(K)) + "."
+        shown = ((r"\Sigma", Smat), (r"\Lambda", Lmat))
     deriv = Derivation("Homogenization of a slow variable driven by a fast chaotic map", (
         Step("model", f"Skew product: fast map in ${lat}$, slow "
                       f"${', '.join(map(sp.latex, slow))}$ with steps "
-                      "$\\epsilon^2 g + \\epsilon \\sum_k a_k(x) h_k(y)$; the limit holds on "
-                      "$s = \\epsilon^2 n$.",
+                      "$\\varepsilon^2 g + \\varepsilon \\sum_k a_k(x) h_k(y)$; the limit holds "
+                      "on $s = \\varepsilon^2 n$.",
              (("T(y)", sp.Matrix(Ty)), ("g", sp.Matrix(gs)), ("a", A), ("h", h))),
         Step("Green-Kubo", "$\\Sigma = C(0) + \\Lambda + \\Lambda^T$ and the one-sided "
              "$\\Lambda_{kl} = \\sum_{n\\ge1} C_{kl}(n)$, $C_{kl}(n) = \\langle h_k(y_0) "
              "h_l(y_n)\\rangle$ (Ito drift $\\sum_{j,k,l} a_{jk}\\partial_j a_{il}"
              f"\\Lambda_{{kl}}$, the Levy area included) from {paths} orbits of {n_samples} "
-             f"steps ({tr.info['scheme']}): " + numbers, shown, tuple(checks), "numeric"),
+             f"steps ({tr.info['scheme']}); standard errors: " + numbers, shown, tuple(checks),
+             "numeric",
+             averages=(*(time_average_record(hk, fast, num(e.mean), discrete=True)
+                         for hk, e in zip(hs, G.diagonal)),
+                       *(_green_kubo_records(h, S, L, num(c0)) if K == 1 else ()))),
     ))
     if means:
-        deriv = deriv.then(Step("averages", "Means of the $O(\\epsilon^2)$ steps' fast factors "
+        deriv = deriv.then(Step("averages", "Means of the $O(\\varepsilon^2)$ steps' fast factors "
                                 "(orbit averages, agreement across initial conditions "
                                 "checked).",
-                                tuple((f"<{q}>", num(m)) for q, (m, _) in means.items()), (),
-                                "numeric"))
+                                (), (), "numeric",
+                                averages=tuple(time_average_record(q, fast, num(m), discrete=True)
+                                               for q, (m, _) in means.items())))
     from .engine import effective_model
 
     rel = float(abs(est.stderr / est.value)) if est.value else float("inf")
@@ -264,3 +274,15 @@ def reduce_chaotic_map(model: DeterministicMap,
 
     assert red.timescale == TIME
     return dataclasses.replace(red, timescale=eps ** 2 * TIME)
+
+
+def _green_kubo_records(h: sp.Expr, S: sp.Expr, L: sp.Expr, c0: sp.Expr
+                        ) -> tuple[Average, ...]:
+    r"""The records of :math:`\sigma^2 = C(0) + 2\sum_{n\ge1} C(n)` and
+    :math:`\Lambda = \sum_{n\ge1} C(n)`, :math:`C(n) = \langle h(y_0) h(y_n)\rangle`."""
+    n = sp.Symbol("n", integer=True, positive=True)
+    C = sp.Function("C")
+    tail = sp.Sum(C(n), (n, 1, sp.oo))
+    return (Average(r"C(0) = \langle h^2\rangle", h, None, c0),
+            Average(r"\sigma^2", h, C(0) + 2 * tail, S),
+            Average(r"\Lambda", h, tail, L))

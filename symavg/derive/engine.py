@@ -71,6 +71,7 @@ from ..models.generator import Expansion, Generator
 from ..models.markov import MarkovChain, SwitchingSDE
 from ..models.sde import SDE
 from ..report.derivation import Average, Check, Derivation, Step
+from ..report.names import fresh_name, user_names
 from . import poisson
 from ._context import numeric_parameters
 from .invariant import InvariantMeasure, invariant_measure
@@ -450,6 +451,8 @@ def _fluctuations(coeffs: dict, drift: list, diff: sp.Matrix, measure: Invariant
     D = sp.zeros(n, n)
     checks: list[Check] = []
     averages = []
+    # the integrands' names, kept distinct from the user's symbols and functions
+    taken = set(user_names([*coeffs.values(), *drift, diff]))
     for i, xi in enumerate(slow):
         for j, xj in enumerate(slow):
             if xi not in centred or xj not in phis:
@@ -459,7 +462,7 @@ def _fluctuations(coeffs: dict, drift: list, diff: sp.Matrix, measure: Invariant
             checks.extend(chk)
             D[i, j] += val
             D[j, i] += val
-            name = f"g_{xi}{xj}" if len(slow) > 1 else "g"
+            name = fresh_name(f"g_{xi}{xj}" if len(slow) > 1 else "g", taken)
             averages.append(_average_record(
                 measure, c, name, _tidy(val),
                 label=rf"\langle (f_{{{sp.latex(xi)}}} - \bar f_{{{sp.latex(xi)}}})"
@@ -973,13 +976,16 @@ def _split_step(orders: dict, p0: sp.Rational, mid: sp.Rational | None, found: t
                 eps: sp.Symbol) -> Step:
     regime, dropped = found
     exprs = []
-    names = {p0: r"\mathcal{L}_0 f"}
+    # the test function, named apart from the user's symbols and functions
+    fname = fresh_name("f", user_names([c for L in orders.values() for c in L.coefficients()]))
+    f = sp.latex(sp.Symbol(fname))
+    names = {p0: rf"\mathcal{{L}}_0 {f}"}
     if mid is not None:
-        names[mid] = r"\mathcal{L}_1 f"
-    names[sp.S.Zero] = r"\mathcal{L}_2 f" if mid is not None else r"\mathcal{L}_1 f"
+        names[mid] = rf"\mathcal{{L}}_1 {f}"
+    names[sp.S.Zero] = rf"\mathcal{{L}}_2 {f}" if mid is not None else rf"\mathcal{{L}}_1 {f}"
     for p, L in orders.items():
-        label = names.get(p, rf"\mathcal{{L}}^{{({sp.latex(p)})}} f")
-        exprs.append((rf"[{sp.latex(eps)}^{{{sp.latex(p)}}}]\ {label}", L.as_expr()))
+        label = names.get(p, rf"\mathcal{{L}}^{{({sp.latex(p)})}} {f}")
+        exprs.append((rf"[{sp.latex(eps)}^{{{sp.latex(p)}}}]\ {label}", L.as_expr(name=fname)))
     text = (f"Generator split $\\mathcal{{L}} = \\sum_k {sp.latex(eps)}^k \\mathcal{{L}}_k$; "
             f"regime: {regime}.")
     if dropped:

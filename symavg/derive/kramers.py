@@ -82,6 +82,7 @@ from ..errors import ModelError
 from ..models.effective import EffectiveModel
 from ..models.sde import SDE
 from ..report.derivation import Derivation, Step
+from ..report.names import user_names
 from .engine import reduce
 
 __all__ = ["hottovy_limit", "lyapunov_solve", "smoluchowski_kramers", "small_mass_model"]
@@ -206,11 +207,15 @@ def small_mass_model(x: sp.Symbol | Sequence[sp.Symbol], F: object, gamma: objec
                 f"the powers of {eps} in itself (m = {eps}**2). Give F, gamma and sigma "
                 f"without {eps}, or pass eps=<another symbol>."
             )
-    clash = sorted((set(us) & (used | set(xs))) | ({eps} & set(us)), key=str)
+    # by name: a symbol with other assumptions, or a function, named like a velocity
+    # would print the same in the derivation
+    taken = set(user_names([*xs, eps, *Fv, *G, *Sg]))
+    clash = sorted({u for u in us if u.name in taken} | (set(us) & used), key=str)
     if clash:
         raise ModelError(
-            f"the velocity symbol(s) {clash} already appear in the model: pick other names "
-            "with velocity=[...]."
+            f"the velocity symbol(s) {clash} already appear in the model (a symbol or a "
+            "function of that name): they would print the same as the scaled velocities "
+            "u = eps v. Pick other names with velocity=[...]."
         )
     if any(e.has(*us) for e in (*Fv, *G, *Sg)):
         raise ModelError("F, gamma and sigma must not depend on the velocities")

@@ -42,7 +42,8 @@ from .._sympy_util import laurent_terms, numeric_zero, zero_check
 from ..errors import ScaleSeparationError, SymavgError, UnsolvedError
 from ..models import SDE, SwitchingSDE
 from ..models.generator import DiffusionPart, Generator, JumpPart, PotentialPart
-from ..report.derivation import Check, Derivation, Step
+from ..report.derivation import Average, Check, Derivation, Step
+from ..report.names import fresh_name, user_names
 
 __all__ = [
     "Hamiltonian",
@@ -140,10 +141,18 @@ def tilted_generator(model: SDE | SwitchingSDE, fast: Sequence[sp.Symbol] | None
     if len(momentum) != len(slow):
         raise LDPError(f"momentum needs one symbol per slow variable {list(slow)}; got "
                        f"{list(momentum)}")
-    if set(momentum) & (set(model.state) | set(getattr(model, "parameters", ()))):
-        raise LDPError(f"the momentum symbols {list(momentum)} clash with the model's symbols: "
-                       "choose fresh ones")
     G = model.generator
+    taken = user_names([*model.state, *G.coefficients()])
+    clash = [q for q in momentum if q.name in taken]
+    if clash:
+        raise LDPError(f"the momentum symbols {clash} clash with the model's symbols or "
+                       "functions of the same name (they would print the same): choose fresh "
+                       "ones with momentum=[...]")
+    if "lambda_H" in taken:
+        raise LDPError("the model has a symbol or function named 'lambda_H', which the "
+                       "derivation uses for the variable of the characteristic polynomial "
+                       "det(lambda_H - M(p)): the two would print the same. Rename it (e.g. "
+                       "'Lambda_H').")
     I = [model.state.index(s) for s in slow]
     J = [model.state.index(y) for y in fc]
     P = sp.Matrix(momentum)
@@ -308,6 +317,12 @@ class Hamiltonian:
             return r"$H(x, p)$ (numeric: " + self.strategy + ")"
         return "$H = " + sp.latex(self.expr) + "$"
 
+    def _repr_markdown_(self) -> str:
+        from ..report.results import formula_markdown
+
+        return formula_markdown("Slow-fast Hamiltonian", [("H(x, p)", self.expr)], self.steps,
+                                self.strategy)
+
 
 @dataclass(frozen=True)
 class RateFunction:
@@ -357,6 +372,12 @@ class RateFunction:
             return r"$L(x, v)$ (numeric Legendre transform)"
         return "$L = " + sp.latex(self.expr) + "$"
 
+    def _repr_markdown_(self) -> str:
+        from ..report.results import formula_markdown
+
+        note = "numeric Legendre transform" if self.expr is None else f"finite on {self.domain}"
+        return formula_markdown("Rate function", [("L(x, v)", self.expr)], self.steps, note)
+
 
 @dataclass(frozen=True)
 class Quasipotential:
@@ -377,6 +398,12 @@ class Quasipotential:
         prm = _params(self.hamiltonian.params, params)
         e = _substitute(self.expr, prm, self.hamiltonian, (self.variable,))
         return float(sp.N(e.subs(self.variable, x)))
+
+    def _repr_markdown_(self) -> str:
+        from ..report.results import formula_markdown
+
+        return formula_markdown("Quasipotential", [("V", self.expr), ("p^*", self.momentum)],
+                                self.steps, f"from the attractor {self.variable} = {self.start}")
 
 
 # -------------------------------------------------------------- helpers
@@ -770,9 +797,11 @@ def hamiltonian(model: SDE | SwitchingSDE, fast: Sequence[sp.Symbol] | None = No
     """
     T = tilted_generator(model, fast, momentum)
     prm = dict(params or {})
+    uname = fresh_name("u", user_names(T.generator.coefficients()))
     steps = [Step("tilted generator", r"$\mathcal K_p = \lim_{\epsilon\to0}\epsilon\,"
                   r"e^{-p\cdot x/\epsilon}\mathcal L_\epsilon e^{p\cdot x/\epsilon}$ on functions "
-                  "of the fast variables.", (("K_p u", T.generator.as_expr()),), (T.check,),
+                  "of the fast variables.", ((rf"\mathcal K_p {sp.latex(sp.Symbol(uname))}",
+                                              T.generator.as_expr(name=uname)),), (T.check,),
                   "tilted generator")]
     if not T.check.passed:
         raise UnsolvedError(f"the tilted generator does not match its definition "
@@ -797,15 +826,58 @@ def hamiltonian(model: SDE | SwitchingSDE, fast: Sequence[sp.Symbol] | None = No
                     out["characteristic"], out["strategy"],
                     Derivation("slow-fast Hamiltonian", tuple(steps)), model, prm,
                     out["numeric"], out.get("finite_where"))
-    checks = _hamiltonian_checks(H, T, model, fast, tol, out.get("grid"))
+    checks, averages = _hamiltonian_checks(H, T, model, fast, tol, out.get("grid"))
     steps.append(Step("checks", r"$H(x, 0) = 0$ (the tilted generator at $p = 0$ is "
                       r"$\mathcal L_0$); $\nabla_p H(x, 0) = \langle f\rangle$, the averaged "
-                      r"drift; "
-                      r"$H$ convex in $p$.", (), tuple(checks), "hamiltonian checks"))
+                      r"drift"
+                      + (" (its averages below, taken as in the averaging reduction)"
+                         if averages else "") + "; "
+                      r"$H$ convex in $p$.", (), tuple(checks), "hamiltonian checks",
+                      averages=averages))
+    given = {k: v for k, v in (("fast", fast), ("momentum", momentum), ("params", params),
+                               ("domain", domain)) if v is not None}
+    given.update({k: v for k, v, d in (("n", n, 200), ("tol", tol, 1e-5)) if v != d})
+    origin = _origin(_model_code(model), "hamiltonian", "model", given, out["expr"])
     return Hamiltonian(out["expr"], T.slow, T.momentum, T.generator, out["eigenfunction"],
                        out["characteristic"], out["strategy"],
-                       Derivation("slow-fast Hamiltonian", tuple(steps)), model, prm,
+                       Derivation("slow-fast Hamiltonian", tuple(steps), origin), model, prm,
                        out["numeric"], out.get("finite_where"))
+
+
+def _model_code(model: Any) -> tuple[str, list] | None:
+    """The declaration of ``model`` as code (``model = ...``), or None when it cannot be
+    written (see :func:`symavg.report.notebook.model_source`)."""
+    from ..report.notebook import model_source
+
+    try:
+        return model_source(model), []
+    except SymavgError:
+        return None
+
+
+def _origin(head: tuple[str, list] | None, fn: str, arg: str, given: Mapping,
+            expected: Any) -> dict | None:
+    """The record of an ``sa.ldp`` call as code, for :meth:`Derivation.to_notebook`: the code
+    ``head`` that binds ``arg``, then ``res = sa.ldp.<fn>(arg, ...)``, checked on ``expr``;
+    None without a closed form or a head (:mod:`symavg.report.calls`)."""
+    from ..report.calls import _sympy_objects, python_literal
+
+    if head is None or expected is None:
+        return None
+    code, inputs = head
+    call = f"res = sa.ldp.{fn}({arg}" + "".join(f", {k}={python_literal(v)}"
+                                                for k, v in given.items()) + ")"
+    return {"call": code + "\n" + call, "imports": "", "attr": "expr", "expected": expected,
+            "inputs": inputs + _sympy_objects(list(given.values()))}
+
+
+def _after(H: Hamiltonian) -> tuple[str, list] | None:
+    """The code of ``H``'s origin, binding ``H`` instead of ``res``."""
+    o = H.steps.origin
+    if not o or not o.get("call"):
+        return None
+    head, _, last = o["call"].rpartition("res = ")
+    return head + "H = " + last, list(o.get("inputs", []))
 
 
 def _model_symbols(model: Any) -> set:
@@ -813,16 +885,21 @@ def _model_symbols(model: Any) -> set:
 
 
 def _hamiltonian_checks(H: Hamiltonian, T: Tilted, model: Any, fast: Any, tol: float,
-                        grid: int | None) -> list[Check]:
+                        grid: int | None) -> tuple[list[Check], tuple[Average, ...]]:
+    """The checks of a Hamiltonian, and the averages of the averaged drift they use (from
+    the averaging reduction: :math:`F = \\langle f\\rangle` with its integrand and law)."""
     checks: list[Check] = []
     zero = {p: 0 for p in H.momentum}
     avg = None
+    averages: tuple[Average, ...] = ()
     try:
         from .engine import reduce as _reduce
 
         red = _reduce(model, fast=None if isinstance(model, SwitchingSDE) else list(T.fast))
         if tuple(red.state) == tuple(H.slow):
             avg = sp.Matrix(red.drift)
+            averages = tuple(a for st in red.steps if st.name == "solvability"
+                             for a in st.averages if a.label.startswith("F"))
     except SymavgError:
         avg = None
     sample = _sample_params(_model_symbols(model) - set(H.params), seed=11)
@@ -874,7 +951,7 @@ def _hamiltonian_checks(H: Hamiltonian, T: Tilted, model: Any, fast: Any, tol: f
         err = abs(e2 - e1) / 3
         checks.append(Check("grid converged", err < tol, "numeric",
                             f"|lambda_2n - lambda_n|/3 = {err:.1e} at p = 0.5 (tol {tol:g})"))
-    return checks
+    return checks, averages
 
 
 def _fmt(prm: Mapping) -> str:
@@ -927,6 +1004,13 @@ def rate_function(model: SDE | SwitchingSDE | Hamiltonian,
     velocity = tuple(velocity)
     if len(velocity) != H.dim:
         raise LDPError(f"velocity needs one symbol per slow variable {list(H.slow)}")
+    taken = user_names([*H.slow, *H.momentum] + ([H.expr] if H.expr is not None else [])
+                       + H.tilted.coefficients())
+    clash = [w for w in velocity if w.name in taken]
+    if clash:
+        raise LDPError(f"the velocity symbols {clash} clash with the symbols or functions of "
+                       "the Hamiltonian's model of the same name (they would print the same): "
+                       "choose fresh ones with velocity=[...]")
     domain = _domain(H, velocity)
     steps = list(H.steps)
     expr, pstar = None, None
@@ -944,7 +1028,9 @@ def rate_function(model: SDE | SwitchingSDE | Hamiltonian,
     steps.append(Step("domain", "Where the rate function is finite.",
                       (("D", domain),) if isinstance(domain, sp.Basic) else (), (),
                       "domain"))
-    return RateFunction(expr, velocity, pstar, domain, H, Derivation("rate function", tuple(steps)))
+    origin = _origin(_after(H), "rate_function", "H", {"velocity": list(velocity)}, expr)
+    return RateFunction(expr, velocity, pstar, domain, H,
+                        Derivation("rate function", tuple(steps), origin))
 
 
 def _domain(H: Hamiltonian, velocity: tuple) -> Any:
@@ -1256,5 +1342,7 @@ def quasipotential(model: SDE | SwitchingSDE | Hamiltonian, start: object | None
     step = Step("quasipotential", r"One slow variable: the optimal fluctuation path has "
                 r"momentum $p^*(x) \ne 0$ on $H(x, p^*) = 0$, and $V(x) = \int_{x_0}^x p^*$.",
                 (("p^*", chosen), ("V", V)), tuple(checks), "1-D quasipotential")
+    given = {"start": start, **({"variable": variable} if variable is not None else {})}
+    origin = _origin(_after(H), "quasipotential", "H", given, V)
     return Quasipotential(V, x, start, chosen, H,
-                          Derivation("quasipotential", tuple(H.steps) + (step,)))
+                          Derivation("quasipotential", tuple(H.steps) + (step,), origin))

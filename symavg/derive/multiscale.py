@@ -76,6 +76,7 @@ from ..models.effective import TIME, EffectiveModel
 from ..models.generator import DiffusionPart, Expansion, Generator
 from ..models.markov import MarkovChain
 from ..report.derivation import Check, Derivation, Step
+from ..report.names import fresh_name, user_names
 from .invariant import invariant_measure
 from .poisson import Corrector, solve_poisson
 
@@ -304,13 +305,16 @@ def eliminate_level(G: Generator, eps: sp.Symbol, label: int = 1, source: object
     measure = invariant_measure(L0, fast)
     higher = [(q, L) for q, L in expansion.levels if q > p0]
     fx = ", ".join(map(sp.latex, fast))
+    # the test function of the display, named apart from the model's own names
+    fname = fresh_name("f", user_names(G.coefficients()))
     deriv = Derivation(f"Level {label}").then(Step(
         "level",
         f"Level {label}: the fastest variables ${fx}$ move at order "
         f"${sp.latex(eps)}^{{{sp.latex(p0)}}}$; the slower ones "
         f"${', '.join(map(sp.latex, slow))}$ are held fixed while they are eliminated.",
-        tuple((rf"[{sp.latex(eps)}^{{{sp.latex(q)}}}]\ \mathcal{{L}}^{{({sp.latex(q)})}} f",
-               L.as_expr()) for q, L in expansion.levels)), measure.step())
+        tuple((rf"[{sp.latex(eps)}^{{{sp.latex(q)}}}]\ \mathcal{{L}}^{{({sp.latex(q)})}} "
+               rf"{sp.latex(sp.Symbol(fname))}", L.as_expr(name=fname))
+              for q, L in expansion.levels)), measure.step())
     v0 = sp.Function("v_0")(*slow)
     mean = _Means(measure, fast)
     # H[x][k]: the centred forcing of x carried by eps**k (k = q - p0), one cell problem

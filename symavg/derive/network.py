@@ -61,7 +61,9 @@ from ..models.markov import spectral_gap as _chain_gap
 from ..models.markov import stationary_law
 from ..models.network import ReactionNetwork, left_null_space
 from ..models.sde import SDE
-from ..report.derivation import Check, Derivation, Step
+from ..report.derivation import Average, Check, Derivation, Step
+from ..report.latex import latex
+from ..report.names import fresh_name, user_names
 
 __all__ = [
     "FastSubnetwork",
@@ -435,6 +437,9 @@ class _Law:
     steps: tuple[Step, ...]
     conditions: tuple[str, ...] = ()
     numeric: Any = None               # a NumericFastLaw when the law is tabulated
+    #: callable: expr of species -> the average written out (a Sum over the fast states),
+    #: or None when only its value is written (the multinomial law)
+    written: Any = None
 
 
 def _stirling2(k: int, j: int) -> int:
@@ -654,7 +659,9 @@ def _one_direction_law(net: ReactionNetwork, fs: FastSubnetwork, values: Mapping
     j = pos_unit[0] if pos_unit else unit[0]
     if nu[j] == -1:
         nu = -nu
-    xi = sp.Symbol("xi", integer=True, nonnegative=True)
+    # the extent and the summation index, named apart from the network's own symbols
+    taken = set(user_names([*net.species, *net.propensities]))
+    xi = sp.Symbol(fresh_name("xi", taken), integer=True, nonnegative=True)
     # n_ref: the fast species with xi = n_j = 0, from W_f n = y
     rows = [(w, y) for w, y in zip(fs.weights, fs.slow)
             if any(w[species.index(s)] != 0 for s in fast)]
@@ -738,7 +745,12 @@ def _one_direction_law(net: ReactionNetwork, fs: FastSubnetwork, values: Mapping
     why = (f"the fast chain is irreducible on the {n_states} extents {states} "
            f"(every propensity along it is positive there"
            + (f", for {', '.join(conditions)}" if conditions else "") + ")")
-    return _Law("finite fast chain", expect, gap, True, why, (step,), tuple(conditions))
+    def written(e: sp.Expr) -> sp.Basic:
+        f = sp.sympify(e).subs(vals).subs(nfast)
+        return sp.Sum(sp.Function("pi")(xi) * f, (xi, states[0], states[-1]))
+
+    return _Law("finite fast chain", expect, gap, True, why, (step,), tuple(conditions),
+                written)
 
 
 def _birth_death_sums(net: ReactionNetwork, fs: FastSubnetwork, fast: list, j: int,
@@ -759,7 +771,8 @@ def _birth_death_sums(net: ReactionNetwork, fs: FastSubnetwork, fast: list, j: i
             "depends on the slow variables and the chain is not a birth-death chain from 0: "
             "no closed form here. Fix the slow variables that bound it (values=...)")
     U = upper[0] if len(upper) == 1 else sp.Min(*upper)
-    kk = sp.Symbol("k", integer=True, nonnegative=True)
+    kk = sp.Symbol(fresh_name("k", user_names([*net.species, *net.propensities])),
+                   integer=True, nonnegative=True)
     a_plus = sp.S.Zero
     a_minus = sp.S.Zero
     for r, st in zip(fs.indices, steps_):
@@ -814,7 +827,52 @@ def _birth_death_sums(net: ReactionNetwork, fs: FastSubnetwork, fast: list, j: i
     why = (f"the birth-death chain of {fast[j]} on 0..{U} has a_+ > 0 below the top and "
            "a_- > 0 above 0, so it is irreducible on that finite set for every value of the "
            "slow variables")
-    return _Law("detailed balance", expect, None, True, why, (step,))
+    def written(e: sp.Expr) -> sp.Basic:
+        f = sp.sympify(e).subs(vals).subs(nfast)
+        return sp.Sum(sp.Function("pi")(xi) * f, (xi, 0, U))
+
+    return _Law("detailed balance", expect, None, True, why, (step,), written=written)
+
+
+def _propensity_average(law: _Law, text: str, a: sp.Expr, value: sp.Expr) -> Average:
+    r"""The record of :math:`\bar a_r(y) = \mathbb E_{\pi(\cdot\mid y)} a_r(n)`: the sum
+    over the fast states :math:`\sum_\xi \pi(\xi) a_r(n(\xi))` when the law is a chain
+    along one direction, else the expectation under the multinomial law written out."""
+    label = rf"\bar a[{_reaction_tex(text)}]"
+    form = law.written(a) if law.written is not None else None
+    if form is None:
+        label += rf" = \mathbb{{E}}_{{\pi(\cdot\mid y)}}\left[{latex(a)}\right]"
+    return Average(label, a, form, value)
+
+
+def _network_origin(net: ReactionNetwork, kwargs: Mapping, props: Sequence) -> dict:
+    """The call that made a network's reduction, as code, for :meth:`Derivation.to_notebook`
+    (see :mod:`symavg.report.calls`): ``ReactionNetwork(...).reduce(...)`` with the reduced
+    propensities as the value the notebook checks."""
+    from .._symbols import epsilon
+    from ..report.calls import _sympy_objects, python_literal
+
+    vals: list[Any] = [[r.text for r in net.reactions], list(net.rates), list(net.species)]
+    call = "ReactionNetwork({}, {}, {}"
+    user = [None if ma else a for a, ma in zip(net.propensities, net.mass_action)]
+    if any(u is not None for u in user):
+        call += ", propensities={}"
+        vals.append(user)
+    if net.eps != epsilon:
+        call += ", eps={}"
+        vals.append(net.eps)
+    call += ").reduce(" + ", ".join(f"{k}={{}}" for k in kwargs) + ")"
+    vals += list(kwargs.values())
+    return {"call": "res = " + call.format(*(python_literal(v) for v in vals)),
+            "imports": "from symavg import ReactionNetwork", "inputs": _sympy_objects(vals),
+            "attr": "propensities", "expected": sp.ImmutableMatrix(list(props))}
+
+
+def _reaction_tex(text: str) -> str:
+    r"""A reaction ``"S1 + E -> C"`` in math: upright names, an arrow (``\mathrm{S1 + E}
+    \to \mathrm{C}``)."""
+    left, _, right = text.partition("->")
+    return rf"\mathrm{{{left.strip()}}} \to \mathrm{{{right.strip()}}}"
 
 
 def _values(values: Mapping, fs: FastSubnetwork) -> dict[sp.Symbol, sp.Integer]:
@@ -1130,7 +1188,7 @@ def reduce_network(net: ReactionNetwork, *, names: Mapping | None = None,
         Step("network",
              "The reaction network and its propensities (mass action: "
              r"$a = k\prod_i\binom{n_i}{m_i}$).",
-             tuple((rf"a[{rx.text}]", a)
+             tuple((rf"a[{_reaction_tex(rx.text)}]", a)
                    for rx, a in zip(net.reactions, net.propensities))),
         Step("fast subnetwork",
              f"The reactions whose propensities scale as ${sp.latex(net.eps ** fs.power)}$ are "
@@ -1153,7 +1211,7 @@ def reduce_network(net: ReactionNetwork, *, names: Mapping | None = None,
         dy = W * N.col(r)
         a_bar = law.expect(net.propensities[r]).xreplace(ident)
         a_bar = sp.factor(sp.cancel(a_bar.subs(vals)))
-        averaged_rows.append((net.reactions[r].text, a_bar))
+        averaged_rows.append((net.reactions[r].text, net.propensities[r], a_bar))
         if dy.is_zero_matrix:
             dropped.append(net.reactions[r].text)
             continue
@@ -1165,8 +1223,9 @@ def reduce_network(net: ReactionNetwork, *, names: Mapping | None = None,
         r"$\bar a_r(y) = \mathbb E_{\pi(\cdot\mid y)} a_r(n)$, and its reaction changes the "
         r"slow variables by $W\nu_r$."
         + (f" Reactions {dropped} change no slow variable and drop out." if dropped else ""),
-        tuple((rf"\bar a[{t}]", a) for t, a in averaged_rows),
-        strategy=law.kind))
+        (), strategy=law.kind,
+        averages=tuple(_propensity_average(law, t, a, a_bar)
+                       for t, a, a_bar in averaged_rows)))
     keep = [y for y in fs.slow if y not in vals]
     texts, rates, props = [], [], []
     for key, members in groups.items():
@@ -1228,9 +1287,12 @@ def reduce_network(net: ReactionNetwork, *, names: Mapping | None = None,
         tuple(x for x in ((r"\lambda_1", gap), ("a_0", slow_rate),
                           (r"a_0/\lambda_1", ratio)) if x[1] is not None),
         tuple(checks), strategy="spectral gap"))
+    given = {k: v for k, v in (("names", names), ("values", values or None),
+                               ("slow_range", slow_range)) if v is not None}
     reduced = ReactionNetwork(
         texts, rates, reduced_species, propensities=props, eps=net.eps,
-        steps=Derivation("Fast-equilibrium reduction of a reaction network", tuple(steps)),
+        steps=Derivation("Fast-equilibrium reduction of a reaction network", tuple(steps),
+                         origin=_network_origin(net, given, props)),
         validity=validity,
         records={"source": net, "fast": fs, "slow_map": {y: c for y, c in fs.slow_map.items()
                                                          if y not in vals},

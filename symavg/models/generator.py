@@ -556,16 +556,26 @@ class Generator:
         return Expansion(eps, tuple(levels))
 
     # -------------------------------------------------------------- display
-    def as_expr(self, f: sp.Expr | None = None) -> sp.Expr | sp.ImmutableMatrix:
-        """``L f`` for a generic function ``f`` of the state (for display)."""
+    def as_expr(self, f: sp.Expr | None = None, name: str = "f") -> sp.Expr | sp.ImmutableMatrix:
+        """``L f`` for a generic function ``f`` of the state, named ``name`` (for display;
+        a derivation passes a name distinct from the model's own functions)."""
         if f is None:
             args = self.state + ((self.mode_symbol,) if self.modes else ())
             if self.modes:
-                f = sp.Matrix([sp.Function(f"f_{{{lab}}}")(*self.state) if self.state
-                               else sp.Symbol(f"f_{{{lab}}}") for lab in self.modes])
+                f = sp.Matrix([sp.Function(f"{name}_{{{lab}}}")(*self.state) if self.state
+                               else sp.Symbol(f"{name}_{{{lab}}}") for lab in self.modes])
             else:
-                f = sp.Function("f")(*args)
+                f = sp.Function(name)(*args)
         return self.apply(f)
+
+    def coefficients(self) -> list[sp.Expr]:
+        """Every coefficient of the operator: drifts, diffusions, potentials and rates."""
+        out: list[sp.Expr] = []
+        for p in self.parts:
+            out += (list(p.drift) + list(p.diffusion)) if hasattr(p, "drift") else [p.potential]
+        if self.jump is not None:
+            out += list(self.jump.rates)
+        return out
 
     def _repr_latex_(self) -> str:
         return "$\\mathcal{L} f = " + sp.latex(self.as_expr()) + "$"

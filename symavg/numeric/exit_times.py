@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _progress
 from ..errors import ModelError, SimulationError
 from .codegen import evaluate_derived, load_source
 from .simulate import _backend, _parameter_values
@@ -77,6 +78,14 @@ class ExitTimeEstimate:
         """Its standard error (delta method): ``eps * stderr / mean``."""
         return self.eps * self.stderr / self.mean
 
+    def _repr_html_(self) -> str:
+        from ..report.results import estimate_html
+
+        return estimate_html("Mean exit time", [
+            ("E[tau]", self.mean), ("standard error", self.stderr), ("eps", self.eps),
+            ("eps log E[tau]", f"{self.log_rate:.6g} +- {self.log_rate_stderr:.2g}"),
+            ("paths", self.paths), ("chain jumps", self.jumps)])
+
 
 def _run(args: tuple) -> np.ndarray:
     source, Z, S, p, lo, hi, tmax, seed, dt, max_events = args
@@ -88,14 +97,15 @@ def _run(args: tuple) -> np.ndarray:
     return stats
 
 
+@_progress.one_bar("mean_exit_time", total=lambda args: 1, unit="run")
 def mean_exit_time(model: Any, x0: Mapping, lower: Mapping | None = None,
                    upper: Mapping | None = None, *, eps: float | None = None,
                    params: Mapping | None = None, paths: int = 1000,
                    seed: int | None = None, s0: Hashable | None = None,
                    t_max: float = math.inf, dt: float | None = None,
                    dt_factor: float = 0.05, chunk_size: int = 256,
-                   backend: str = "auto", max_events: int = 2_000_000_000
-                   ) -> ExitTimeEstimate:
+                   backend: str = "auto", max_events: int = 2_000_000_000,
+                   progress: bool | None = None) -> ExitTimeEstimate:
     r"""Estimate the mean exit time of a PDMP from the box ``lower < x < upper``.
 
     Parameters
@@ -121,6 +131,9 @@ def mean_exit_time(model: Any, x0: Mapping, lower: Mapping | None = None,
     dt, dt_factor : float
         The RK4 step in chain states without an exact flow, as in
         :func:`symavg.simulate` (default ``4 dt_factor / R``).
+    progress : bool, optional
+        One progress bar over the chunks of paths; ``None`` (default): in a terminal or a
+        notebook, not under CI (:mod:`symavg._progress`).
 
     Returns
     -------
@@ -191,11 +204,17 @@ def mean_exit_time(model: Any, x0: Mapping, lower: Mapping | None = None,
         Z = np.repeat(z0[:, None], size, axis=1)
         tasks.append((source, Z, S[sl].copy(), p, lo, hi, float(t_max), seeds[c], float(dt),
                       int(max_events)))
+    done = []
     if backend == "numba" and nchunks > 1:
         with ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, nchunks)) as ex:
-            stats = np.concatenate(list(ex.map(_run, tasks)))
+            for out in ex.map(_run, tasks):   # the bar advances here, in the caller's context
+                done.append(out)
+                _progress.advance(1 / nchunks)
     else:
-        stats = np.concatenate([_run(t) for t in tasks])
+        for t in tasks:
+            done.append(_run(t))
+            _progress.advance(1 / nchunks)
+    stats = np.concatenate(done)
     codes = stats[:, 2]
     if (codes == 4).any():
         raise SimulationError(f"{co.name}: {int((codes == 4).sum())} of {paths} paths were "

@@ -137,6 +137,17 @@ class GreenKuboEstimate:
                 f"{self.batch_value:.6g} +- {self.batch_stderr:.2g}, agree={self.agree}, "
                 f"cutoff={self.cutoff:.4g} ({self.window}))")
 
+    def _repr_html_(self) -> str:
+        from ..report.results import estimate_html
+
+        return estimate_html("Green-Kubo estimate", [
+            ("sigma^2 = 2 int C", f"{self.value:.6g} +- {self.stderr:.2g}"),
+            ("batch means", f"{self.batch_value:.6g} +- {self.batch_stderr:.2g}"),
+            ("agree", f"{self.agree} ({self.discrepancy:.1f} standard errors apart)"),
+            ("window", f"{self.cutoff:.4g} ({self.window})"),
+            ("mean of the observable", f"{self.mean:.3g} +- {self.mean_stderr:.2g}"),
+            ("samples x paths", f"{self.n_samples} x {self.paths}")], self.notes)
+
 
 def autocovariance(x: np.ndarray, max_lag: int | None = None, workers: int = -1) -> np.ndarray:
     r"""Autocovariance :math:`\hat C(n) = \frac1N\sum_{k<N-n} x_k x_{k+n}` of each row, by FFT.

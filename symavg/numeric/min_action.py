@@ -65,6 +65,14 @@ class MinimumActionPath:
     history: tuple[float, ...]
     record: dict = field(default_factory=dict)
 
+    def _repr_html_(self) -> str:
+        from ..report.results import estimate_html
+
+        return estimate_html("Minimum-action path", [
+            ("action", self.action), ("converged", self.converged),
+            ("points", len(self.path)), ("start", self.path[0].tolist()),
+            ("end", self.path[-1].tolist()), ("rounds", len(self.history))])
+
 
 class _Local:
     """The local geometric action and its gradient for one Hamiltonian at parameter values."""

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
+from .. import _progress
 from ..derive.ldp import LDPError, hamiltonian, legendre_numeric
 from ..models import SwitchingSDE
 
@@ -53,10 +54,20 @@ class TailEstimate:
         """Its standard error (delta method): ``eps * se / P``."""
         return self.eps * self.stderr / self.probability
 
+    def _repr_html_(self) -> str:
+        from ..report.results import estimate_html
 
+        return estimate_html("Tail probability (importance sampling)", [
+            ("P", self.probability), ("standard error", self.stderr), ("eps", self.eps),
+            ("-eps log P", f"{self.log_rate:.6g} +- {self.log_rate_stderr:.2g}"),
+            ("tilt", self.tilt), ("paths", self.paths)])
+
+
+@_progress.one_bar("additive_tail_probability", total=lambda args: 1, unit="run")
 def additive_tail_probability(model: SwitchingSDE, velocity: float, T: float, eps: float, *,
                               params: Mapping | None = None, tilt: float | None = None,
-                              paths: int = 20_000, seed: int | None = None) -> TailEstimate:
+                              paths: int = 20_000, seed: int | None = None,
+                              progress: bool | None = None) -> TailEstimate:
     r"""Estimate :math:`P(X_T - X_0 \ge vT)` for :math:`\dot X = f(S)`, by importance sampling.
 
     Parameters
@@ -73,6 +84,13 @@ def additive_tail_probability(model: SwitchingSDE, velocity: float, T: float, ep
         is plain Monte Carlo.
     paths : int
     seed : int
+    progress : bool, optional
+        One progress bar, advanced by the share of paths that reached ``T``; ``None``
+        (default): in a terminal or a notebook, not under CI (:mod:`symavg._progress`).
+
+    Returns
+    -------
+    TailEstimate
 
     Examples
     --------
@@ -125,7 +143,11 @@ def additive_tail_probability(model: SwitchingSDE, velocity: float, T: float, ep
     t = np.zeros(paths)
     A = np.zeros(paths)
     alive = np.ones(paths, bool)
+    shown = 0.0
     while alive.any():
+        finished = 1.0 - float(alive.mean())
+        _progress.advance(finished - shown)
+        shown = finished
         idx = np.nonzero(alive)[0]
         rate = out[s[idx]] / eps
         hold = rng.exponential(1.0, idx.size) / np.where(rate > 0, rate, 1e-300)
@@ -137,6 +159,7 @@ def additive_tail_probability(model: SwitchingSDE, velocity: float, T: float, ep
         go = idx[~done]
         r = rng.random(go.size)
         s[go] = (r[:, None] > jump_p[s[go]]).sum(axis=1)
+    _progress.advance(1.0 - shown)
     logw = -(tilt * A - h * T) / eps + np.log(u[s0]) - np.log(u[s])
     hit = A >= velocity * T
     vals = np.where(hit, np.exp(logw), 0.0)

@@ -38,8 +38,16 @@ def python_literal(obj: Any) -> str:
     """
     if isinstance(obj, sp.MatrixBase):
         return "Matrix(" + python_literal(obj.tolist()) + ")"
+    if type(obj).__name__ in _DETERMINISTIC:   # a chaotic flow or map: its declaration
+        return (f"sa.{type(obj).__name__}({python_literal(list(obj.state))}, "
+                f"{python_literal(list(obj.rhs))}, eps={python_literal(obj.eps)})")
     if isinstance(obj, sp.Basic):
-        return sp.sstr(obj, order="none")
+        plain = sp.sstr(obj, order="none")
+        # a leading fraction printed 1/2 reads back as a Python float: write S(1)/2 then
+        if any(not r.is_Integer for r in obj.atoms(sp.Rational)) and not _reads_back(plain,
+                                                                                      obj):
+            return sp.sstr(obj, order="none", sympy_integers=True)
+        return plain
     if isinstance(obj, dict):
         return "{" + ", ".join(f"{python_literal(k)}: {python_literal(v)}"
                                for k, v in obj.items()) + "}"
@@ -53,9 +61,29 @@ def python_literal(obj: Any) -> str:
     return repr(obj)
 
 
+_DETERMINISTIC = ("DeterministicFlow", "DeterministicMap")
+
+
+def _reads_back(text: str, obj: sp.Basic) -> bool:
+    """Whether ``text`` evaluates to ``obj`` after ``from sympy import *`` and the
+    definitions of its symbols and functions."""
+    from sympy.core.function import AppliedUndef
+
+    ns: dict[str, Any] = {}
+    exec("from sympy import *", ns)  # noqa: S102 - SymPy's namespace
+    ns.update({v.name: v for v in obj.free_symbols if isinstance(v, sp.Symbol)})
+    ns.update({type(f).__name__: f.func for f in obj.atoms(AppliedUndef)})
+    try:
+        return bool(eval(text, ns) == obj)  # noqa: S307 - SymPy's own printing
+    except Exception:  # noqa: BLE001 - any failure means: does not read back
+        return False
+
+
 def _sympy_objects(obj: Any) -> list[Any]:
     if isinstance(obj, sp.Basic | sp.MatrixBase):
         return [obj]
+    if type(obj).__name__ in _DETERMINISTIC:
+        return [*obj.state, *obj.rhs, obj.eps]
     if isinstance(obj, dict):
         return [o for k, v in obj.items() for o in _sympy_objects(k) + _sympy_objects(v)]
     if isinstance(obj, list | tuple):

@@ -86,7 +86,27 @@ def _step_parts(step: Step) -> tuple[str, list[tuple[str, Any]], list[Any]]:
         averages = [replace(a, label=pat.sub(lambda _m, alt=alt: alt, a.label))
                     for a in averages]
         statement = _in_math(statement, lambda t, pat=pat, alt=alt: pat.sub(lambda _m: alt, t))
+    bm = brownian_letter(used)
+    if bm != "W":   # a user's W would read as the Brownian motion of the statement
+        statement = _in_math(statement, lambda t: _DW.sub(lambda _m: "d" + bm, t))
     return statement, exprs, averages
+
+
+_DW = re.compile(r"(?<![A-Za-z\\])dW(?![A-Za-z])")
+
+
+def brownian_letter(used: set[str]) -> str:
+    r"""The letter of the Brownian motion in a display: ``W``, or ``B`` when the user's
+    model has a symbol or function named ``W``, or :math:`\mathcal W` when it has both.
+
+    Examples
+    --------
+    >>> brownian_letter({"x"}), brownian_letter({"W"}), brownian_letter({"W", "B"})
+    ('W', 'B', '\\mathcal{W}')
+    """
+    if "W" not in used:
+        return "W"
+    return "B" if "B" not in used else r"\mathcal{W}"
 
 
 def _label_pattern(name: str) -> re.Pattern:
@@ -131,6 +151,8 @@ def average_lines(avg: Any, width: float = LINE_WIDTH, namer: Namer | None = Non
     form is written with the integrand's name (``\langle c_x\rangle_\rho =
     \int c_x \rho(y)\,dy``), the value on the next line(s), and the integrand is
     defined below (``c_x = ...``, broken over lines) unless the step shows it already.
+    An average without a form (a numeric mean) is written ``label = value``, its label
+    saying how it is taken (``A^* = \frac1N\sum_j ...``), on two displays when long.
 
     Examples
     --------
@@ -147,7 +169,13 @@ def average_lines(avg: Any, width: float = LINE_WIDTH, namer: Namer | None = Non
     middle = f"{middle} = " if middle else ""
     value = latex(avg.value)
     if avg.form is None:
-        return equation_lines(label, avg.value, width, namer)
+        # no form: the label's middle member says how it is taken (a grid mean, ...)
+        if not middle:
+            return equation_lines(label, avg.value, width, namer)
+        one = f"{label} &= {middle}{value}"
+        if visual_width(one) <= width:
+            return [[one]]
+        return [[f"{label} &= {middle[:-3]}"], *equation_lines(label, avg.value, width, namer)]
     one = f"{label} &= {middle}{latex(avg.form)} = {value}"
     if visual_width(one) <= width:
         return [[one]]
@@ -282,7 +310,7 @@ def sde_lines(state: Sequence[sp.Symbol], drift: Any, noise: Any = None,
     rows = []
     coeffs = list(drift) + (list(noise) if noise is not None else [])
     # a user's W would read as the Brownian motion: call that B instead
-    bm = "B" if "W" in set().union(*(_names(e) for e in coeffs)) else "W"
+    bm = brownian_letter(set().union(*(_names(e) for e in coeffs)))
     for i, z in enumerate(state):
         terms: list[str] = []
         c = _coef(drift[i])

@@ -478,6 +478,7 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 \setlength{\parindent}{0pt}
 \setlength{\parskip}{0.5em}
 \emergencystretch=2em
+\sloppy
 """
 
 

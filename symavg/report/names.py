@@ -27,7 +27,7 @@ from sympy.core.function import AppliedUndef
 
 from ..errors import ModelError
 
-__all__ = ["LABEL_ALTERNATIVES", "RESERVED", "check_names", "user_names"]
+__all__ = ["LABEL_ALTERNATIVES", "RESERVED", "check_names", "fresh_name", "user_names"]
 
 #: engine names written inside formulas: a pattern and what the engine means by it
 RESERVED: tuple[tuple[str, str], ...] = (
@@ -36,6 +36,7 @@ RESERVED: tuple[tuple[str, str], ...] = (
     (r"Phi(_.*)?", "a corrector (the solution of a cell problem)"),
     (r"t", "the time"),
     (r"pi_.+", "a weight of the chain's stationary law"),
+    (r".+\^\*", "the value of a fast variable at the slow manifold"),
 )
 
 #: label letters and the face they are written in when a user's symbol has their name
@@ -111,7 +112,9 @@ def check_names(exprs: Iterable[object], slow: Iterable[sp.Symbol] = (),
                 )
     reserved = list(RESERVED)
     for x in slow:
-        reserved += [(re.escape(f"h_{x}"), f"the fast forcing of {x} in the centering step"),
+        reserved += [(re.escape(f"h_{x}") + "(_.*)?",
+                      f"the fast forcing of {x} in the centering step"),
+                     (re.escape(f"H_{x}"), f"the centred forcing of {x} at a nested level"),
                      (re.escape(f"c_{x}") + ".*", f"a coefficient of the effective operator "
                                                   f"(derivatives in {x})")]
     for name in names:
@@ -135,3 +138,35 @@ def _describe(obj: sp.Basic) -> str:
                        if k in ("real", "positive", "nonnegative", "integer", "negative")}
         return f"Symbol with {assumptions or 'no assumptions'}"
     return f"function {obj}"
+
+
+def fresh_name(base: str, taken: Iterable[str]) -> str:
+    r"""``base``, or the first of its variants (``bhat``, ``btilde``, ``bbar``, ``b_1``,
+    ``b_2``, ...; SymPy prints them :math:`\hat b`, :math:`\tilde b`, ...) that is not
+    in ``taken``: the name of an object the derivation introduces, kept distinct from the
+    user's names.
+
+    Parameters
+    ----------
+    base : str
+        The preferred name.
+    taken : iterable of str
+        The names already used (e.g. ``user_names(exprs)``).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> fresh_name("g", {"x"}), fresh_name("g", {"g"}), fresh_name("g", {"g", "ghat"})
+    ('g', 'ghat', 'gtilde')
+    """
+    taken = set(taken)
+    for cand in (base, f"{base}hat", f"{base}tilde", f"{base}bar"):
+        if cand not in taken:
+            return cand
+    k = 1
+    while f"{base}_{k}" in taken:
+        k += 1
+    return f"{base}_{k}"

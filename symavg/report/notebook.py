@@ -316,6 +316,8 @@ def call_notebook(derivation: Any, origin: dict) -> Any:
 
     import symavg as sa
 
+    from .calls import python_literal
+
     prelude = _PRELUDE + ("\n" + origin["imports"] if origin.get("imports") else "")
     defs = _symbol_definitions(origin.get("inputs", []))
     # the call is the one that made ``derivation``: its steps are the notebook's. The code is
@@ -330,7 +332,7 @@ def call_notebook(derivation: Any, origin: dict) -> Any:
     exec(_PRELUDE + "\n" + defs, ns)  # noqa: S102 - symbol definitions written here
     for obj in origin.get("inputs", []):
         for e in (list(obj) if isinstance(obj, sp.MatrixBase) else [obj]):
-            text = sp.sstr(e, order="none")
+            text = python_literal(e)
             if eval(text, ns) != e:  # noqa: S307 - SymPy's own printing of our inputs
                 raise ModelError(f"the input {e!r} does not read back from its printed form "
                                  f"{text!r}: the notebook could not rebuild the call")
@@ -369,8 +371,10 @@ def write_notebook(derivation: Any, origin: dict | None, path: str | os.PathLike
     if origin is None or origin.get("model") is None:
         raise ModelError(
             f"the derivation {derivation.title!r} does not record the model it was derived "
-            "from: only the derivations of sa.reduce (red.steps of an EffectiveModel) and of "
-            "the spatial routines (CellProblem.effective_tensor, "
+            "from: only the derivations of sa.reduce (red.steps of an EffectiveModel), of "
+            "ReactionNetwork.reduce, of sa.ldp (closed forms), of the chaotic reductions and "
+            "of the spatial routines "
+            "(CellProblem.effective_tensor, "
             "effective_diffusivity_periodic_flow, effective_reflection) do. "
             "Write the notebook from red.steps of the reduced model, or pass "
             "model=the_declaration (and fast=, order=) to to_notebook."

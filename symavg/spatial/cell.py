@@ -63,8 +63,9 @@ import sympy as sp
 
 from .._sympy_util import with_budget, zero_check
 from ..errors import CheckFailedError, ModelError, UnsolvedError
+from ..report.averages import grid_average_record, period_average_record
 from ..report.calls import given, keyword_arguments, recorded
-from ..report.derivation import Check, Derivation, Step
+from ..report.derivation import Average, Check, Derivation, Step
 from .bounds import is_between, voigt_reuss
 from .fft_solver import spectral_effective_tensor
 from .fv import FVProblem
@@ -487,12 +488,15 @@ class CellProblem:
         points = self._admissible_points(params)
         avg_checks: list[Check] = []
         values: dict[sp.Symbol, sp.Expr] = {}
+        averages: list[Average] = []
 
         def avg(f: sp.Expr) -> sp.Expr:
             # a placeholder constant, so the cell equation is checked independently of how
             # (or whether) the integral was evaluated
-            v, c = self._period_average(sp.simplify(f), yk, L, points, budget)
+            f = sp.simplify(f)
+            v, c = self._period_average(f, yk, L, points, budget)
             avg_checks.append(c)
+            averages.append(period_average_record(f, yk, L, v))
             if not v.has(yk) and not v.has(sp.Integral) and v.is_number:
                 return v
             m = sp.Symbol(f"M_{len(values) + 1}")
@@ -543,8 +547,9 @@ class CellProblem:
             Step("corrector", statement,
                  tuple((rf"\partial_{{{sp.latex(yk)}}}\chi_{j + 1}", dchi[j]) for j in range(d)),
                  tuple(checks[:2 * d]), kind),
-            Step("effective tensor", "Average of the flux over the cell.",
-                 (("A^*", Astar),), tuple(checks[2 * d:]), kind))
+            Step("effective tensor", "Average of the flux over the cell, from the period "
+                 "averages below.", (("A^*", Astar),), tuple(checks[2 * d:]), kind,
+                 averages=tuple(averages)))
         if not steps.passed:
             failed = [ch.name for ch in steps.checks if not ch.passed]
             raise CheckFailedError(f"the closed-form effective tensor failed {failed}: "
@@ -580,14 +585,16 @@ class CellProblem:
         points = self._admissible_points(params)
         values: dict[sp.Symbol, sp.Expr] = {}
         avg_checks: list[Check] = []
+        averages: list[Average] = []
         Astar = sp.zeros(d, d)
         for i in range(d):
             if not A[i, i].has(ys[i]):
                 Astar[i, i] = A[i, i]
                 continue
-            v, c = self._period_average(sp.simplify(1 / A[i, i]), ys[i], self.lengths[i],
-                                        points, budget)
+            f = sp.simplify(1 / A[i, i])
+            v, c = self._period_average(f, ys[i], self.lengths[i], points, budget)
             avg_checks.append(c)
+            averages.append(period_average_record(f, ys[i], self.lengths[i], v))
             m = sp.Symbol(f"M_{i + 1}")
             values[m] = v
             Astar[i, i] = 1 / m
@@ -615,7 +622,8 @@ class CellProblem:
                        for i in range(d)), tuple(checks), kind),
             Step("effective tensor",
                  r"$A^*_{ii} = \langle A_{ii}^{-1}\rangle^{-1}$ (harmonic mean in $y_i$), "
-                 r"$A^*_{ij} = 0$ for $i \ne j$.", (("A^*", Astar),), tuple(tail), kind),
+                 r"$A^*_{ij} = 0$ for $i \ne j$.", (("A^*", Astar),), tuple(tail), kind,
+                 averages=tuple(averages)),
         ))
         if not steps.passed:
             failed = [ch.name for ch in steps.checks if not ch.passed]
@@ -726,8 +734,12 @@ class CellProblem:
             Step("discretisation",
                  f"{solver} on grids {levels} at parameter values "
                  f"{ {str(k): v for k, v in params.items()} }.", (), (), scheme),
-            Step("effective tensor", "Flux average on the finest grid.",
-                 (("A^*", sp.Matrix(np.round(Ts, 12))),), checks, scheme),
+            Step("effective tensor", f"Flux average over the $N$ points $y_j$ of the finest "
+                 f"grid (n = {levels[-1]} per varying direction), symmetrised; the columns of "
+                 r"$\nabla_y\chi$ are $\nabla_y\chi_k$.", (), checks,
+                 scheme,
+                 averages=(grid_average_record(
+                     "A^*", r"A(I+\nabla_y\chi)", sp.Matrix(np.round(Ts, 12))),)),
         ))
         if not (sym_ok and pd_ok and bounds_ok):
             failed = [c.name + " (" + c.detail + ")" for c in checks[:3] if not c.passed]

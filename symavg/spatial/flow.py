@@ -31,6 +31,7 @@ import sympy as sp
 
 from .._sympy_util import zero_check
 from ..errors import CenteringError, ModelError
+from ..report.averages import grid_average_record
 from ..report.calls import given, keyword_arguments, recorded
 from ..report.derivation import Check, Derivation, Step
 from .fv import SolverError
@@ -254,7 +255,12 @@ def effective_diffusivity_periodic_flow(u: Sequence[Any], y_vars: Sequence[sp.Sy
         Step("cell problem", r"Solve $-(u\cdot\nabla_y + \kappa\Delta_y)\chi = u$ on the torus "
              r"(pseudo-spectral, GMRES with the Laplacian as preconditioner).",
              (("u", sp.Matrix(U)), (r"\kappa", sp.Float(kap)))),
-        Step("effective diffusivity", r"$K = \kappa I + \mathrm{sym}\langle u\otimes\chi\rangle$.",
-             (("K", sp.Matrix(np.round(K, 13))),), checks, "Fourier-Galerkin"),
+        Step("effective diffusivity", r"$K = \kappa I + \mathrm{sym}\langle u\otimes\chi\rangle$, "
+             r"the average over the $N$ points $y_j$ of the grid (exact for the "
+             r"trigonometric polynomials of the pseudo-spectral solution).",
+             (("K", sp.Matrix(np.round(K, 13))),), checks, "Fourier-Galerkin",
+             averages=(grid_average_record(
+                 r"\mathrm{sym}\langle u\otimes\chi\rangle", r"\mathrm{sym}(u\otimes\chi)",
+                 sp.Matrix(np.round(K - kap * np.eye(2), 13))),)),
     ))
     return FlowResult(K, tuple(rows), pe, steps)

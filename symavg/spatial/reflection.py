@@ -63,6 +63,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import CheckFailedError, ModelError
+from ..report.averages import density_average_record, period_average_record
 from ..report.calls import given, keyword_arguments, recorded
 from ..report.derivation import Check, Derivation, Step
 
@@ -243,7 +244,9 @@ def effective_reflection(g: Any, y: sp.Symbol | None = None, period: float = 2 *
               "numeric", f"|gbar - gbar_cf| = {abs(gbar - gbar_cf):.1e}, "
               f"max |rho - rho_cf| = {float(np.max(np.abs(rho - rho_cf))):.1e}"),
     )
-    gsym = expr if expr is not None else sp.Symbol("g")
+    yv = y if y is not None else sp.Symbol("y", real=True)
+    gsym = expr if expr is not None else sp.Function("g")(yv)
+    Ps = sp.nsimplify(P, [sp.pi])
     steps = Derivation("Homogenized oblique reflection", (
         Step("boundary trace process",
              r"Observed at the inverse local time, $y = x_1/\varepsilon$ is a Cauchy process "
@@ -257,7 +260,11 @@ def effective_reflection(g: Any, y: sp.Symbol | None = None, period: float = 2 *
         Step("effective reflection",
              r"The limit reflects along $(\bar g, 1)$ with $\bar g = \int g\rho$; the uniform "
              r"average $\langle g\rangle$ differs unless $\rho$ is uniform.",
-             ((r"\bar g", sp.Float(gbar, 15)), (r"\langle g\rangle", sp.Float(uniform, 15)))),
+             (), averages=(
+                 density_average_record(r"\bar g", gsym, "rho", [(yv, 0, Ps)],
+                                        sp.Float(gbar, 15)),
+                 period_average_record(gsym, yv, Ps, sp.Float(uniform, 15),
+                                       cell=""))),
     ))
     if not (checks[0].passed and checks[1].passed and checks[2].passed):
         raise CheckFailedError("the invariant density failed its checks: "
