@@ -745,12 +745,13 @@ def _one_direction_law(net: ReactionNetwork, fs: FastSubnetwork, values: Mapping
     why = (f"the fast chain is irreducible on the {n_states} extents {states} "
            f"(every propensity along it is positive there"
            + (f", for {', '.join(conditions)}" if conditions else "") + ")")
+
     def written(e: sp.Expr) -> sp.Basic:
         f = sp.sympify(e).subs(vals).subs(nfast)
         return sp.Sum(sp.Function("pi")(xi) * f, (xi, states[0], states[-1]))
 
     return _Law("finite fast chain", expect, gap, True, why, (step,), tuple(conditions),
-                written)
+                written=written)
 
 
 def _birth_death_sums(net: ReactionNetwork, fs: FastSubnetwork, fast: list, j: int,
