@@ -3,6 +3,8 @@ minimum-action paths, and the rare-event check by importance sampling."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 import scipy.linalg as sl
@@ -411,6 +413,15 @@ def _feedback_pdmp():
     return sa.SwitchingSDE([x], ch, drift={0: -x, 1: 1 - x}), {a0_: 0.1, a1_: 8.0, b: 2.0}
 
 
+@functools.lru_cache(maxsize=1)
+def _feedback_quasipotential():
+    """sa.ldp.quasipotential of the feedback PDMP from its left stable point (computed once
+    for the tests that use it; V differences do not depend on the start)."""
+    m, _ = _feedback_pdmp()
+    xm = np.sort(np.roots([-8.0, 8.0, -2.1, 0.1]).real)[0]
+    return sa.ldp.quasipotential(m, start=sp.Float(xm))
+
+
 def _exact_mean_exit_time(Phi, k01, k10, e, x0, xc, n=200_001):
     r"""E[tau] from x0 (chain state from pi(x0)) to the face xc of (0, xc), for
     dx = (s - x) dt with rates k01(x)/e, k10/e, by the exact solution of the backward
@@ -452,7 +463,7 @@ def test_pdmp_mean_exit_time_follows_the_quasipotential_barrier():
 
     m, prm = _feedback_pdmp()
     xm, xs, _ = np.sort(np.roots([-8.0, 8.0, -2.1, 0.1]).real)
-    qp = sa.ldp.quasipotential(m, start=sp.Float(xm))
+    qp = _feedback_quasipotential()
     assert qp.steps.passed
     dV = qp.evaluate(xs, prm) - qp.evaluate(xm, prm)
     Vf = sp.lambdify(x, qp.expr.subs(prm), "numpy")
@@ -482,6 +493,68 @@ def test_pdmp_mean_exit_time_follows_the_quasipotential_barrier():
     cov = np.linalg.inv(X.T @ W @ X)
     coef = cov @ X.T @ W @ np.array(ys)
     assert abs(coef[0] - dV) < 4 * np.sqrt(cov[0, 0]) + 0.01
+
+
+@pytest.mark.slow
+def test_stationary_density_of_the_feedback_pdmp_follows_the_quasipotential():
+    """The stationary density of x for the feedback PDMP in a monostable regime (a0 = 0.5,
+    a1 = 1, b = 1; stable x* = 0.3966), simulated by sa.simulate (2000 paths, sampled at
+    t = 3, 4, ..., 30) at eps = 0.08 ... 0.025, checked two ways:
+
+    (1) against the exact stationary density rho = C e^{-V/eps} (1/|f0| + 1/f1)
+        = C e^{-V/eps} / (x (1 - x)) (the zero-flux solution of the two-state PDMP's
+        forward equations, f0 rho0 + f1 rho1 = 0: Faggionato, Gabrielli & Ribezzi
+        Crivellari, Markov Process. Relat. Fields 16 (2010) 497, sec. 2; Bressloff & Newby,
+        Phys. Rev. E 89 (2014) 042701, eq. (2.6)), integrated over each bin: the
+        chi-square of all 64 bins is within 4 standard deviations of its mean;
+    (2) -eps log(rho(x)/rho(x_ref)) is V(x) - V(x_ref) + eps log(x_ref (1 - x_ref) / (x (1 -
+        x))), linear in eps: a weighted straight-line fit at each bin extrapolates to
+        V(x) - V(x_ref) of sa.ldp.quasipotential within 4 standard errors plus the bin
+        resolution max|V'| h / 2 (Freidlin & Wentzell Ch. 4, Thm. 4.3: -eps log rho ->
+        V)."""
+    from scipy.integrate import quad
+
+    m, prm0 = _feedback_pdmp()
+    a0_, a1_, _ = prm0
+    prm = {a0_: 0.5, a1_: 1.0, b: 1.0}
+    roots = np.roots([-1.0, 1.0, -1.5, 0.5])          # (a0 + a1 x^2)(1 - x) = b x
+    xstar = float(roots[np.abs(roots.imag) < 1e-12].real[0])
+    qp = _feedback_quasipotential()
+    Vf = sp.lambdify(x, qp.expr.subs(prm), "numpy")
+    edges = np.linspace(xstar - 0.16, xstar + 0.16, 17)
+    mid = (edges[1:] + edges[:-1]) / 2
+    ref = 8
+    eps_values = [0.08, 0.05, 0.035, 0.025]
+    Ws, Ses, chi2 = [], [], 0.0
+    for k, e in enumerate(eps_values):
+        est = sa.ldp.stationary_density(m, x, {x: xstar}, eps=e, params=prm, edges=edges,
+                                        T=30.0, burn_in=3.0, every=1.0, paths=2000,
+                                        seed=60 + k)
+
+        def rho(z, e=e):
+            return np.exp(-(Vf(z) - Vf(xstar)) / e) / (z * (1 - z))
+        Z = quad(rho, 1e-12, 1 - 1e-12, points=[xstar], limit=200)[0]
+        exact = np.array([quad(rho, lo, hi)[0] / (hi - lo) / Z
+                          for lo, hi in zip(edges[:-1], edges[1:])])
+        chi2 += float(np.sum(np.square((est.density - exact) / est.stderr)))
+        W, se = est.action(reference=ref)
+        Ws.append(W)
+        Ses.append(se)
+    nbins = 4 * len(mid)
+    assert chi2 < nbins + 4 * np.sqrt(2 * nbins), chi2
+    Ws, Ses = np.array(Ws), np.array(Ses)
+    X = np.column_stack([np.ones(len(eps_values)), eps_values])
+    dV = Vf(mid) - Vf(mid[ref])
+    slope = np.abs(np.gradient(Vf(edges), edges)).max()
+    h = edges[1] - edges[0]
+    for i in range(len(mid)):
+        if i == ref:
+            continue
+        Wt = np.diag(1 / np.square(Ses[:, i]))
+        cov = np.linalg.inv(X.T @ Wt @ X)
+        coef = cov @ X.T @ Wt @ Ws[:, i]
+        assert abs(coef[0] - dV[i]) < 4 * np.sqrt(cov[0, 0]) + slope * h / 2, (
+            i, coef, np.sqrt(cov[0, 0]), dV[i])
 
 
 def test_mean_exit_time_names_bad_input():
