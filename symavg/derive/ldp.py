@@ -930,7 +930,17 @@ def rate_function(model: SDE | SwitchingSDE | Hamiltonian,
     domain = _domain(H, velocity)
     steps = list(H.steps)
     expr, pstar = None, None
-    if H.expr is not None:
+    two = _legendre_two_state(H, velocity) if H.expr is not None else None
+    if two is not None:
+        expr, pstar, chk = two
+        steps.append(Step("Legendre transform", r"Two states without slow noise: the "
+                          r"velocity fixes the occupation $\mu_A = (v - f_B)/(f_A - f_B)$, "
+                          r"$\mu_B = 1 - \mu_A$, and $L$ is the Donsker-Varadhan rate "
+                          r"$(\sqrt{q_{AB}\mu_A} - \sqrt{q_{BA}\mu_B})^2$ of that "
+                          r"occupation (contraction principle); $p^* = \partial_v L$.",
+                          (("p^*", sp.Matrix(pstar)), ("L", expr)), tuple(chk),
+                          "two-state Donsker-Varadhan"))
+    elif H.expr is not None:
         expr, pstar, chk = _legendre_symbolic(H, velocity)
         if expr is not None:
             steps.append(Step("Legendre transform", r"$L = p^*\cdot v - H(x, p^*)$ with "
@@ -975,6 +985,69 @@ def _in_domain(domain: Any, velocity: tuple, v: np.ndarray, x: np.ndarray, H: Ha
         lo, hi = float(sp.N(d.inf)), float(sp.N(d.sup))
         return lo - 1e-12 <= v[0] <= hi + 1e-12
     return True
+
+
+def _legendre_two_state(H: Hamiltonian, velocity: tuple) -> tuple | None:
+    r"""The rate function of a two-state fast chain without slow noise, in closed form.
+
+    One slow variable, drifts :math:`f_A \ne f_B`, rates :math:`q_{AB}, q_{BA}`: the
+    velocity :math:`v` fixes the occupation :math:`\mu_A = (v - f_B)/(f_A - f_B)`, and
+    by the contraction principle (Dembo & Zeitouni, *Large Deviations Techniques and
+    Applications*, Thm. 4.2.1) :math:`L(x, v)` is the Donsker-Varadhan rate of that
+    occupation, :math:`(\sqrt{q_{AB}\mu_A} - \sqrt{q_{BA}\mu_B})^2` (a two-state chain
+    is reversible; den Hollander, *Large Deviations*, sec. IV.4). Checked against the
+    numeric Legendre transform of ``H`` and by :math:`\partial_p H(x, p^*) = v`,
+    :math:`L(x, \langle f\rangle) = 0` at sample points. ``None`` when the model is
+    not of this form."""
+    model = H.model
+    if (H.dim != 1 or not isinstance(model, SwitchingSDE) or H.tilted.state
+            or len(model.chain.states) != 2
+            or any(not d.is_zero_matrix for d in _slow_diffusions(H))):
+        return None
+    (v,) = velocity
+    A, B = H.tilted.jump.states
+    fA, fB = (sp.sympify(sp.Matrix(model.drift_in(s))[0]) for s in (A, B))
+    if sp.simplify(fA - fB) == 0:
+        return None
+    Q = H.tilted.jump.rates
+    qAB, qBA = Q[0, 1], Q[1, 0]
+    muA, muB = (v - fB) / (fA - fB), (fA - v) / (fA - fB)
+    L = qAB * muA + qBA * muB - 2 * sp.sqrt(sp.factor(sp.expand(qAB * qBA * muA * muB)))
+    inside = _inside_point(H, velocity)
+    L = _tidy_radicals(_tidy(L), velocity, inside)
+    pstar = (_tidy(sp.diff(L, v)),)
+    # checks at sample parameters, slow points and interior velocities
+    prm = _sample_params(_model_symbols(model) - set(H.params), seed=13)
+    prm.update(H.params)
+    Hn = H.numeric(prm)
+    Lf = sp.lambdify([H.slow, velocity], L.subs(prm), "numpy")
+    Pf = sp.lambdify([H.slow, velocity], pstar[0].subs(prm), "numpy")
+    dH = sp.lambdify([H.slow, H.momentum], sp.diff(H.expr, H.momentum[0]).subs(prm), "numpy")
+    fa, fb = (sp.lambdify([H.slow], e.subs(prm), "numpy") for e in (fA, fB))
+    rng = np.random.default_rng(13)
+    worst_l, worst_g, worst_0 = 0.0, 0.0, 0.0
+    for xv in rng.uniform(0.2, 0.8, 3):
+        xs = np.array([xv])
+        lo, hi = sorted((float(fa((xv,))), float(fb((xv,)))))
+        for t in (0.2, 0.5, 0.8):
+            vv = np.array([lo + t * (hi - lo)])
+            ref, _ = legendre_numeric(Hn, xs, vv)
+            val = float(np.real(Lf((xv,), (vv[0],))))
+            worst_l = max(worst_l, abs(val - ref) / max(1.0, abs(ref)))
+            ps = float(np.real(Pf((xv,), (vv[0],))))
+            worst_g = max(worst_g, abs(float(dH((xv,), (ps,))) - vv[0]))
+        g = H.numeric(prm)
+        h = 1e-6
+        mean_v = (g(xs, np.array([h])) - g(xs, np.array([-h]))) / (2 * h)
+        worst_0 = max(worst_0, abs(float(np.real(Lf((xv,), (mean_v,))))))
+    checks = [Check("L = sup_p (p v - H) (numeric Legendre transform)", bool(worst_l < 1e-6),
+                    "numeric", f"max relative difference {worst_l:.1e} at 9 points, "
+                    f"params {_fmt(prm)}"),
+              Check("grad_p H(x, p*) = v", bool(worst_g < 1e-8), "numeric",
+                    f"max |residual| = {worst_g:.1e} at 9 points"),
+              Check("L(x, <f>) = 0", bool(worst_0 < 1e-8), "numeric",
+                    f"max |L| = {worst_0:.1e} at 3 points")]
+    return L, pstar, checks
 
 
 def _legendre_symbolic(H: Hamiltonian, velocity: tuple) -> tuple:
