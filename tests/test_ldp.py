@@ -137,6 +137,68 @@ def test_riccati_closed_form_agrees_with_the_numeric_grid_route():
     assert H.evaluate(0.5, 0.3) == np.inf      # past the Riccati root: no eigenfunction
 
 
+def test_matrix_riccati_agrees_with_the_spectral_szego_formula():
+    """Two coupled OU fast variables (non-symmetric drift matrix B, unequal noises) and a
+    slow drift quadratic in them, f = -x + y1^2 + y1 y2 / 2 (no linear part): H(x, p) =
+    -p x + Lambda(p), Lambda the scaled cumulant generating function of int y.V2 y dt,
+    V2 = p [[1, 1/4], [1/4, 0]]. Independent value: the Szego / Kac-Achiezer formula for
+    quadratic functionals of a stationary Gaussian process (Bryc & Dembo, J. Theor. Probab.
+    10 (1997) 307), Lambda = -(1/4 pi) int log det(I - 2 V2 S(w)) dw with the
+    spectral density S(w) = (iw - B)^{-1} A (iw - B)^{-H}; H = inf where the determinant
+    reaches zero (no eigenfunction)."""
+    from scipy.integrate import quad
+
+    y1, y2 = sp.symbols("y1 y2", real=True)
+    m = sa.SDE([x, y1, y2], [-x + y1**2 + y1 * y2 / 2, (-y1 + y2 / 2) / eps,
+                             (-2 * y2 - 3 * y1 / 10) / eps],
+               diffusion=[[0, 0, 0], [0, 2 / eps, 0], [0, 0, 1 / eps]])
+    H = sa.ldp.hamiltonian(m, fast=[y1, y2], momentum=p)
+    assert "Riccati" in H.strategy and H.steps.passed, H.steps
+    B = np.array([[-1.0, 0.5], [-0.3, -2.0]])
+    A = np.diag([2.0, 1.0])
+
+    def szego(pv):
+        V2 = pv * np.array([[1.0, 0.25], [0.25, 0.0]])
+
+        def integrand(w):
+            R = np.linalg.inv(1j * w * np.eye(2) - B)
+            S = R @ A @ R.conj().T
+            return np.log(np.linalg.det(np.eye(2) - 2 * V2 @ S)).real
+        return -quad(integrand, -np.inf, np.inf, limit=400)[0] / (4 * np.pi)
+
+    def symbol_min(pv):
+        V2 = pv * np.array([[1.0, 0.25], [0.25, 0.0]])
+        return min(np.linalg.det(np.eye(2) - 2 * V2 @ (R @ A @ R.conj().T)).real
+                   for R in (np.linalg.inv(1j * w * np.eye(2) - B)
+                             for w in np.linspace(-5, 5, 201)))
+    for pv in (-0.6, -0.2, 0.1, 0.15):
+        assert symbol_min(pv) > 0
+        assert H.evaluate(0.5, pv) == pytest.approx(-0.5 * pv + szego(pv), rel=1e-9, abs=1e-12)
+    # past the blow-up the symbol's determinant changes sign and H is infinite
+    for pv in (0.3, 3.0):
+        assert symbol_min(pv) < 0 and H.evaluate(0.5, pv) == np.inf
+
+
+def test_matrix_riccati_with_linear_terms_matches_the_one_variable_closed_forms():
+    """Decoupled fast variables: H of f = -x + y1 + y1^2/2 + y2 + y2^2/3 (y1, y2 independent
+    OU processes) is the sum of the one-variable Riccati closed forms (the symbolic route,
+    e^{alpha y^2/2 + beta y}) of f1 = -x + y1 + y1^2/2 and f2 = y2 + y2^2/3; the matrix
+    route also solves (B^T + K A) k = -(K c + v1) for the linear part."""
+    y1, y2 = sp.symbols("y1 y2", real=True)
+    m = sa.SDE([x, y1, y2], [-x + y1 + y1**2 / 2 + y2 + y2**2 / 3, -y1 / eps, -2 * y2 / eps],
+               diffusion=[[0, 0, 0], [0, 2 / eps, 0], [0, 0, 1 / eps]])
+    H = sa.ldp.hamiltonian(m, fast=[y1, y2], momentum=p)
+    assert "matrix Riccati" in H.strategy and H.steps.passed
+    m1 = sa.SDE([x, y1], [-x + y1 + y1**2 / 2, -y1 / eps], diffusion=[[0, 0], [0, 2 / eps]])
+    m2 = sa.SDE([x, y2], [y2 + y2**2 / 3, -2 * y2 / eps], diffusion=[[0, 0], [0, 1 / eps]])
+    H1 = sa.ldp.hamiltonian(m1, fast=[y1], momentum=p)
+    H2 = sa.ldp.hamiltonian(m2, fast=[y2], momentum=p)
+    assert H1.expr is not None and H2.expr is not None
+    for pv in (-0.9, -0.3, 0.2, 0.45):
+        ref = H1.evaluate(0.4, pv) + H2.evaluate(0.4, pv)
+        assert H.evaluate(0.4, pv) == pytest.approx(ref, rel=1e-10)
+
+
 def test_numeric_grid_hamiltonian_on_the_circle():
     # f = sin(y) with y a Brownian motion on the circle (period 2 pi, fast): no closed form.
     # H(x, p) is the principal eigenvalue of u'' + p sin(y) u (Mathieu); for small p it is

@@ -578,6 +578,8 @@ def _exponential_ansatz(T: Tilted) -> dict | None:
                r"v_2 = 0$ that vanishes with $v_2$ (finite while $2 s v_2 < g^2$).")
         strategy = "Ornstein-Uhlenbeck fast process (Riccati, Gaussian eigenfunction)"
         finite = g**2 - 2 * s * v2 > 0
+    elif deg == 2:
+        return _riccati_matrix(T, Bm, c, A, Vx)
     else:
         return None
     res = sp.expand(sp.powsimp(K.apply(u) / u) - H)
@@ -585,6 +587,89 @@ def _exponential_ansatz(T: Tilted) -> dict | None:
     step = Step("principal eigenvalue", how, (("u", u), ("H", H)), (chk,), strategy)
     return dict(expr=H, eigenfunction=u, characteristic=None, steps=[step], strategy=strategy,
                 numeric=None, finite_where=finite)
+
+
+def _riccati_matrix(T: Tilted, Bm: sp.Matrix, c: sp.Matrix, A: sp.Matrix,
+                    V: sp.Expr) -> dict:
+    r"""Several Ornstein-Uhlenbeck fast variables, potential quadratic in ``y``: the
+    principal eigenfunction is :math:`e^{y^T K y/2 + k\cdot y}` with
+
+    .. math::
+
+        K A K + K B + B^T K + 2 V_2 = 0, \qquad (B^T + K A)\,k = -(K c + v_1),\qquad
+        H = c\cdot k + \tfrac12\mathrm{tr}(A K) + \tfrac12 k\cdot A k + v_0,
+
+    (:math:`V = y\cdot V_2 y + v_1\cdot y + v_0`, fast drift :math:`By + c`), ``K`` the
+    stabilising solution of the algebraic Riccati equation (:math:`B + A K` Hurwitz; the
+    one that vanishes with :math:`V_2`). It is found at parameter values from the stable
+    invariant subspace of the Hamiltonian matrix :math:`Z = [[B, -A], [2V_2, -B^T]]`
+    (:math:`K = -U_2 U_1^{-1}`; Laub, IEEE Trans. Autom. Control 24 (1979) 913);
+    :math:`H = \infty` where :math:`Z` has eigenvalues on the imaginary axis (the
+    Gaussian moment generating function blows up). One fast variable gives back the
+    closed form of :func:`_exponential_ansatz`; this is the cumulant generating
+    function of a quadratic functional of a Gaussian process (Bryc & Dembo, J. Theor.
+    Probab. 10 (1997) 307)."""
+    fc = T.fast
+    n = len(fc)
+    V2 = sp.Matrix(n, n, lambda i, j: sp.diff(V, fc[i], fc[j]) / 2)
+    v1 = sp.Matrix([sp.diff(V, y).subs({z: 0 for z in fc}) for y in fc])
+    v0 = V.subs({z: 0 for z in fc})
+    args = [T.slow, T.momentum]
+    cells = [Bm, c, A, V2, v1, sp.Matrix([v0])]
+
+    def numeric(prm: Mapping) -> Callable:
+        fs = [sp.lambdify(args, sp.Matrix(e).subs(prm), "numpy") for e in cells]
+
+        def parts(x: np.ndarray, p: np.ndarray) -> list[np.ndarray]:
+            return [np.array(f(tuple(x), tuple(p)), dtype=float) for f in fs]
+
+        def fn(x: np.ndarray, p: np.ndarray) -> float:
+            B, cc, AA, W2, w1, w0 = parts(x, p)
+            K = _stabilising_riccati(B, AA, W2)
+            if K is None:
+                return float("inf")
+            k = np.linalg.solve(B.T + K @ AA, -(K @ cc + w1))
+            return float((cc.T @ k)[0, 0] + np.trace(AA @ K) / 2 + (k.T @ AA @ k)[0, 0] / 2
+                         + w0[0, 0])
+
+        def residual(x: np.ndarray, p: np.ndarray) -> float:
+            B, _, AA, W2, _, _ = parts(x, p)
+            K = _stabilising_riccati(B, AA, W2)
+            if K is None:
+                return 0.0
+            R = K @ AA @ K + K @ B + B.T @ K + 2 * W2
+            return float(np.abs(R).max() / max(1.0, np.abs(W2).max()))
+        fn.residual = residual  # type: ignore[attr-defined]
+        return fn
+    how = (r"Several Ornstein-Uhlenbeck fast variables with a potential quadratic in $y$: "
+           r"the eigenfunction is $e^{y^T K y/2 + k\cdot y}$, $K$ the stabilising solution "
+           r"of the algebraic Riccati equation $K A K + K B + B^T K + 2V_2 = 0$ "
+           r"($B + AK$ Hurwitz), $(B^T + KA)k = -(Kc + v_1)$, and $H = c\cdot k + "
+           r"\tfrac12\mathrm{tr}(AK) + \tfrac12 k\cdot Ak + v_0$; $K$ from the stable "
+           r"invariant subspace of the Hamiltonian matrix at parameter values.")
+    step = Step("principal eigenvalue", how, (("B", sp.ImmutableMatrix(Bm)),
+                                              ("V_2", sp.ImmutableMatrix(V2)),
+                                              ("v_1", sp.ImmutableMatrix(v1))), (),
+                "Ornstein-Uhlenbeck fast process (matrix Riccati)")
+    return dict(expr=None, eigenfunction=None, characteristic=None, steps=[step],
+                strategy="Ornstein-Uhlenbeck fast process (matrix Riccati, numeric K)",
+                numeric=numeric)
+
+
+def _stabilising_riccati(B: np.ndarray, A: np.ndarray, V2: np.ndarray) -> np.ndarray | None:
+    """``K`` with ``K A K + K B + B^T K + 2 V2 = 0`` and ``B + A K`` Hurwitz, or None."""
+    n = B.shape[0]
+    Z = np.block([[B, -A], [2 * V2, -B.T]])
+    w, U = np.linalg.eig(Z)
+    scale = max(1.0, float(np.abs(Z).max()))
+    stable = w.real < -1e-9 * scale
+    if int(stable.sum()) != n:
+        return None
+    U1, U2 = U[:n, stable], U[n:, stable]
+    if np.linalg.cond(U1) > 1e12:
+        return None
+    K = -np.real(U2 @ np.linalg.inv(U1))
+    return (K + K.T) / 2
 
 
 def _principal_tridiagonal(diag: np.ndarray, lo: np.ndarray, hi: np.ndarray,
@@ -715,7 +800,7 @@ def _grid_product(T: Tilted, n: int) -> dict | None:
 def hamiltonian(model: SDE | SwitchingSDE, fast: Sequence[sp.Symbol] | None = None,
                 momentum: Sequence[sp.Symbol] | sp.Symbol | None = None, *,
                 params: Mapping | None = None, domain: tuple | None = None,
-                n: int = 200, tol: float = 1e-5) -> Hamiltonian:
+                n: int = 200, tol: float = 1e-5, method: str = "auto") -> Hamiltonian:
     r"""The slow-fast Hamiltonian :math:`H(x, p)`, with its derivation record.
 
     .. math::
@@ -728,7 +813,9 @@ def hamiltonian(model: SDE | SwitchingSDE, fast: Sequence[sp.Symbol] | None = No
     :math:`Q + \mathrm{diag}(V_i)`, closed form for two states, and for more
     when the characteristic polynomial has a factor of degree <= 2 carrying
     it); a linear fast diffusion with a potential of degree <= 2
-    (exponential-quadratic eigenfunction, Riccati); otherwise a numeric
+    (exponential-quadratic eigenfunction: closed form for a linear potential or
+    one fast variable, the matrix Riccati equation solved at parameter values for
+    several); otherwise a numeric
     principal eigenvalue (the chain's matrix; finite differences for one fast
     variable, on the circle or on ``domain``; Fourier collocation on the
     tensor grid for several fast variables on circles), at ``params``.
@@ -753,7 +840,10 @@ def hamiltonian(model: SDE | SwitchingSDE, fast: Sequence[sp.Symbol] | None = No
     domain : (lo, hi), optional
         Truncated domain of a non-periodic fast variable for the numeric route.
     n : int
-        Grid points of the numeric route (checked against ``2 n``).
+        Grid points of the numeric route for one fast variable (checked against ``2 n``).
+    method : {"auto", "grid"}
+        ``"grid"`` skips the closed forms for fast diffusions (exponential ansatz,
+        Riccati) and takes the numeric grid route, e.g. to cross-check them.
 
     Examples
     --------
@@ -777,8 +867,10 @@ def hamiltonian(model: SDE | SwitchingSDE, fast: Sequence[sp.Symbol] | None = No
     if not T.check.passed:
         raise UnsolvedError(f"the tilted generator does not match its definition "
                             f"({T.check.detail})")
+    if method not in ("auto", "grid"):
+        raise LDPError(f"method must be 'auto' or 'grid'; got {method!r}")
     out = _finite_chain(T)
-    if out is None:
+    if out is None and method == "auto":
         out = _exponential_ansatz(T)
     if out is None and T.fast and T.generator.jump is not None:
         raise UnsolvedError(
@@ -786,7 +878,10 @@ def hamiltonian(model: SDE | SwitchingSDE, fast: Sequence[sp.Symbol] | None = No
             "eigenproblem has no closed form here and the numeric route covers one fast "
             "diffusion variable or a finite chain only")
     if out is None:
-        out = _grid_1d(T, domain, n) if len(T.fast) == 1 else _grid_product(T, min(n, 12))
+        if len(T.fast) == 1:
+            out = _grid_1d(T, domain, n)
+        else:
+            out = _grid_product(T, min(n, 12))
     if out is None:
         raise UnsolvedError(
             f"no strategy for the principal eigenvalue of the tilted generator in the fast "
@@ -868,6 +963,10 @@ def _hamiltonian_checks(H: Hamiltonian, T: Tilted, model: Any, fast: Any, tol: f
         ok = worst > -(1e-9 if H.expr is not None else 10 * tol)
         checks.append(Check("H convex in p", ok, "numeric",
                             f"min of (H(p1)+H(p2))/2 - H((p1+p2)/2) = {worst:.1e} at 12 pairs"))
+    if fn is not None and hasattr(fn, "residual"):
+        worst = max(fn.residual(x, np.full(H.dim, q)) for x in xs for q in (-0.5, 0.5))
+        checks.append(Check("Riccati residual K A K + K B + B^T K + 2 V_2 = 0", worst < 1e-9,
+                            "numeric", f"max relative residual {worst:.1e} at 6 points"))
     if grid is not None and fn is not None and hasattr(fn, "eig"):
         x, p = xs[0], np.full(H.dim, 0.5)
         e1, e2 = fn.eig(x, p, grid), fn.eig(x, p, 2 * grid)
