@@ -199,6 +199,28 @@ def test_matrix_riccati_with_linear_terms_matches_the_one_variable_closed_forms(
         assert H.evaluate(0.4, pv) == pytest.approx(ref, rel=1e-10)
 
 
+def test_chain_and_diffusion_fast_process_numeric_hamiltonian():
+    """A fast chain s = +-1 (rate lambda/eps) and a fast OU variable y relaxing to mu s,
+    dy = (mu s - y)/eps dt + sqrt(2/eps) dW, drive dx = y dt. The tilted generator
+    (K_p u)_s = L_s u_s + sum_j Q_sj u_j + p y u_s has the eigenfunction u_s = c_s e^{p y}
+    (L_s e^{py} = (p (mu s - y) + p^2) e^{py}, the y terms cancel), so H = p^2 + the Perron
+    root of Q + p mu diag(s) = p^2 + sqrt(lambda^2 + mu^2 p^2) - lambda, derived here by
+    hand; the numeric block finite-difference route (no closed form is attempted for a
+    chain with a diffusion) must agree with it."""
+    mu = sp.Symbol("mu", positive=True)
+    ch = sa.MarkovChain({("-", "+"): lam / eps, ("+", "-"): lam / eps})
+    m = sa.SwitchingSDE([x, y], ch, drift={"-": [y, (-mu - y) / eps], "+": [y, (mu - y) / eps]},
+                        noise=[[0], [sp.sqrt(2 / eps)]])
+    H = sa.ldp.hamiltonian(m, fast=[ch.symbol, y], momentum=p, params={lam: 1.0, mu: 0.7},
+                           domain=(-7, 7), n=120, tol=1e-4)
+    assert "chain x finite differences" in H.strategy and H.steps.passed, H.steps
+    for pv in (-1.0, -0.3, 0.4, 1.2):
+        ref = pv**2 + np.sqrt(1 + 0.49 * pv**2) - 1
+        assert H.evaluate(0.2, pv) == pytest.approx(ref, abs=2e-4)
+    with pytest.raises(sa.errors.UnsolvedError, match="domain"):
+        sa.ldp.hamiltonian(m, fast=[ch.symbol, y], momentum=p, params={lam: 1.0, mu: 0.7})
+
+
 def test_numeric_grid_hamiltonian_on_the_circle():
     # f = sin(y) with y a Brownian motion on the circle (period 2 pi, fast): no closed form.
     # H(x, p) is the principal eigenvalue of u'' + p sin(y) u (Mathieu); for small p it is

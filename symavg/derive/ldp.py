@@ -752,6 +752,96 @@ def _grid_1d(T: Tilted, domain: tuple | None, n: int) -> dict | None:
                 grid=n)
 
 
+def _grid_chain_1d(T: Tilted, domain: tuple | None, n: int) -> dict | None:
+    r"""A fast chain and one fast diffusion variable ``y``: the principal eigenvalue of
+    the block operator :math:`(\mathcal K_p u)_i = \mathcal L_i u_i + \sum_j Q_{ij}(y)
+    u_j + V_i(y) u_i` (:math:`\mathcal L_i` the generator of ``y`` in chain state ``i``),
+    discretised by second-order finite differences in ``y`` (on the circle, or on
+    ``domain`` with reflecting ends) at ``n`` and ``2 n`` points, Richardson-extrapolated.
+    With positive weights the matrix is Metzler and irreducible, so its eigenvalue of
+    largest real part is real and simple (Perron-Frobenius) and shift-invert ARPACK at
+    the Gershgorin bound finds it."""
+    K = T.generator
+    if len(T.fast) != 1 or K.jump is None:
+        return None
+    y = T.fast[0]
+    per = K.periodic_map.get(y)
+    if per is None and domain is None:
+        raise UnsolvedError(
+            f"no closed form for the principal eigenvalue of the tilted generator in {y} and "
+            f"the chain; the numeric route needs a truncated domain: hamiltonian(..., "
+            f"domain=(lo, hi)) with {y} well inside it (reflecting ends)")
+    modes = list(K.jump.states)
+    N = len(modes)
+    cells = []
+    for lab in modes:
+        b, a = K.diffusion_in(lab)
+        V = sum((q.potential for q in K.potential_parts if q.mode is None or q.mode == lab),
+                sp.S.Zero)
+        cells += [b[0], a[0, 0], V]
+    Q = sp.Matrix(K.jump.rates)
+    cells += list(Q)
+    args = [T.slow, T.momentum, y]
+
+    def numeric(prm: Mapping) -> Callable:
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.linalg import eigs
+
+        fs = [sp.lambdify(args, sp.sympify(e).subs(prm), "numpy") for e in cells]
+        L = float(sp.N(sp.sympify(per).subs(prm))) if per is not None else None
+
+        def eig(x: np.ndarray, p: np.ndarray, m: int) -> float:
+            if L is not None:
+                h = L / m
+                grid = np.arange(m) * h
+            else:
+                grid = np.linspace(float(domain[0]), float(domain[1]), m)
+                h = grid[1] - grid[0]
+            vals = [np.broadcast_to(np.asarray(f(tuple(x), tuple(p), grid), float),
+                                    grid.shape) for f in fs]
+            j = np.arange(m)
+            dn, up = (j - 1) % m, (j + 1) % m
+            if L is None:                     # reflecting ends: the ghost point mirrored
+                dn[0], up[m - 1] = 1, m - 2
+            rows, cols, data = [], [], []
+            for i in range(N):
+                b, a, V = vals[3 * i: 3 * i + 3]
+                lo_c, hi_c = a / (2 * h * h) - b / (2 * h), a / (2 * h * h) + b / (2 * h)
+                if np.any(lo_c <= 0) or np.any(hi_c <= 0):
+                    raise UnsolvedError("the grid is too coarse for the drift (a negative "
+                                        "weight in the finite-difference matrix): increase n")
+                off = i * m
+                rows += [off + j, off + j, off + j]
+                cols += [off + dn, off + up, off + j]
+                data += [lo_c, hi_c, -lo_c - hi_c + V]
+                for k in range(N):
+                    rows.append(off + j)
+                    cols.append(k * m + j)
+                    data.append(vals[3 * N + i * N + k])
+            M = coo_matrix((np.concatenate(data), (np.concatenate(rows),
+                                                   np.concatenate(cols))),
+                           shape=(N * m, N * m)).tocsc()
+            bound = float(np.max(np.abs(M).sum(axis=1))) + 1.0
+            w = eigs(M, k=1, sigma=bound, which="LM", return_eigenvectors=False, tol=1e-13)
+            return float(w.real[0])
+
+        def fn(x: np.ndarray, p: np.ndarray) -> float:
+            e1, e2 = eig(x, p, n), eig(x, p, 2 * n)
+            return e2 + (e2 - e1) / 3
+        fn.eig = eig  # type: ignore[attr-defined]
+        return fn
+    where = "on the circle" if per is not None else (f"on [{domain[0]}, {domain[1]}] with "
+                                                     "reflecting ends")
+    step = Step("principal eigenvalue", f"A fast chain ({N} states) and the fast variable {y}: "
+                "no closed form; the principal eigenvalue of the block finite-difference "
+                f"discretisation of K_p (one block per chain state, coupled by Q(y)) {where}, "
+                f"at {n} and {2 * n} points, Richardson-extrapolated.", (), (),
+                "numeric principal eigenvalue (chain and diffusion, finite differences)")
+    return dict(expr=None, eigenfunction=None, characteristic=None, steps=[step],
+                strategy="numeric principal eigenvalue (chain x finite differences)",
+                numeric=numeric, grid=n)
+
+
 def _grid_product(T: Tilted, n: int) -> dict | None:
     r"""Several fast diffusion variables, each on a circle: the principal eigenvalue of
     the Fourier collocation of :math:`\mathcal K_p` on the tensor grid of ``n`` points per
@@ -873,10 +963,12 @@ def hamiltonian(model: SDE | SwitchingSDE, fast: Sequence[sp.Symbol] | None = No
     if out is None and method == "auto":
         out = _exponential_ansatz(T)
     if out is None and T.fast and T.generator.jump is not None:
-        raise UnsolvedError(
-            "the fast process has both a chain and continuous variables: its tilted "
-            "eigenproblem has no closed form here and the numeric route covers one fast "
-            "diffusion variable or a finite chain only")
+        out = _grid_chain_1d(T, domain, n)
+        if out is None:
+            raise UnsolvedError(
+                "the fast process has a chain and several continuous variables: its tilted "
+                "eigenproblem has no closed form here and the numeric route covers a chain "
+                "with one fast diffusion variable")
     if out is None:
         if len(T.fast) == 1:
             out = _grid_1d(T, domain, n)
