@@ -296,6 +296,25 @@ def diffusion_mean_exit_time(model: Any, x0: Mapping, lower: Mapping | None = No
     Euler-Maruyama with step ``dt`` and the Brownian-bridge exit test (module
     docstring); ``paths`` independent paths from ``x0``.
 
+    Parameters
+    ----------
+    model : SDE or EffectiveModel
+        One variable, e.g. ``sa.reduce(full, order=1)``.
+    x0 : dict {Symbol: float}
+        The start, inside the interval.
+    lower, upper : dict {Symbol: float}, optional
+        The faces; a missing one is at infinity (at least one is needed).
+    eps, params
+        Values of the scale parameter and of the other parameters.
+    paths, dt, seed
+        Number of paths, time step, seed of the kernel's generator.
+    max_steps : int
+        A path still inside after this many steps is an error.
+
+    Returns
+    -------
+    DiffusionExitEstimate
+
     Examples
     --------
     Brownian motion of variance ``eps t`` from 0 leaves ``(-1, 1)`` after
@@ -404,6 +423,26 @@ def exit_probability(model: Any, x0: Mapping, lower: Mapping, upper: Mapping, *,
     Its relative variance per run is about :math:`\log(1/p)/N` for :math:`N`
     replicas, so ``p = 1e-10`` costs about ``23 replicas / kill`` iterations.
 
+    Parameters
+    ----------
+    model : SDE or EffectiveModel
+        One variable.
+    x0 : dict {Symbol: float}
+        The start, between the faces.
+    lower, upper : dict {Symbol: float}
+        The failure face ``lo`` and the target face ``hi``.
+    eps, params
+        Values of the scale parameter and of the other parameters.
+    replicas, kill, runs
+        ``N`` replicas per run, killed ``kill`` (with ties) per iteration; independent
+        runs (at least 2) for the standard error.
+    dt, seed, max_steps, max_iter
+        Time step, seed, the step limit per path and the iteration limit per run.
+
+    Returns
+    -------
+    SplittingEstimate
+
     Examples
     --------
     Brownian motion from 0 reaches 1 before -1 with probability 1/2:
@@ -486,6 +525,25 @@ def splitting_mean_exit_time(model: Any, x0: Mapping, upper: Mapping, *, level: 
     docstring for the renewal formula. :math:`t_1` and :math:`E[T_f]` come from
     ``paths`` plain paths each, :math:`p` and :math:`E[T_s]` from
     :func:`exit_probability`.
+
+    Parameters
+    ----------
+    model : SDE or EffectiveModel
+        One variable.
+    x0, upper : dict {Symbol: float}
+        The stable point and the target face.
+    level : float
+        The intermediate point :math:`z_0`.
+    eps, params
+        Values of the scale parameter and of the other parameters.
+    paths : int
+        Plain paths for :math:`t_1` and for :math:`E[T_f]`.
+    replicas, kill, runs, dt, seed, max_steps
+        As in :func:`exit_probability`.
+
+    Returns
+    -------
+    SplittingExitTime
 
     Examples
     --------

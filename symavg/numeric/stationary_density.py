@@ -89,6 +89,29 @@ def stationary_density(model: Any, variable: sp.Symbol, x0: Mapping, *, eps: flo
     are nearly independent; the standard error does not rely on it, it uses the
     spread over ``groups`` groups of whole paths).
 
+    Parameters
+    ----------
+    model : SDE, SwitchingSDE or EffectiveModel
+        Anything :func:`symavg.simulate` runs.
+    variable : Symbol
+        The variable whose density is estimated.
+    x0 : dict {Symbol: float}
+        Initial values (as in :func:`symavg.simulate`).
+    eps : float
+    edges : sequence of float
+        Increasing bin edges.
+    T, burn_in, every : float
+        Final time, first sampled time and the sampling interval.
+    params : dict, optional
+    paths, groups, seed
+        Number of paths, groups for the standard error, seed.
+    **simulate_kwargs
+        Passed to :func:`symavg.simulate` (``dt``, ``backend``, ...).
+
+    Returns
+    -------
+    DensityEstimate
+
     Examples
     --------
     The Ornstein-Uhlenbeck process ``dx = -x dt + sqrt(eps) dW`` has the stationary law
