@@ -578,6 +578,28 @@ def _exponential_ansatz(T: Tilted) -> dict | None:
                r"v_2 = 0$ that vanishes with $v_2$ (finite while $2 s v_2 < g^2$).")
         strategy = "Ornstein-Uhlenbeck fast process (Riccati, Gaussian eigenfunction)"
         finite = g**2 - 2 * s * v2 > 0
+    elif deg == 2 and _decoupled(Bm, A, Vx, fc):
+        # independent fast variables: one scalar Riccati root per variable
+        H, expo, conds = sp.S.Zero, sp.S.Zero, []
+        v0 = Vx.subs({z: 0 for z in fc})
+        for i, y in enumerate(fc):
+            g, s = -Bm[i, i], A[i, i]
+            v2 = sp.diff(Vx, y, 2) / 2
+            v1 = sp.diff(Vx, y).subs({z: 0 for z in fc})
+            al = sp.S.Zero if v2 == 0 else (g - sp.sqrt(g**2 - 2 * s * v2)) / s
+            be = (c[i] * al + v1) / (g - s * al)
+            H += c[i] * be + s * (al + be**2) / 2
+            expo += al * y**2 / 2 + be * y
+            if v2 != 0:
+                conds.append(g**2 - 2 * s * v2 > 0)
+        H = H + v0
+        u = sp.exp(expo)
+        how = (r"Independent Ornstein-Uhlenbeck fast variables (diagonal $B$, $A$ and "
+               r"quadratic part of the potential): the eigenfunction is "
+               r"$\prod_i e^{\alpha_i y_i^2/2 + \beta_i y_i}$, one scalar Riccati root "
+               r"$\alpha_i$ per variable (vanishing with $v_{2,i}$), and $H$ is the sum.")
+        strategy = "Ornstein-Uhlenbeck fast process (decoupled Riccati, closed form)"
+        finite = sp.And(*conds) if conds else None
     elif deg == 2:
         return _riccati_matrix(T, Bm, c, A, Vx)
     else:
@@ -587,6 +609,18 @@ def _exponential_ansatz(T: Tilted) -> dict | None:
     step = Step("principal eigenvalue", how, (("u", u), ("H", H)), (chk,), strategy)
     return dict(expr=H, eigenfunction=u, characteristic=None, steps=[step], strategy=strategy,
                 numeric=None, finite_where=finite)
+
+
+def _decoupled(Bm: sp.Matrix, A: sp.Matrix, V: sp.Expr, fc: tuple) -> bool:
+    """Diagonal drift matrix and diffusion, no cross terms ``y_i y_j`` in the potential,
+    and noise on every variable that has a quadratic term."""
+    n = len(fc)
+    off = [(i, j) for i in range(n) for j in range(n) if i != j]
+    if any(Bm[i, j] != 0 or A[i, j] != 0 for i, j in off):
+        return False
+    if any(sp.diff(V, fc[i], fc[j]) != 0 for i, j in off):
+        return False
+    return all(A[i, i] != 0 or sp.diff(V, fc[i], 2) == 0 for i in range(n))
 
 
 def _riccati_matrix(T: Tilted, Bm: sp.Matrix, c: sp.Matrix, A: sp.Matrix,
