@@ -283,16 +283,23 @@ def test_two_fast_circles_non_separable_tensor_grid_hamiltonian():
     Hj = sa.ldp.hamiltonian(joint, fast=[y1, y2])
     assert Hj.steps.passed
     assert Hj.evaluate(0.0, 1.1) == pytest.approx(_mathieu_principal(1.1, 2.0), abs=1e-9)
-    # on the line: OU variables with a quadratic potential go to the matrix Riccati route
-    # (two independent copies of the one-variable Riccati H = (1 - sqrt(1 - 4 p))/2) ...
+    # a nonlinear fast drift on the line has no route
+    cubic = sa.SDE([x, y1, y2], [-x + y1 + y2, -y1**3 / eps, -y2 / eps], diffusion=D)
+    with pytest.raises(SymavgError, match="several on circles"):
+        sa.ldp.hamiltonian(cubic, fast=[y1, y2])
+
+
+def test_two_ou_line_variables_with_squares_take_the_riccati_route():
+    # f = -x + y1^2 + y2^2, y1, y2 independent OU (g = 1, s = 2): two copies of the
+    # one-variable Riccati H = (1 - sqrt(1 - 4 p))/2 (Bryc & Dembo 1997 for int y^2 dt),
+    # finite for p < 1/4
+    y1, y2 = sp.symbols("y1 y2", real=True)
+    D = sp.diag(0, 2 / eps, 2 / eps)
     line = sa.SDE([x, y1, y2], [-x + y1**2 + y2**2, -y1 / eps, -y2 / eps], diffusion=D)
     Hl = sa.ldp.hamiltonian(line, fast=[y1, y2])
     assert "Riccati" in Hl.strategy and Hl.steps.passed
     assert Hl.evaluate(0.5, 0.1) == pytest.approx(-0.05 + 1 - np.sqrt(0.6), rel=1e-12)
-    # ... a nonlinear fast drift on the line has no route
-    cubic = sa.SDE([x, y1, y2], [-x + y1 + y2, -y1**3 / eps, -y2 / eps], diffusion=D)
-    with pytest.raises(SymavgError, match="several on circles"):
-        sa.ldp.hamiltonian(cubic, fast=[y1, y2])
+    assert Hl.evaluate(0.5, 0.3) == np.inf
 
 
 def test_three_state_chain_numeric_perron_root():
