@@ -2,8 +2,9 @@ r"""Large deviations of slow-fast systems (``sa.ldp``).
 
 The Hamiltonian (principal eigenvalue of the tilted fast generator), the
 rate function (its Legendre transform), the quasipotential, the action of a
-path and minimum-action paths, and the rare-event sampler and the exit-time
-simulator that check them; see
+path and minimum-action paths, and the simulations that check them (a rare-event
+sampler, exit times of PDMPs and of small-noise diffusions, adaptive multilevel
+splitting, stationary densities); see
 ``docs/ldp.md``. SciPy's optimisers are imported when first called.
 
 Examples
@@ -32,9 +33,18 @@ from .derive.ldp import (
     rate_function,
     tilted_generator,
 )
+from .numeric.diffusion_exit import (
+    DiffusionExitEstimate,
+    SplittingEstimate,
+    SplittingExitTime,
+    diffusion_mean_exit_time,
+    exit_probability,
+    splitting_mean_exit_time,
+)
 from .numeric.exit_times import ExitTimeEstimate, mean_exit_time
 from .numeric.min_action import MinimumActionPath, action, geometric_action, minimum_action_path
 from .numeric.rare_events import TailEstimate, additive_tail_probability
+from .numeric.stationary_density import DensityEstimate, stationary_density
 
 __all__ = [
     "Hamiltonian",
@@ -54,4 +64,12 @@ __all__ = [
     "additive_tail_probability",
     "ExitTimeEstimate",
     "mean_exit_time",
+    "DiffusionExitEstimate",
+    "diffusion_mean_exit_time",
+    "SplittingEstimate",
+    "exit_probability",
+    "SplittingExitTime",
+    "splitting_mean_exit_time",
+    "DensityEstimate",
+    "stationary_density",
 ]

@@ -3,6 +3,8 @@ minimum-action paths, and the rare-event check by importance sampling."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 import scipy.linalg as sl
@@ -83,7 +85,9 @@ def test_asymmetric_two_state_rate_function_is_donsker_varadhan():
     # (den Hollander, Large Deviations, sec. IV.4, for reversible chains; Dembo & Zeitouni,
     # Large Deviations Techniques and Applications, sec. 3.1, finite chains),
     # contracted through v = mu_A - mu_B: L(v) = (sqrt(a (1+v)/2) - sqrt(b (1-v)/2))^2.
-    # (The symbolic Legendre transform took two minutes before sp.solve(check=False).)
+    # (The general symbolic Legendre transform took two minutes before sp.solve(check=False),
+    # 20 s after; the two-state Donsker-Varadhan route it now takes 2.5 s under load 6,
+    # against 38 s for the general route at the same load: benchmarks/bench_ldp.py.)
     ch = sa.MarkovChain({("A", "B"): a / eps, ("B", "A"): b / eps})
     m = sa.SwitchingSDE([x], ch, drift={"A": 1, "B": -1})
     L = sa.ldp.rate_function(sa.ldp.hamiltonian(m, momentum=p), velocity=v)
@@ -132,6 +136,92 @@ def test_riccati_closed_form_agrees_with_the_numeric_grid_route():
         ref = float(top[0]) - 0.5 * pv
         assert H.evaluate(0.5, pv) == pytest.approx(ref, abs=2e-3)
     assert H.evaluate(0.5, 0.3) == np.inf      # past the Riccati root: no eigenfunction
+
+
+def test_matrix_riccati_agrees_with_the_spectral_szego_formula():
+    """Two coupled OU fast variables (non-symmetric drift matrix B, unequal noises) and a
+    slow drift quadratic in them, f = -x + y1^2 + y1 y2 / 2 (no linear part): H(x, p) =
+    -p x + Lambda(p), Lambda the scaled cumulant generating function of int y.V2 y dt,
+    V2 = p [[1, 1/4], [1/4, 0]]. Independent value: the Szego / Kac-Achiezer formula for
+    quadratic functionals of a stationary Gaussian process (Bryc & Dembo, J. Theor. Probab.
+    10 (1997) 307), Lambda = -(1/4 pi) int log det(I - 2 V2 S(w)) dw with the
+    spectral density S(w) = (iw - B)^{-1} A (iw - B)^{-H}; H = inf where the determinant
+    reaches zero (no eigenfunction)."""
+    from scipy.integrate import quad
+
+    y1, y2 = sp.symbols("y1 y2", real=True)
+    m = sa.SDE([x, y1, y2], [-x + y1**2 + y1 * y2 / 2, (-y1 + y2 / 2) / eps,
+                             (-2 * y2 - 3 * y1 / 10) / eps],
+               diffusion=[[0, 0, 0], [0, 2 / eps, 0], [0, 0, 1 / eps]])
+    H = sa.ldp.hamiltonian(m, fast=[y1, y2], momentum=p)
+    assert "Riccati" in H.strategy and H.steps.passed, H.steps
+    B = np.array([[-1.0, 0.5], [-0.3, -2.0]])
+    A = np.diag([2.0, 1.0])
+
+    def szego(pv):
+        V2 = pv * np.array([[1.0, 0.25], [0.25, 0.0]])
+
+        def integrand(w):
+            R = np.linalg.inv(1j * w * np.eye(2) - B)
+            S = R @ A @ R.conj().T
+            return np.log(np.linalg.det(np.eye(2) - 2 * V2 @ S)).real
+        return -quad(integrand, -np.inf, np.inf, limit=400)[0] / (4 * np.pi)
+
+    def symbol_min(pv):
+        V2 = pv * np.array([[1.0, 0.25], [0.25, 0.0]])
+        return min(np.linalg.det(np.eye(2) - 2 * V2 @ (R @ A @ R.conj().T)).real
+                   for R in (np.linalg.inv(1j * w * np.eye(2) - B)
+                             for w in np.linspace(-5, 5, 201)))
+    for pv in (-0.6, -0.2, 0.1, 0.15):
+        assert symbol_min(pv) > 0
+        assert H.evaluate(0.5, pv) == pytest.approx(-0.5 * pv + szego(pv), rel=1e-9, abs=1e-12)
+    # past the blow-up the symbol's determinant changes sign and H is infinite
+    for pv in (0.3, 3.0):
+        assert symbol_min(pv) < 0 and H.evaluate(0.5, pv) == np.inf
+
+
+def test_decoupled_riccati_with_linear_terms_matches_the_one_variable_closed_forms():
+    """Decoupled fast variables: H of f = -x + y1 + y1^2/2 + y2 + y2^2/3 (y1, y2 independent
+    OU processes) is the sum of the one-variable Riccati closed forms (the symbolic route,
+    e^{alpha y^2/2 + beta y}) of f1 = -x + y1 + y1^2/2 and f2 = y2 + y2^2/3; the matrix
+    route takes the decoupled closed form (one scalar Riccati root per variable, its
+    eigen-equation checked symbolically in the record); the sum of the one-variable
+    closed forms is an independent reference."""
+    y1, y2 = sp.symbols("y1 y2", real=True)
+    m = sa.SDE([x, y1, y2], [-x + y1 + y1**2 / 2 + y2 + y2**2 / 3, -y1 / eps, -2 * y2 / eps],
+               diffusion=[[0, 0, 0], [0, 2 / eps, 0], [0, 0, 1 / eps]])
+    H = sa.ldp.hamiltonian(m, fast=[y1, y2], momentum=p)
+    assert "decoupled Riccati" in H.strategy and H.steps.passed and H.expr is not None
+    m1 = sa.SDE([x, y1], [-x + y1 + y1**2 / 2, -y1 / eps], diffusion=[[0, 0], [0, 2 / eps]])
+    m2 = sa.SDE([x, y2], [y2 + y2**2 / 3, -2 * y2 / eps], diffusion=[[0, 0], [0, 1 / eps]])
+    H1 = sa.ldp.hamiltonian(m1, fast=[y1], momentum=p)
+    H2 = sa.ldp.hamiltonian(m2, fast=[y2], momentum=p)
+    assert H1.expr is not None and H2.expr is not None
+    for pv in (-0.9, -0.3, 0.2, 0.45):
+        ref = H1.evaluate(0.4, pv) + H2.evaluate(0.4, pv)
+        assert H.evaluate(0.4, pv) == pytest.approx(ref, rel=1e-10)
+
+
+def test_chain_and_diffusion_fast_process_numeric_hamiltonian():
+    """A fast chain s = +-1 (rate lambda/eps) and a fast OU variable y relaxing to mu s,
+    dy = (mu s - y)/eps dt + sqrt(2/eps) dW, drive dx = y dt. The tilted generator
+    (K_p u)_s = L_s u_s + sum_j Q_sj u_j + p y u_s has the eigenfunction u_s = c_s e^{p y}
+    (L_s e^{py} = (p (mu s - y) + p^2) e^{py}, the y terms cancel), so H = p^2 + the Perron
+    root of Q + p mu diag(s) = p^2 + sqrt(lambda^2 + mu^2 p^2) - lambda, derived here by
+    hand; the numeric block finite-difference route (no closed form is attempted for a
+    chain with a diffusion) must agree with it."""
+    mu = sp.Symbol("mu", positive=True)
+    ch = sa.MarkovChain({("-", "+"): lam / eps, ("+", "-"): lam / eps})
+    m = sa.SwitchingSDE([x, y], ch, drift={"-": [y, (-mu - y) / eps], "+": [y, (mu - y) / eps]},
+                        noise=[[0], [sp.sqrt(2 / eps)]])
+    H = sa.ldp.hamiltonian(m, fast=[ch.symbol, y], momentum=p, params={lam: 1.0, mu: 0.7},
+                           domain=(-7, 7), n=120, tol=1e-4)
+    assert "chain x finite differences" in H.strategy and H.steps.passed, H.steps
+    for pv in (-1.0, -0.3, 0.4, 1.2):
+        ref = pv**2 + np.sqrt(1 + 0.49 * pv**2) - 1
+        assert H.evaluate(0.2, pv) == pytest.approx(ref, abs=2e-4)
+    with pytest.raises(sa.errors.UnsolvedError, match="domain"):
+        sa.ldp.hamiltonian(m, fast=[ch.symbol, y], momentum=p, params={lam: 1.0, mu: 0.7})
 
 
 def test_numeric_grid_hamiltonian_on_the_circle():
@@ -193,9 +283,23 @@ def test_two_fast_circles_non_separable_tensor_grid_hamiltonian():
     Hj = sa.ldp.hamiltonian(joint, fast=[y1, y2])
     assert Hj.steps.passed
     assert Hj.evaluate(0.0, 1.1) == pytest.approx(_mathieu_principal(1.1, 2.0), abs=1e-9)
-    line = sa.SDE([x, y1, y2], [-x + y1**2 + y2**2, -y1 / eps, -y2 / eps], diffusion=D)
+    # a nonlinear fast drift on the line has no route
+    cubic = sa.SDE([x, y1, y2], [-x + y1 + y2, -y1**3 / eps, -y2 / eps], diffusion=D)
     with pytest.raises(SymavgError, match="several on circles"):
-        sa.ldp.hamiltonian(line, fast=[y1, y2])
+        sa.ldp.hamiltonian(cubic, fast=[y1, y2])
+
+
+def test_two_ou_line_variables_with_squares_take_the_riccati_route():
+    # f = -x + y1^2 + y2^2, y1, y2 independent OU (g = 1, s = 2): two copies of the
+    # one-variable Riccati H = (1 - sqrt(1 - 4 p))/2 (Bryc & Dembo 1997 for int y^2 dt),
+    # finite for p < 1/4
+    y1, y2 = sp.symbols("y1 y2", real=True)
+    D = sp.diag(0, 2 / eps, 2 / eps)
+    line = sa.SDE([x, y1, y2], [-x + y1**2 + y2**2, -y1 / eps, -y2 / eps], diffusion=D)
+    Hl = sa.ldp.hamiltonian(line, fast=[y1, y2])
+    assert "Riccati" in Hl.strategy and Hl.steps.passed
+    assert Hl.evaluate(0.5, 0.1) == pytest.approx(-0.05 + 1 - np.sqrt(0.6), rel=1e-12)
+    assert Hl.evaluate(0.5, 0.3) == np.inf
 
 
 def test_three_state_chain_numeric_perron_root():
@@ -411,6 +515,15 @@ def _feedback_pdmp():
     return sa.SwitchingSDE([x], ch, drift={0: -x, 1: 1 - x}), {a0_: 0.1, a1_: 8.0, b: 2.0}
 
 
+@functools.lru_cache(maxsize=1)
+def _feedback_quasipotential():
+    """sa.ldp.quasipotential of the feedback PDMP from its left stable point (computed once
+    for the tests that use it; V differences do not depend on the start)."""
+    m, _ = _feedback_pdmp()
+    xm = np.sort(np.roots([-8.0, 8.0, -2.1, 0.1]).real)[0]
+    return sa.ldp.quasipotential(m, start=sp.Float(xm))
+
+
 def _exact_mean_exit_time(Phi, k01, k10, e, x0, xc, n=200_001):
     r"""E[tau] from x0 (chain state from pi(x0)) to the face xc of (0, xc), for
     dx = (s - x) dt with rates k01(x)/e, k10/e, by the exact solution of the backward
@@ -452,7 +565,7 @@ def test_pdmp_mean_exit_time_follows_the_quasipotential_barrier():
 
     m, prm = _feedback_pdmp()
     xm, xs, _ = np.sort(np.roots([-8.0, 8.0, -2.1, 0.1]).real)
-    qp = sa.ldp.quasipotential(m, start=sp.Float(xm))
+    qp = _feedback_quasipotential()
     assert qp.steps.passed
     dV = qp.evaluate(xs, prm) - qp.evaluate(xm, prm)
     Vf = sp.lambdify(x, qp.expr.subs(prm), "numpy")
@@ -482,6 +595,68 @@ def test_pdmp_mean_exit_time_follows_the_quasipotential_barrier():
     cov = np.linalg.inv(X.T @ W @ X)
     coef = cov @ X.T @ W @ np.array(ys)
     assert abs(coef[0] - dV) < 4 * np.sqrt(cov[0, 0]) + 0.01
+
+
+@pytest.mark.slow
+def test_stationary_density_of_the_feedback_pdmp_follows_the_quasipotential():
+    """The stationary density of x for the feedback PDMP in a monostable regime (a0 = 0.5,
+    a1 = 1, b = 1; stable x* = 0.3966), simulated by sa.simulate (2000 paths, sampled at
+    t = 3, 4, ..., 30) at eps = 0.08 ... 0.025, checked two ways:
+
+    (1) against the exact stationary density rho = C e^{-V/eps} (1/|f0| + 1/f1)
+        = C e^{-V/eps} / (x (1 - x)) (the zero-flux solution of the two-state PDMP's
+        forward equations, f0 rho0 + f1 rho1 = 0: Faggionato, Gabrielli & Ribezzi
+        Crivellari, Markov Process. Relat. Fields 16 (2010) 497, sec. 2; Bressloff & Newby,
+        Phys. Rev. E 89 (2014) 042701, eq. (2.6)), integrated over each bin: the
+        chi-square of all 64 bins is within 4 standard deviations of its mean;
+    (2) -eps log(rho(x)/rho(x_ref)) is V(x) - V(x_ref) + eps log(x_ref (1 - x_ref) / (x (1 -
+        x))), linear in eps: a weighted straight-line fit at each bin extrapolates to
+        V(x) - V(x_ref) of sa.ldp.quasipotential within 4 standard errors plus the bin
+        resolution max|V'| h / 2 (Freidlin & Wentzell Ch. 4, Thm. 4.3: -eps log rho ->
+        V)."""
+    from scipy.integrate import quad
+
+    m, prm0 = _feedback_pdmp()
+    a0_, a1_, _ = prm0
+    prm = {a0_: 0.5, a1_: 1.0, b: 1.0}
+    roots = np.roots([-1.0, 1.0, -1.5, 0.5])          # (a0 + a1 x^2)(1 - x) = b x
+    xstar = float(roots[np.abs(roots.imag) < 1e-12].real[0])
+    qp = _feedback_quasipotential()
+    Vf = sp.lambdify(x, qp.expr.subs(prm), "numpy")
+    edges = np.linspace(xstar - 0.16, xstar + 0.16, 17)
+    mid = (edges[1:] + edges[:-1]) / 2
+    ref = 8
+    eps_values = [0.08, 0.05, 0.035, 0.025]
+    Ws, Ses, chi2 = [], [], 0.0
+    for k, e in enumerate(eps_values):
+        est = sa.ldp.stationary_density(m, x, {x: xstar}, eps=e, params=prm, edges=edges,
+                                        T=30.0, burn_in=3.0, every=1.0, paths=2000,
+                                        seed=60 + k)
+
+        def rho(z, e=e):
+            return np.exp(-(Vf(z) - Vf(xstar)) / e) / (z * (1 - z))
+        Z = quad(rho, 1e-12, 1 - 1e-12, points=[xstar], limit=200)[0]
+        exact = np.array([quad(rho, lo, hi)[0] / (hi - lo) / Z
+                          for lo, hi in zip(edges[:-1], edges[1:])])
+        chi2 += float(np.sum(np.square((est.density - exact) / est.stderr)))
+        W, se = est.action(reference=ref)
+        Ws.append(W)
+        Ses.append(se)
+    nbins = 4 * len(mid)
+    assert chi2 < nbins + 4 * np.sqrt(2 * nbins), chi2
+    Ws, Ses = np.array(Ws), np.array(Ses)
+    X = np.column_stack([np.ones(len(eps_values)), eps_values])
+    dV = Vf(mid) - Vf(mid[ref])
+    slope = np.abs(np.gradient(Vf(edges), edges)).max()
+    h = edges[1] - edges[0]
+    for i in range(len(mid)):
+        if i == ref:
+            continue
+        Wt = np.diag(1 / np.square(Ses[:, i]))
+        cov = np.linalg.inv(X.T @ Wt @ X)
+        coef = cov @ X.T @ Wt @ Ws[:, i]
+        assert abs(coef[0] - dV[i]) < 4 * np.sqrt(cov[0, 0]) + slope * h / 2, (
+            i, coef, np.sqrt(cov[0, 0]), dV[i])
 
 
 def test_mean_exit_time_names_bad_input():

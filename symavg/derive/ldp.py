@@ -605,6 +605,30 @@ def _exponential_ansatz(T: Tilted) -> dict | None:
                r"v_2 = 0$ that vanishes with $v_2$ (finite while $2 s v_2 < g^2$).")
         strategy = "Ornstein-Uhlenbeck fast process (Riccati, Gaussian eigenfunction)"
         finite = g**2 - 2 * s * v2 > 0
+    elif deg == 2 and _decoupled(Bm, A, Vx, fc):
+        # independent fast variables: one scalar Riccati root per variable
+        H, expo, conds = sp.S.Zero, sp.S.Zero, []
+        v0 = Vx.subs({z: 0 for z in fc})
+        for i, y in enumerate(fc):
+            g, s = -Bm[i, i], A[i, i]
+            v2 = sp.diff(Vx, y, 2) / 2
+            v1 = sp.diff(Vx, y).subs({z: 0 for z in fc})
+            al = sp.S.Zero if v2 == 0 else (g - sp.sqrt(g**2 - 2 * s * v2)) / s
+            be = (c[i] * al + v1) / (g - s * al)
+            H += c[i] * be + s * (al + be**2) / 2
+            expo += al * y**2 / 2 + be * y
+            if v2 != 0:
+                conds.append(g**2 - 2 * s * v2 > 0)
+        H = H + v0
+        u = sp.exp(expo)
+        how = (r"Independent Ornstein-Uhlenbeck fast variables (diagonal $B$, $A$ and "
+               r"quadratic part of the potential): the eigenfunction is "
+               r"$\prod_i e^{\alpha_i y_i^2/2 + \beta_i y_i}$, one scalar Riccati root "
+               r"$\alpha_i$ per variable (vanishing with $v_{2,i}$), and $H$ is the sum.")
+        strategy = "Ornstein-Uhlenbeck fast process (decoupled Riccati, closed form)"
+        finite = sp.And(*conds) if conds else None
+    elif deg == 2:
+        return _riccati_matrix(T, Bm, c, A, Vx)
     else:
         return None
     res = sp.expand(sp.powsimp(K.apply(u) / u) - H)
@@ -612,6 +636,101 @@ def _exponential_ansatz(T: Tilted) -> dict | None:
     step = Step("principal eigenvalue", how, (("u", u), ("H", H)), (chk,), strategy)
     return dict(expr=H, eigenfunction=u, characteristic=None, steps=[step], strategy=strategy,
                 numeric=None, finite_where=finite)
+
+
+def _decoupled(Bm: sp.Matrix, A: sp.Matrix, V: sp.Expr, fc: tuple) -> bool:
+    """Diagonal drift matrix and diffusion, no cross terms ``y_i y_j`` in the potential,
+    and noise on every variable that has a quadratic term."""
+    n = len(fc)
+    off = [(i, j) for i in range(n) for j in range(n) if i != j]
+    if any(Bm[i, j] != 0 or A[i, j] != 0 for i, j in off):
+        return False
+    if any(sp.diff(V, fc[i], fc[j]) != 0 for i, j in off):
+        return False
+    return all(A[i, i] != 0 or sp.diff(V, fc[i], 2) == 0 for i in range(n))
+
+
+def _riccati_matrix(T: Tilted, Bm: sp.Matrix, c: sp.Matrix, A: sp.Matrix,
+                    V: sp.Expr) -> dict:
+    r"""Several Ornstein-Uhlenbeck fast variables, potential quadratic in ``y``: the
+    principal eigenfunction is :math:`e^{y^T K y/2 + k\cdot y}` with
+
+    .. math::
+
+        K A K + K B + B^T K + 2 V_2 = 0, \qquad (B^T + K A)\,k = -(K c + v_1),\qquad
+        H = c\cdot k + \tfrac12\mathrm{tr}(A K) + \tfrac12 k\cdot A k + v_0,
+
+    (:math:`V = y\cdot V_2 y + v_1\cdot y + v_0`, fast drift :math:`By + c`), ``K`` the
+    stabilising solution of the algebraic Riccati equation (:math:`B + A K` Hurwitz; the
+    one that vanishes with :math:`V_2`). It is found at parameter values from the stable
+    invariant subspace of the Hamiltonian matrix :math:`Z = [[B, -A], [2V_2, -B^T]]`
+    (:math:`K = -U_2 U_1^{-1}`; Laub, IEEE Trans. Autom. Control 24 (1979) 913);
+    :math:`H = \infty` where :math:`Z` has eigenvalues on the imaginary axis (the
+    Gaussian moment generating function blows up). One fast variable gives back the
+    closed form of :func:`_exponential_ansatz`; this is the cumulant generating
+    function of a quadratic functional of a Gaussian process (Bryc & Dembo, J. Theor.
+    Probab. 10 (1997) 307)."""
+    fc = T.fast
+    n = len(fc)
+    V2 = sp.Matrix(n, n, lambda i, j: sp.diff(V, fc[i], fc[j]) / 2)
+    v1 = sp.Matrix([sp.diff(V, y).subs({z: 0 for z in fc}) for y in fc])
+    v0 = V.subs({z: 0 for z in fc})
+    args = [T.slow, T.momentum]
+    cells = [Bm, c, A, V2, v1, sp.Matrix([v0])]
+
+    def numeric(prm: Mapping) -> Callable:
+        fs = [sp.lambdify(args, sp.Matrix(e).subs(prm), "numpy") for e in cells]
+
+        def parts(x: np.ndarray, p: np.ndarray) -> list[np.ndarray]:
+            return [np.array(f(tuple(x), tuple(p)), dtype=float) for f in fs]
+
+        def fn(x: np.ndarray, p: np.ndarray) -> float:
+            B, cc, AA, W2, w1, w0 = parts(x, p)
+            K = _stabilising_riccati(B, AA, W2)
+            if K is None:
+                return float("inf")
+            k = np.linalg.solve(B.T + K @ AA, -(K @ cc + w1))
+            return float((cc.T @ k)[0, 0] + np.trace(AA @ K) / 2 + (k.T @ AA @ k)[0, 0] / 2
+                         + w0[0, 0])
+
+        def residual(x: np.ndarray, p: np.ndarray) -> float:
+            B, _, AA, W2, _, _ = parts(x, p)
+            K = _stabilising_riccati(B, AA, W2)
+            if K is None:
+                return 0.0
+            R = K @ AA @ K + K @ B + B.T @ K + 2 * W2
+            return float(np.abs(R).max() / max(1.0, np.abs(W2).max()))
+        fn.residual = residual  # type: ignore[attr-defined]
+        return fn
+    how = (r"Several Ornstein-Uhlenbeck fast variables with a potential quadratic in $y$: "
+           r"the eigenfunction is $e^{y^T K y/2 + k\cdot y}$, $K$ the stabilising solution "
+           r"of the algebraic Riccati equation $K A K + K B + B^T K + 2V_2 = 0$ "
+           r"($B + AK$ Hurwitz), $(B^T + KA)k = -(Kc + v_1)$, and $H = c\cdot k + "
+           r"\tfrac12\mathrm{tr}(AK) + \tfrac12 k\cdot Ak + v_0$; $K$ from the stable "
+           r"invariant subspace of the Hamiltonian matrix at parameter values.")
+    step = Step("principal eigenvalue", how, (("B", sp.ImmutableMatrix(Bm)),
+                                              ("V_2", sp.ImmutableMatrix(V2)),
+                                              ("v_1", sp.ImmutableMatrix(v1))), (),
+                "Ornstein-Uhlenbeck fast process (matrix Riccati)")
+    return dict(expr=None, eigenfunction=None, characteristic=None, steps=[step],
+                strategy="Ornstein-Uhlenbeck fast process (matrix Riccati, numeric K)",
+                numeric=numeric)
+
+
+def _stabilising_riccati(B: np.ndarray, A: np.ndarray, V2: np.ndarray) -> np.ndarray | None:
+    """``K`` with ``K A K + K B + B^T K + 2 V2 = 0`` and ``B + A K`` Hurwitz, or None."""
+    n = B.shape[0]
+    Z = np.block([[B, -A], [2 * V2, -B.T]])
+    w, U = np.linalg.eig(Z)
+    scale = max(1.0, float(np.abs(Z).max()))
+    stable = w.real < -1e-9 * scale
+    if int(stable.sum()) != n:
+        return None
+    U1, U2 = U[:n, stable], U[n:, stable]
+    if np.linalg.cond(U1) > 1e12:
+        return None
+    K = -np.real(U2 @ np.linalg.inv(U1))
+    return (K + K.T) / 2
 
 
 def _principal_tridiagonal(diag: np.ndarray, lo: np.ndarray, hi: np.ndarray,
@@ -694,6 +813,96 @@ def _grid_1d(T: Tilted, domain: tuple | None, n: int) -> dict | None:
                 grid=n)
 
 
+def _grid_chain_1d(T: Tilted, domain: tuple | None, n: int) -> dict | None:
+    r"""A fast chain and one fast diffusion variable ``y``: the principal eigenvalue of
+    the block operator :math:`(\mathcal K_p u)_i = \mathcal L_i u_i + \sum_j Q_{ij}(y)
+    u_j + V_i(y) u_i` (:math:`\mathcal L_i` the generator of ``y`` in chain state ``i``),
+    discretised by second-order finite differences in ``y`` (on the circle, or on
+    ``domain`` with reflecting ends) at ``n`` and ``2 n`` points, Richardson-extrapolated.
+    With positive weights the matrix is Metzler and irreducible, so its eigenvalue of
+    largest real part is real and simple (Perron-Frobenius) and shift-invert ARPACK at
+    the Gershgorin bound finds it."""
+    K = T.generator
+    if len(T.fast) != 1 or K.jump is None:
+        return None
+    y = T.fast[0]
+    per = K.periodic_map.get(y)
+    if per is None and domain is None:
+        raise UnsolvedError(
+            f"no closed form for the principal eigenvalue of the tilted generator in {y} and "
+            f"the chain; the numeric route needs a truncated domain: hamiltonian(..., "
+            f"domain=(lo, hi)) with {y} well inside it (reflecting ends)")
+    modes = list(K.jump.states)
+    N = len(modes)
+    cells = []
+    for lab in modes:
+        b, a = K.diffusion_in(lab)
+        V = sum((q.potential for q in K.potential_parts if q.mode is None or q.mode == lab),
+                sp.S.Zero)
+        cells += [b[0], a[0, 0], V]
+    Q = sp.Matrix(K.jump.rates)
+    cells += list(Q)
+    args = [T.slow, T.momentum, y]
+
+    def numeric(prm: Mapping) -> Callable:
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.linalg import eigs
+
+        fs = [sp.lambdify(args, sp.sympify(e).subs(prm), "numpy") for e in cells]
+        L = float(sp.N(sp.sympify(per).subs(prm))) if per is not None else None
+
+        def eig(x: np.ndarray, p: np.ndarray, m: int) -> float:
+            if L is not None:
+                h = L / m
+                grid = np.arange(m) * h
+            else:
+                grid = np.linspace(float(domain[0]), float(domain[1]), m)
+                h = grid[1] - grid[0]
+            vals = [np.broadcast_to(np.asarray(f(tuple(x), tuple(p), grid), float),
+                                    grid.shape) for f in fs]
+            j = np.arange(m)
+            dn, up = (j - 1) % m, (j + 1) % m
+            if L is None:                     # reflecting ends: the ghost point mirrored
+                dn[0], up[m - 1] = 1, m - 2
+            rows, cols, data = [], [], []
+            for i in range(N):
+                b, a, V = vals[3 * i: 3 * i + 3]
+                lo_c, hi_c = a / (2 * h * h) - b / (2 * h), a / (2 * h * h) + b / (2 * h)
+                if np.any(lo_c <= 0) or np.any(hi_c <= 0):
+                    raise UnsolvedError("the grid is too coarse for the drift (a negative "
+                                        "weight in the finite-difference matrix): increase n")
+                off = i * m
+                rows += [off + j, off + j, off + j]
+                cols += [off + dn, off + up, off + j]
+                data += [lo_c, hi_c, -lo_c - hi_c + V]
+                for k in range(N):
+                    rows.append(off + j)
+                    cols.append(k * m + j)
+                    data.append(vals[3 * N + i * N + k])
+            M = coo_matrix((np.concatenate(data), (np.concatenate(rows),
+                                                   np.concatenate(cols))),
+                           shape=(N * m, N * m)).tocsc()
+            bound = float(np.max(np.abs(M).sum(axis=1))) + 1.0
+            w = eigs(M, k=1, sigma=bound, which="LM", return_eigenvectors=False, tol=1e-13)
+            return float(w.real[0])
+
+        def fn(x: np.ndarray, p: np.ndarray) -> float:
+            e1, e2 = eig(x, p, n), eig(x, p, 2 * n)
+            return e2 + (e2 - e1) / 3
+        fn.eig = eig  # type: ignore[attr-defined]
+        return fn
+    where = "on the circle" if per is not None else (f"on [{domain[0]}, {domain[1]}] with "
+                                                     "reflecting ends")
+    step = Step("principal eigenvalue", f"A fast chain ({N} states) and the fast variable {y}: "
+                "no closed form; the principal eigenvalue of the block finite-difference "
+                f"discretisation of K_p (one block per chain state, coupled by Q(y)) {where}, "
+                f"at {n} and {2 * n} points, Richardson-extrapolated.", (), (),
+                "numeric principal eigenvalue (chain and diffusion, finite differences)")
+    return dict(expr=None, eigenfunction=None, characteristic=None, steps=[step],
+                strategy="numeric principal eigenvalue (chain x finite differences)",
+                numeric=numeric, grid=n)
+
+
 def _grid_product(T: Tilted, n: int) -> dict | None:
     r"""Several fast diffusion variables, each on a circle: the principal eigenvalue of
     the Fourier collocation of :math:`\mathcal K_p` on the tensor grid of ``n`` points per
@@ -742,7 +951,7 @@ def _grid_product(T: Tilted, n: int) -> dict | None:
 def hamiltonian(model: SDE | SwitchingSDE, fast: Sequence[sp.Symbol] | None = None,
                 momentum: Sequence[sp.Symbol] | sp.Symbol | None = None, *,
                 params: Mapping | None = None, domain: tuple | None = None,
-                n: int = 200, tol: float = 1e-5) -> Hamiltonian:
+                n: int = 200, tol: float = 1e-5, method: str = "auto") -> Hamiltonian:
     r"""The slow-fast Hamiltonian :math:`H(x, p)`, with its derivation record.
 
     .. math::
@@ -755,7 +964,9 @@ def hamiltonian(model: SDE | SwitchingSDE, fast: Sequence[sp.Symbol] | None = No
     :math:`Q + \mathrm{diag}(V_i)`, closed form for two states, and for more
     when the characteristic polynomial has a factor of degree <= 2 carrying
     it); a linear fast diffusion with a potential of degree <= 2
-    (exponential-quadratic eigenfunction, Riccati); otherwise a numeric
+    (exponential-quadratic eigenfunction: closed form for a linear potential or
+    one fast variable, the matrix Riccati equation solved at parameter values for
+    several); otherwise a numeric
     principal eigenvalue (the chain's matrix; finite differences for one fast
     variable, on the circle or on ``domain``; Fourier collocation on the
     tensor grid for several fast variables on circles), at ``params``.
@@ -780,7 +991,10 @@ def hamiltonian(model: SDE | SwitchingSDE, fast: Sequence[sp.Symbol] | None = No
     domain : (lo, hi), optional
         Truncated domain of a non-periodic fast variable for the numeric route.
     n : int
-        Grid points of the numeric route (checked against ``2 n``).
+        Grid points of the numeric route for one fast variable (checked against ``2 n``).
+    method : {"auto", "grid"}
+        ``"grid"`` skips the closed forms for fast diffusions (exponential ansatz,
+        Riccati) and takes the numeric grid route, e.g. to cross-check them.
 
     Examples
     --------
@@ -806,16 +1020,23 @@ def hamiltonian(model: SDE | SwitchingSDE, fast: Sequence[sp.Symbol] | None = No
     if not T.check.passed:
         raise UnsolvedError(f"the tilted generator does not match its definition "
                             f"({T.check.detail})")
+    if method not in ("auto", "grid"):
+        raise LDPError(f"method must be 'auto' or 'grid'; got {method!r}")
     out = _finite_chain(T)
-    if out is None:
+    if out is None and method == "auto":
         out = _exponential_ansatz(T)
     if out is None and T.fast and T.generator.jump is not None:
-        raise UnsolvedError(
-            "the fast process has both a chain and continuous variables: its tilted "
-            "eigenproblem has no closed form here and the numeric route covers one fast "
-            "diffusion variable or a finite chain only")
+        out = _grid_chain_1d(T, domain, n)
+        if out is None:
+            raise UnsolvedError(
+                "the fast process has a chain and several continuous variables: its tilted "
+                "eigenproblem has no closed form here and the numeric route covers a chain "
+                "with one fast diffusion variable")
     if out is None:
-        out = _grid_1d(T, domain, n) if len(T.fast) == 1 else _grid_product(T, min(n, 12))
+        if len(T.fast) == 1:
+            out = _grid_1d(T, domain, n)
+        else:
+            out = _grid_product(T, min(n, 12))
     if out is None:
         raise UnsolvedError(
             f"no strategy for the principal eigenvalue of the tilted generator in the fast "
@@ -945,6 +1166,10 @@ def _hamiltonian_checks(H: Hamiltonian, T: Tilted, model: Any, fast: Any, tol: f
         ok = worst > -(1e-9 if H.expr is not None else 10 * tol)
         checks.append(Check("H convex in p", ok, "numeric",
                             f"min of (H(p1)+H(p2))/2 - H((p1+p2)/2) = {worst:.1e} at 12 pairs"))
+    if fn is not None and hasattr(fn, "residual"):
+        worst = max(fn.residual(x, np.full(H.dim, q)) for x in xs for q in (-0.5, 0.5))
+        checks.append(Check("Riccati residual K A K + K B + B^T K + 2 V_2 = 0", worst < 1e-9,
+                            "numeric", f"max relative residual {worst:.1e} at 6 points"))
     if grid is not None and fn is not None and hasattr(fn, "eig"):
         x, p = xs[0], np.full(H.dim, 0.5)
         e1, e2 = fn.eig(x, p, grid), fn.eig(x, p, 2 * grid)
@@ -1014,7 +1239,17 @@ def rate_function(model: SDE | SwitchingSDE | Hamiltonian,
     domain = _domain(H, velocity)
     steps = list(H.steps)
     expr, pstar = None, None
-    if H.expr is not None:
+    two = _legendre_two_state(H, velocity) if H.expr is not None else None
+    if two is not None:
+        expr, pstar, chk = two
+        steps.append(Step("Legendre transform", r"Two states without slow noise: the "
+                          r"velocity fixes the occupation $\mu_A = (v - f_B)/(f_A - f_B)$, "
+                          r"$\mu_B = 1 - \mu_A$, and $L$ is the Donsker-Varadhan rate "
+                          r"$(\sqrt{q_{AB}\mu_A} - \sqrt{q_{BA}\mu_B})^2$ of that "
+                          r"occupation (contraction principle); $p^* = \partial_v L$.",
+                          (("p^*", sp.Matrix(pstar)), ("L", expr)), tuple(chk),
+                          "two-state Donsker-Varadhan"))
+    elif H.expr is not None:
         expr, pstar, chk = _legendre_symbolic(H, velocity)
         if expr is not None:
             steps.append(Step("Legendre transform", r"$L = p^*\cdot v - H(x, p^*)$ with "
@@ -1061,6 +1296,69 @@ def _in_domain(domain: Any, velocity: tuple, v: np.ndarray, x: np.ndarray, H: Ha
         lo, hi = float(sp.N(d.inf)), float(sp.N(d.sup))
         return lo - 1e-12 <= v[0] <= hi + 1e-12
     return True
+
+
+def _legendre_two_state(H: Hamiltonian, velocity: tuple) -> tuple | None:
+    r"""The rate function of a two-state fast chain without slow noise, in closed form.
+
+    One slow variable, drifts :math:`f_A \ne f_B`, rates :math:`q_{AB}, q_{BA}`: the
+    velocity :math:`v` fixes the occupation :math:`\mu_A = (v - f_B)/(f_A - f_B)`, and
+    by the contraction principle (Dembo & Zeitouni, *Large Deviations Techniques and
+    Applications*, Thm. 4.2.1) :math:`L(x, v)` is the Donsker-Varadhan rate of that
+    occupation, :math:`(\sqrt{q_{AB}\mu_A} - \sqrt{q_{BA}\mu_B})^2` (a two-state chain
+    is reversible; den Hollander, *Large Deviations*, sec. IV.4). Checked against the
+    numeric Legendre transform of ``H`` and by :math:`\partial_p H(x, p^*) = v`,
+    :math:`L(x, \langle f\rangle) = 0` at sample points. ``None`` when the model is
+    not of this form."""
+    model = H.model
+    if (H.dim != 1 or not isinstance(model, SwitchingSDE) or H.tilted.state
+            or len(model.chain.states) != 2
+            or any(not d.is_zero_matrix for d in _slow_diffusions(H))):
+        return None
+    (v,) = velocity
+    A, B = H.tilted.jump.states
+    fA, fB = (sp.sympify(sp.Matrix(model.drift_in(s))[0]) for s in (A, B))
+    if sp.simplify(fA - fB) == 0:
+        return None
+    Q = H.tilted.jump.rates
+    qAB, qBA = Q[0, 1], Q[1, 0]
+    muA, muB = (v - fB) / (fA - fB), (fA - v) / (fA - fB)
+    L = qAB * muA + qBA * muB - 2 * sp.sqrt(sp.factor(sp.expand(qAB * qBA * muA * muB)))
+    inside = _inside_point(H, velocity)
+    L = _tidy_radicals(_tidy(L), velocity, inside)
+    pstar = (_tidy(sp.diff(L, v)),)
+    # checks at sample parameters, slow points and interior velocities
+    prm = _sample_params(_model_symbols(model) - set(H.params), seed=13)
+    prm.update(H.params)
+    Hn = H.numeric(prm)
+    Lf = sp.lambdify([H.slow, velocity], L.subs(prm), "numpy")
+    Pf = sp.lambdify([H.slow, velocity], pstar[0].subs(prm), "numpy")
+    dH = sp.lambdify([H.slow, H.momentum], sp.diff(H.expr, H.momentum[0]).subs(prm), "numpy")
+    fa, fb = (sp.lambdify([H.slow], e.subs(prm), "numpy") for e in (fA, fB))
+    rng = np.random.default_rng(13)
+    worst_l, worst_g, worst_0 = 0.0, 0.0, 0.0
+    for xv in rng.uniform(0.2, 0.8, 3):
+        xs = np.array([xv])
+        lo, hi = sorted((float(fa((xv,))), float(fb((xv,)))))
+        for t in (0.2, 0.5, 0.8):
+            vv = np.array([lo + t * (hi - lo)])
+            ref, _ = legendre_numeric(Hn, xs, vv)
+            val = float(np.real(Lf((xv,), (vv[0],))))
+            worst_l = max(worst_l, abs(val - ref) / max(1.0, abs(ref)))
+            ps = float(np.real(Pf((xv,), (vv[0],))))
+            worst_g = max(worst_g, abs(float(dH((xv,), (ps,))) - vv[0]))
+        g = H.numeric(prm)
+        h = 1e-6
+        mean_v = (g(xs, np.array([h])) - g(xs, np.array([-h]))) / (2 * h)
+        worst_0 = max(worst_0, abs(float(np.real(Lf((xv,), (mean_v,))))))
+    checks = [Check("L = sup_p (p v - H) (numeric Legendre transform)", bool(worst_l < 1e-6),
+                    "numeric", f"max relative difference {worst_l:.1e} at 9 points, "
+                    f"params {_fmt(prm)}"),
+              Check("grad_p H(x, p*) = v", bool(worst_g < 1e-8), "numeric",
+                    f"max |residual| = {worst_g:.1e} at 9 points"),
+              Check("L(x, <f>) = 0", bool(worst_0 < 1e-8), "numeric",
+                    f"max |L| = {worst_0:.1e} at 3 points")]
+    return L, pstar, checks
 
 
 def _legendre_symbolic(H: Hamiltonian, velocity: tuple) -> tuple:

@@ -108,10 +108,17 @@ def mean_exit_time(model: Any, x0: Mapping, lower: Mapping | None = None,
                    progress: bool | None = None) -> ExitTimeEstimate:
     r"""Estimate the mean exit time of a PDMP from the box ``lower < x < upper``.
 
+    A one-variable diffusion (an :class:`~symavg.SDE` or a reduced
+    :class:`~symavg.EffectiveModel`, e.g. the small-noise averaged diffusion of
+    ``sa.reduce(model, order=1)``) is handed to
+    :func:`symavg.numeric.diffusion_exit.diffusion_mean_exit_time` (Euler-Maruyama with
+    the Brownian-bridge exit test, step ``dt``, default ``1e-3``), which returns a
+    :class:`~symavg.numeric.diffusion_exit.DiffusionExitEstimate`.
+
     Parameters
     ----------
-    model : SwitchingSDE
-        Without noise (a PDMP).
+    model : SwitchingSDE, SDE or EffectiveModel
+        A PDMP (a SwitchingSDE without noise) or a one-variable diffusion.
     x0 : dict {Symbol: float}
         The start, inside the box.
     lower, upper : dict {Symbol: float}, optional
@@ -162,9 +169,19 @@ def mean_exit_time(model: Any, x0: Mapping, lower: Mapping | None = None,
     >>> 0.85 < est.mean * 0.01 < 1.15
     True
     """
+    from ..models import SDE, EffectiveModel
+
+    if isinstance(model, SDE | EffectiveModel):
+        from .diffusion_exit import diffusion_mean_exit_time
+
+        return diffusion_mean_exit_time(model, x0, lower, upper, eps=eps, params=params,
+                                        paths=paths, seed=seed,
+                                        **({} if dt is None else {"dt": dt}))
     if getattr(model, "is_pdmp", None) is not True:
-        raise ModelError("mean_exit_time takes a SwitchingSDE without noise (a PDMP); for a "
-                         "switching SDE use sa.simulate and a hitting-time estimate")
+        raise ModelError("mean_exit_time takes a SwitchingSDE without noise (a PDMP), or a "
+                         "one-variable diffusion (sa.SDE, or sa.reduce(model, order=1)); for "
+                         "a switching SDE with noise use sa.simulate and a hitting-time "
+                         "estimate")
     if paths <= 1:
         raise ModelError(f"paths must be at least 2; got {paths}")
     co, ks = _kernel(model, None)
