@@ -61,7 +61,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from .._sympy_util import is_rational_expression, with_budget, zero_check
+from .._sympy_util import is_rational_expression, lowest_terms, with_budget, zero_check
 from ..errors import ModelError, ScaleSeparationError, UnsolvedError
 from ..models._admissible import check_sign_assumptions
 from ..models._common import same_scale
@@ -896,10 +896,6 @@ def _take_gradient(c: sp.Expr, P: sp.Expr, y: sp.Symbol, grad: sp.Expr,
     return c
 
 
-#: rational coefficients in more symbols and function values than this are not factored
-FACTOR_GENERATORS = 12
-
-
 def _tidy(e: sp.Expr) -> sp.Expr:
     """A readable form of an effective coefficient.
 
@@ -909,13 +905,9 @@ def _tidy(e: sp.Expr) -> sp.Expr:
     go through ``simplify`` with a budget, large ones are only expanded."""
     if e == 0 or e.has(sp.Integral):
         return e
-    if is_rational_expression(e, functions=True):
-        lowest = sp.cancel(e)
-        if len(lowest.free_symbols) + len(lowest.atoms(sp.Function)) <= FACTOR_GENERATORS:
-            lowest = sp.factor(lowest)
-        else:  # multivariate factorisation grows fast with the generators (15 s for 100)
-            lowest = sp.factor_terms(lowest)
-        return min((e, lowest), key=sp.count_ops)
+    lowest = lowest_terms(e)
+    if lowest is not None:
+        return lowest
     if sp.count_ops(e) > 300:
         return sp.expand(e)
     out = with_budget(_simplify_chain, (e,), 4.0)

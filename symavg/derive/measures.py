@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from .._sympy_util import is_rational_expression, with_budget
+from .._sympy_util import is_rational_expression, lowest_terms, with_budget
 from ..report.derivation import Check, Step
 from .integrals import antiderivative, definite_integral
 
@@ -412,8 +412,15 @@ def _tidy_rational(e: sp.Expr) -> sp.Expr:
 
 
 def _tidy(e: sp.Expr) -> sp.Expr:
-    if e.has(sp.Integral) or sp.count_ops(e) > 400:
+    """A short form of an average: atoms as they are, rational expressions (in symbols
+    and function values) by polynomial arithmetic (:func:`lowest_terms`), others by a
+    budgeted ``simplify``; large ones and integrals are left alone."""
+    e = sp.sympify(e)
+    if e.is_Atom or e.has(sp.Integral) or sp.count_ops(e) > 400:
         return e
+    lowest = lowest_terms(e, expanded=True)
+    if lowest is not None:
+        return lowest
     out = with_budget(sp.simplify, (e,), 3.0)
     return out if out is not None else e
 
