@@ -247,3 +247,35 @@ def test_monte_carlo_tilted_ou_rejects_eliminating_the_ou_first() -> None:
     right, wrong = (2 * K + 2 * K**2) * T, (2 * K + 2) * T
     assert abs(var - right) < 4 * se + 0.12       # O(eps^1/2) at eps = 0.1
     assert abs(var - wrong) > 4 * se + 0.2
+
+
+@pytest.mark.slow
+def test_monte_carlo_same_level_tilt_rejects_the_wrong_reductions() -> None:
+    r"""The tilt F (1 + eta) with eta an OU process on the same scale eps^-2 as
+    y = x/eps (D = V0 = F = 1, K = 1/I0(1)^2 = 0.624, Lifson & Jackson 1962;
+    Pavliotis & Stuart 2008, Sec. 13.6.1): E x(T) = K F T and Var x(T) = 2 D K T.
+    Two wrong reductions are rejected by the numbers: skipping the periodic level
+    (no mobility: E x(T) = F T), and treating the OU tilt as noise of a slower level
+    (the separate-level formula adds 2 F^2 K^2 to the diffusion: 60% more variance)."""
+    D, V0, F = sp.symbols("D V0 F", positive=True)
+    drx = V0 * sp.sin(y) / eps + F * (1 + eta)
+    m = sa.SDE([x, y, eta], [drx, drx / eps, -eta / eps**2],
+               noise=[[sp.sqrt(2 * D), 0], [sp.sqrt(2 * D) / eps, 0], [0, sp.sqrt(2) / eps]],
+               periodic={y: 2 * sp.pi})
+    vals = {D: 1, V0: 1, F: 1}
+    red = sa.reduce(m, fast=[y, eta])
+    T, paths = 0.5, 2000
+    ens = sa.simulate(m, {x: 0.0, eta: 0.0}, T, eps=0.1, paths=paths, seed=7, params=vals)
+    xs = ens[x][-1]
+    mean, se_mean = xs.mean(), xs.std(ddof=1) / np.sqrt(paths)
+    var = xs.var(ddof=1)
+    se_var = var * np.sqrt(2 / paths)
+    K = 1 / float(sp.besseli(0, 1)) ** 2
+    right_mean = float(red.drift[0].subs(vals)) * T
+    right_var = float(red.diffusion[0, 0].subs(vals)) * T
+    assert abs(right_mean - K * T) < 1e-12 and abs(right_var - 2 * K * T) < 1e-12
+    bias = 0.05                                           # O(eps) at eps = 0.1
+    assert abs(mean - right_mean) < 4 * se_mean + bias
+    assert abs(mean - 1.0 * T) > 4 * se_mean + bias       # no mobility: F T
+    assert abs(var - right_var) < 4 * se_var + 2 * bias
+    assert abs(var - (2 * K + 2 * K**2) * T) > 4 * se_var + 2 * bias   # OU tilt as noise
