@@ -279,3 +279,92 @@ def test_monte_carlo_same_level_tilt_rejects_the_wrong_reductions() -> None:
     assert abs(mean - 1.0 * T) > 4 * se_mean + bias       # no mobility: F T
     assert abs(var - right_var) < 4 * se_var + 2 * bias
     assert abs(var - (2 * K + 2 * K**2) * T) > 4 * se_var + 2 * bias   # OU tilt as noise
+
+
+# ------------------------------------------------------------------ fast Markov chain
+def _chain_model() -> sa.SwitchingSDE:
+    """A two-state chain (scale eps^-1) whose off -> on rate a(z) = 2 + cos z is
+    modulated by a Brownian motion z on the circle (scale eps^-2); x relaxes to the
+    chain's state."""
+    chain = sa.MarkovChain({("off", "on"): (2 + sp.cos(z)) / eps, ("on", "off"): b / eps})
+    return sa.SwitchingSDE([x, z], chain, drift={"off": [-x, 0], "on": [1 - x, 0]},
+                           noise=[[0], [sp.sqrt(2) / eps]], periodic={z: 2 * sp.pi})
+
+
+def test_superfast_diffusion_modulating_a_fast_chain() -> None:
+    r"""Fastest first: z is uniform on the circle in either chain state, so the
+    off -> on rate becomes <a> = 2 (Pavliotis & Stuart 2008, Sec. 10.7 at level 1);
+    the averaged chain spends pi_on = <a>/(<a> + b) = 2/(2 + b) of the time on
+    (Pavliotis & Stuart 2008, Ch. 9: the averaged generator of a fast chain is the
+    pi-weighted one), so dx = (2/(2 + b) - x) dt. Freezing z and averaging the chain
+    first gives pi_on(z) = a/(a + b), whose mean over z is
+    1 - b <1/(2 + b + cos z)> = 1 - b/sqrt((2 + b)^2 - 1) (Gradshteyn & Ryzhik 3.613.2:
+    int_0^{2 pi} dz/(A + cos z) = 2 pi/sqrt(A^2 - 1)); at b = 1: 2/3 against 0.646."""
+    m = _chain_model()
+    red = sa.reduce(m)
+    assert red.state == (x,) and red.fast == (z, m.chain.symbol)
+    assert sp.simplify(red.drift[0] - (2 / (2 + b) - x)) == 0
+    assert red.diffusion[0, 0] == 0
+    assert red.steps.passed
+    heads = red.steps.find("level")
+    assert len(heads) == 2 and "Level 1" in heads[0].statement
+    assert "Level 2" in heads[1].statement
+    (mid,) = red.records["levels"]
+    assert isinstance(mid, sa.SwitchingSDE) and mid.state == (x,)
+    assert sp.simplify(mid.chain.Q[0, 1] - 2 / eps) == 0
+    same = sa.reduce(m, fast=[m.chain, z])
+    assert sp.simplify(same.drift[0] - red.drift[0]) == 0
+    # the wrong order, by hand: z frozen, the chain averaged, then the mean over z
+    frozen = sa.SwitchingSDE([x], sa.MarkovChain({("off", "on"): (2 + sp.cos(z)) / eps,
+                                                  ("on", "off"): b / eps}),
+                             drift={"off": -x, "on": 1 - x})
+    inner = sp.cancel(sa.reduce(frozen).drift[0] + x)
+    assert sp.simplify(inner - (2 + sp.cos(z)) / (2 + b + sp.cos(z))) == 0
+    wrong = 1 - b / sp.sqrt((2 + b) ** 2 - 1)
+    quad = sp.Integral(inner.subs(b, 1), (z, 0, 2 * sp.pi)).evalf(20) / (2 * sp.pi)
+    assert abs(float(quad) - float(wrong.subs(b, 1))) < 1e-12
+    assert abs(float(sp.cancel(red.drift[0] + x).subs(b, 1)) - float(wrong.subs(b, 1))) > 0.02
+
+
+def test_superfast_law_that_depends_on_the_chain_state() -> None:
+    r"""z an OU process on eps^-2 whose mean m_s depends on the chain state
+    (m_off = 0, m_on = c), rates off -> on (1 + z^2)/eps and on -> off b/eps: in state
+    i the rate is averaged under N(m_i, 1), <1 + z^2> = 2 + m_off^2 = 2 (the Gaussian
+    second moment), and x is driven by the state's mean <z>_{rho_i} = m_i:
+    dx = (pi_on c - x) dt with pi_on = 2/(2 + b). Averaging under one law N(0, 1) for
+    both states would lose the drift c pi_on."""
+    c = sp.Symbol("c", positive=True)
+    chain = sa.MarkovChain({("off", "on"): (1 + z**2) / eps, ("on", "off"): b / eps})
+    m = sa.SwitchingSDE([x, z], chain, drift={"off": [z - x, -z / eps**2],
+                                              "on": [z - x, (c - z) / eps**2]},
+                        noise=[[0], [sp.sqrt(2) / eps]])
+    red = sa.reduce(m)
+    assert sp.simplify(red.drift[0] - (2 * c / (2 + b) - x)) == 0
+    assert len(red.steps.find("invariant measure")) == 3   # one per state, then the chain's
+
+
+def test_chain_route_refuses_a_homogenization_coupling() -> None:
+    chain = sa.MarkovChain({("off", "on"): (2 + sp.cos(z)) / eps, ("on", "off"): b / eps})
+    m = sa.SwitchingSDE([x, z], chain, drift={"off": [sp.sin(z) / eps, 0], "on": [1 - x, 0]},
+                        noise=[[0], [sp.sqrt(2) / eps]], periodic={z: 2 * sp.pi})
+    with pytest.raises(sa.ScaleSeparationError, match="homogenization coupling"):
+        sa.reduce(m)
+
+
+@pytest.mark.slow
+def test_monte_carlo_chain_nesting_rejects_the_wrong_order() -> None:
+    """The full switching model at eps = 0.05 (z steps of order eps^2), b = 1:
+    E x(2) = pi_on (1 - e^-2) with pi_on = <a>/(<a> + b) = 2/3 (0.576), against
+    <a/(a + b)> (1 - e^-2) = 0.559 for the wrong order."""
+    m = _chain_model()
+    red = sa.reduce(m)
+    T = 2.0
+    ens = sa.simulate(m, {x: 0.0, z: 0.0}, T, eps=0.05, params={b: 1.0}, paths=2000, seed=3)
+    xs = ens[x][-1]
+    mean, se = xs.mean(), xs.std(ddof=1) / np.sqrt(xs.size)
+    pi_on = float(sp.cancel(red.drift[0] + x).subs(b, 1))
+    right = pi_on * (1 - np.exp(-T))
+    wrong = (1 - 1 / np.sqrt(8)) * (1 - np.exp(-T))
+    bias = 0.005                                   # O(eps) from the start and the chain
+    assert abs(mean - right) < 4 * se + bias
+    assert abs(mean - wrong) > 4 * se + bias

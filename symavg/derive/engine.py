@@ -218,13 +218,18 @@ def _reduce_view(view: _View, model: object, fast: object, eps: sp.Symbol,
                  regime: str | None, order: int, params: Mapping | None, n: int, method: str,
                  timescale: str) -> EffectiveModel:
     """:func:`reduce` on a view of the declaration (its generator, variables and scale)."""
-    from . import multiscale
+    from . import multiscale, multiscale_chain
 
     multiscale.check_timescale(timescale)
     if order not in (0, 1):
         raise ModelError(f"order must be 0 (the limit) or 1 (with the O(eps) correction); got "
                          f"{order!r}")
     expansion = view.generator.expand(eps)
+    superfast = multiscale_chain.nested_chain_fast(view, model, expansion, fast)
+    if superfast is not None:   # a super-fast diffusion modulating a fast chain
+        return multiscale_chain.reduce_chain_nested(view, model, superfast, eps, order=order,
+                                                    params=params, n=n, method=method,
+                                                    timescale=timescale)
     if method == "numeric" and params is not None and expansion and min(expansion) < 0:
         # the nesting test averages slower drifts under rho_0: numerically too (a closed
         # form for rho_0 may not exist, and trying for one costs budgeted integrals)
