@@ -368,3 +368,47 @@ def test_monte_carlo_chain_nesting_rejects_the_wrong_order() -> None:
     bias = 0.005                                   # O(eps) from the start and the chain
     assert abs(mean - right) < 4 * se + bias
     assert abs(mean - wrong) > 4 * se + bias
+
+
+# ------------------------------------------------------------------ numeric intermediate level
+def _tilted_rate_quadrature(c: float) -> tuple[float, float]:
+    """<cos z> and <1/(2 + cos z)> under the stationary law of dz = (c + sin z) dt +
+    sqrt(2) dW on the circle, by scipy quadrature of the constant-flux solution
+    rho(z) = e^{-U(z)} int_z^{z + 2 pi} e^{U(w)} dw / Z, U(z) = -c z + cos z (then
+    b rho - rho' = 1 - e^{-2 pi c} is constant and rho is periodic; Risken 1989, Ch. 11)."""
+    from scipy import integrate
+
+    def U(w: float) -> float:
+        return -c * w + np.cos(w)
+
+    def rho(zv: float) -> float:
+        inner = integrate.quad(lambda w: np.exp(U(w) - U(zv)), zv, zv + 2 * np.pi,
+                               epsabs=0, epsrel=1e-13)[0]
+        return inner
+
+    zs = np.linspace(0, 2 * np.pi, 257)[:-1]      # periodic trapezoid: spectral accuracy
+    r = np.array([rho(v) for v in zs])
+    Z = r.sum()
+    return float((np.cos(zs) * r).sum() / Z), float((r / (2 + np.cos(zs))).sum() / Z)
+
+
+def test_numeric_fallback_at_the_intermediate_level() -> None:
+    r"""The rate model with a tilted super-fast level, dz = (c + sin z)/eps^2 dt +
+    sqrt(2)/eps dW: the invariant law of z has no closed form the engine can average, so
+    level 1 is solved on a Fourier grid at c = 1/2 (method="numeric") while y keeps
+    its symbols and powers of eps: y's drift is (b - <a> y)/eps with <a> = 2 + <cos z>.
+    Independent check: <cos z> by scipy quadrature of the constant-flux density (see
+    _tilted_rate_quadrature). The slow drift is b/<a>; the wrong order gives b<1/a>."""
+    c = sp.Symbol("c", positive=True)
+    m = sa.SDE([x, y, z], [y, (b - (2 + sp.cos(z)) * y) / eps, (c + sp.sin(z)) / eps**2],
+               noise=[0, sp.sqrt(2 / eps), sp.sqrt(2) / eps], periodic={z: 2 * sp.pi})
+    red = sa.reduce(m, fast=[y, z], params={c: 0.5, b: 1}, method="numeric")
+    mean_cos, mean_inv = _tilted_rate_quadrature(0.5)
+    assert red.steps.passed
+    assert red.steps.find("numeric cell problems")
+    (mid,) = red.records["levels"]
+    coeff = sp.expand(mid.drift[1] * eps)
+    assert coeff.coeff(b) == 1                                  # b stays a symbol
+    assert abs(float(-coeff.coeff(y)) - (2 + mean_cos)) < 1e-9
+    assert abs(float(red.drift[0]) - 1 / (2 + mean_cos)) < 1e-8
+    assert abs(float(red.drift[0]) - mean_inv) > 1e-2           # b <1/a>: the wrong order
