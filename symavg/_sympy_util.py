@@ -231,8 +231,9 @@ def lowest_terms(e: sp.Expr, expanded: bool = False) -> sp.Expr | None:
     :data:`FACTOR_GENERATORS` generators, where multivariate factorisation
     grows fast), and with ``expanded=True`` also ``expand(e)`` for ``e`` up to
     :data:`EXPAND_OPS` operations (``1/I_0^2 - 1`` rather than
-    ``(1 - I_0^2)/I_0^2``). ``None`` for other expressions. Every candidate
-    equals ``e`` identically, so this only chooses a form.
+    ``(1 - I_0^2)/I_0^2``). Floats (a grid solver's numbers) count as generators.
+    ``None`` for other expressions. Every candidate equals ``e`` identically, so
+    this only chooses a form.
 
     Examples
     --------
@@ -244,6 +245,11 @@ def lowest_terms(e: sp.Expr, expanded: bool = False) -> sp.Expr | None:
     >>> lowest_terms(sp.sqrt(k) + 1) is None
     True
     """
+    floats = {f: sp.Dummy() for f in e.atoms(sp.Float)}
+    if floats:  # numbers from a grid solver: generators too, put back afterwards
+        back = {d: f for f, d in floats.items()}
+        out = lowest_terms(e.xreplace(floats), expanded)
+        return None if out is None else out.xreplace(back)
     if not is_rational_expression(e, functions=True):
         return None
     lowest = sp.cancel(e)
