@@ -412,3 +412,61 @@ def test_numeric_fallback_at_the_intermediate_level() -> None:
     assert abs(float(-coeff.coeff(y)) - (2 + mean_cos)) < 1e-9
     assert abs(float(red.drift[0]) - 1 / (2 + mean_cos)) < 1e-8
     assert abs(float(red.drift[0]) - mean_inv) > 1e-2           # b <1/a>: the wrong order
+
+
+# ------------------------------------------------------------------ hypoelliptic shear
+def _green_kubo(k: float, v: float, alpha: float, s2: float, gamma: float) -> float:
+    r"""2 int_0^oo <sin ky_0 sin ky_t> dt for y_t = y_0 + v t + alpha int_0^t (eta - mu),
+    eta an OU process (rate gamma, stationary variance s2): the increment is Gaussian
+    with variance 2 alpha^2 s2 (gamma t - 1 + e^{-gamma t})/gamma^2, so the correlation is
+    cos(k v t) exp(-k^2 Var/2)/2 (scipy quadrature, independent of the Galerkin solve)."""
+    from scipy import integrate
+
+    def corr(t: float) -> float:
+        var = 2 * alpha**2 * s2 * (gamma * t - 1 + np.exp(-gamma * t)) / gamma**2
+        return 0.5 * np.cos(k * v * t) * np.exp(-k**2 * var / 2)
+
+    return 2 * integrate.quad(corr, 0, np.inf, epsabs=0, epsrel=1e-13, limit=500)[0]
+
+
+def test_ou_cross_forcing_of_a_shear_flow() -> None:
+    r"""dx = sin(y)/eps dt + sqrt(2 kappa) dW, dy = eta/eps^2 dt, d eta = -eta/eps^2 dt
+    + sqrt(2)/eps dW': the cell problem is hypoelliptic (no noise on y). The effective
+    diffusion is 2 kappa + 2 int_0^oo <sin y_0 sin y_t> dt (the Green-Kubo form of the
+    homogenized diffusion, Pavliotis & Stuart 2008, Ch. 11) with y_t - y_0 Gaussian of
+    variance 2 (t - 1 + e^{-t}): 2 kappa + int_0^oo e^{-(t - 1 + e^{-t})} dt =
+    2 kappa + e - 1 (substitute u = e^{-t}). Checked also against scipy quadrature of the
+    correlation."""
+    kappa = sp.Symbol("kappa", positive=True)
+    m = sa.SDE([x, y, eta], [sp.sin(y) / eps, eta / eps**2, -eta / eps**2],
+               noise=[[sp.sqrt(2 * kappa), 0], [0, 0], [0, sp.sqrt(2) / eps]],
+               periodic={y: 2 * sp.pi})
+    red = sa.reduce(m)
+    assert red.steps.passed and red.drift[0] == 0
+    extra = float(red.diffusion[0, 0] - 2 * kappa)
+    assert abs(extra - (np.e - 1)) < 1e-12
+    assert abs(extra - _green_kubo(1, 0, 1, 1, 1)) < 1e-10
+    cell = red.steps.find("cell problem")[0]
+    assert "Hermite-Fourier" in cell.strategy
+
+
+def test_shear_with_mean_velocity_two_modes_and_a_slow_amplitude() -> None:
+    r"""The same structure with a mean velocity and a forcing of two modes,
+    h = a(x) sin y + cos 2y, y' = eta, eta' = (1/2 - eta) (rate 1, variance 1, mean
+    velocity v = 1/2): Phi = a(x) Phi_1 + Phi_2, so the diffusion is a^2 D_1 + D_2 (the
+    modes are orthogonal) and the Ito drift <h d_x Phi> = a a' D_1/2, with
+    D_k = 2 int_0^oo <e_k(y_0) e_k(y_t)> dt from the Gaussian increments
+    (_green_kubo; cos and sin of the same k have the same correlation)."""
+    a = sp.Function("a")(x)
+    m = sa.SDE([x, y, eta], [(a * sp.sin(y) + sp.cos(2 * y)) / eps, eta / eps**2,
+                             (sp.Rational(1, 2) - eta) / eps**2],
+               noise=[[0], [0], [sp.sqrt(2) / eps]], periodic={y: 2 * sp.pi})
+    red = sa.reduce(m)
+    assert red.steps.passed
+    D1, D2 = _green_kubo(1, 0.5, 1, 1, 1), _green_kubo(2, 0.5, 1, 1, 1)
+    A, dA = sp.Symbol("A"), sp.Symbol("dA")
+    drift = red.drift[0].subs(sp.Derivative(a, x), dA).subs(a, A)
+    diff = red.diffusion[0, 0].subs(a, A)
+    vals = {A: 1.5, dA: 0.25}
+    assert abs(float(drift.subs(vals)) - 1.5 * 0.25 * D1 / 2) < 1e-10
+    assert abs(float(diff.subs(vals)) - (1.5**2 * D1 + D2)) < 1e-10
