@@ -1,5 +1,6 @@
 """Wall-clock time of the issue-9 derivations (nested levels, diffusive time scale, combined
-mechanisms, fast chains, numeric intermediate levels), each in a fresh process.
+mechanisms, fast chains, numeric intermediate levels, the hypoelliptic shear), each in
+a fresh process.
 
 Usage::
 
@@ -34,6 +35,7 @@ CASES = {
     "same": "tilted periodic potential, OU tilt on the same level",
     "chain": "super-fast z modulating a fast chain's rate",
     "numeric": "numeric intermediate level (tilted z, method='numeric')",
+    "shear": "OU cross-forcing of a shear flow (hypoelliptic, Hermite-Fourier)",
 }
 
 
@@ -78,6 +80,12 @@ def _model(case: str):  # noqa: ANN202 -- returns the call to time
         m = sa.SDE([x, y, z], [y, (b - (2 + sp.cos(z)) * y) / eps, (c + sp.sin(z)) / eps**2],
                    noise=[0, sp.sqrt(2 / eps), sp.sqrt(2) / eps], periodic={z: 2 * sp.pi})
         return lambda: sa.reduce(m, fast=[y, z], params={c: 0.5, b: 1}, method="numeric")
+    if case == "shear":
+        kappa = sp.Symbol("kappa", positive=True)
+        m = sa.SDE([x, y, eta], [sp.sin(y) / eps, eta / eps**2, -eta / eps**2],
+                   noise=[[sp.sqrt(2 * kappa), 0], [0, 0], [0, sp.sqrt(2) / eps]],
+                   periodic={y: 2 * sp.pi})
+        return lambda: sa.reduce(m)
     raise SystemExit(f"unknown case {case!r}; one of {sorted(CASES)}")
 
 
