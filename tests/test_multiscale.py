@@ -343,6 +343,12 @@ def test_superfast_law_that_depends_on_the_chain_state() -> None:
     assert len(red.steps.find("invariant measure")) == 3   # one per state, then the chain's
 
 
+def test_naming_only_the_superfast_variable_asks_for_the_chain_too() -> None:
+    m = _chain_model()
+    with pytest.raises(sa.ModelError, match="Name both levels"):
+        sa.reduce(m, fast=[z])
+
+
 def test_chain_route_refuses_a_homogenization_coupling() -> None:
     chain = sa.MarkovChain({("off", "on"): (2 + sp.cos(z)) / eps, ("on", "off"): b / eps})
     m = sa.SwitchingSDE([x, z], chain, drift={"off": [sp.sin(z) / eps, 0], "on": [1 - x, 0]},

@@ -80,6 +80,13 @@ def nested_chain_fast(view: _View, model: object, expansion: Expansion,
     names = {g.symbol if isinstance(g, MarkovChain) else g for g in given}
     if model.chain.symbol in names and set(F0) <= names:
         return F0
+    if names == set(F0):
+        raise ModelError(
+            f"the chain {model.chain.symbol} is fast too (its rates carry {view.eps}**"
+            f"({max(jumps)})), below the super-fast {list(F0)}: reducing {list(F0)} alone "
+            "would leave a switching model, not an EffectiveModel. Name both levels, "
+            f"sa.reduce(model, fast=[model.chain, {', '.join(map(str, F0))}]), or "
+            "fast=None.")
     return None
 
 

@@ -106,7 +106,20 @@ class TransportedMeasure(DensityMeasure):
     independent blocks, so it has no ``factors``). An average is the mean over the
     circle (:func:`~symavg.derive.integrals.definite_integral`) followed by the
     Gaussian moments of the velocity (``velocity``, a
-    :class:`~symavg.derive.measures.GaussianMeasure`)."""
+    :class:`~symavg.derive.measures.GaussianMeasure`).
+
+    Examples
+    --------
+    >>> import sympy as sp, symavg as sa
+    >>> y, eta = sp.symbols("y eta", real=True)
+    >>> G = sa.Generator([y, eta], [eta, -eta], sp.diag(0, 2), periodic={y: 2 * sp.pi})
+    >>> rho = sa.invariant_measure(G, [y, eta])
+    >>> type(rho).__name__, rho.expect(eta**2 * sp.cos(y) ** 2)
+    ('TransportedMeasure', 1/2)
+    >>> sol = sa.solve_poisson(G, sp.sin(y), [y, eta], rho)
+    >>> round(float(2 * rho.expect(sp.sin(y) * sol.phi)), 12)   # e - 1 (Green-Kubo)
+    1.718281828459
+    """
 
     velocity: InvariantMeasure | None = None
 
