@@ -26,6 +26,7 @@ into Python; it raises :class:`StuckCallError` rather than answer differently.
 
 from __future__ import annotations
 
+import cmath
 import functools
 import importlib._bootstrap
 import multiprocessing as mp
@@ -214,13 +215,115 @@ def _nested_quad_number(integral: sp.Integral) -> sp.Expr:
 #: residuals up to this many operations are put over a common denominator
 CANCEL_OPS = 3000
 
+#: rational coefficients in more symbols and function values than this are not factored
+FACTOR_GENERATORS = 12
+#: rational expressions up to this many operations are also tried expanded
+EXPAND_OPS = 200
+
+
+def lowest_terms(e: sp.Expr, expanded: bool = False) -> sp.Expr | None:
+    """A short form of a rational expression by polynomial arithmetic, in-process.
+
+    For ``e`` rational in symbols and function values (``g(x)``, ``cos(x)``,
+    ``I_0(k)``, ``exp(...)`` as generators; :func:`is_rational_expression` with
+    ``functions=True``), the shortest (by ``count_ops``) of ``e`` and
+    ``factor(cancel(e))`` (``factor_terms`` instead of ``factor`` beyond
+    :data:`FACTOR_GENERATORS` generators, where multivariate factorisation
+    grows fast), and with ``expanded=True`` also ``expand(e)`` for ``e`` up to
+    :data:`EXPAND_OPS` operations (``1/I_0^2 - 1`` rather than
+    ``(1 - I_0^2)/I_0^2``). Floats (a grid solver's numbers) count as generators.
+    ``None`` for other expressions. Every candidate equals ``e`` identically, so
+    this only chooses a form.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> k = sp.Symbol("k", positive=True)
+    >>> I = sp.besseli(0, k)
+    >>> lowest_terms((-2 * sp.pi * I + 2 * sp.pi / I) / (2 * sp.pi * I), expanded=True)
+    -1 + besseli(0, k)**(-2)
+    >>> lowest_terms(sp.sqrt(k) + 1) is None
+    True
+    """
+    floats = {f: sp.Dummy() for f in e.atoms(sp.Float)}
+    if floats:  # numbers from a grid solver: generators too, put back afterwards
+        back = {d: f for f, d in floats.items()}
+        out = lowest_terms(e.xreplace(floats), expanded)
+        return None if out is None else out.xreplace(back)
+    if not is_rational_expression(e, functions=True):
+        return None
+    lowest = sp.cancel(e)
+    if len(lowest.free_symbols) + len(lowest.atoms(sp.Function)) <= FACTOR_GENERATORS:
+        lowest = sp.factor(lowest)
+    else:
+        lowest = sp.factor_terms(lowest)
+    cands = [e, lowest]
+    if expanded and sp.count_ops(e) <= EXPAND_OPS:
+        cands.append(sp.expand(e))
+    return min(cands, key=sp.count_ops)
+
+
+def _sampled_in_domain(sym: sp.Symbol) -> bool:
+    """Whether :func:`_random_value` (a rational in ``+-[0.3, 1.7]``, positive for a
+    positive or nonnegative symbol) always lies in ``sym``'s declared domain."""
+    if sym.is_integer or sym.is_rational is False or sym.is_zero:
+        return False
+    if sym.is_positive or sym.is_nonnegative:
+        return True
+    return sym.is_negative is not True and sym.is_nonpositive is not True
+
+
+def nonzero_witness(expr: sp.Expr, seed: int = 2024) -> str | None:
+    """A point at which ``expr`` is clearly nonzero, as a sentence, or ``None``.
+
+    One exact random point of the symbols' domain (undefined functions replaced
+    by random polynomials, as in :func:`numeric_zero`) is evaluated by ``evalf``
+    at 30 and at 45 digits; when both agree and the value exceeds ``1e-6``,
+    ``expr`` is not identically zero (one value proves it, no rounding can make
+    an identically zero expression that large). Only for expressions whose symbols
+    are real or complex without further assumptions, or positive/nonnegative (the
+    random values then lie in the declared domain): an integer symbol (``sin(n pi)``)
+    or a negative one gets ``None``, and so does an expression with integrals. The
+    cheap half of a zero test: it cannot prove zero.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> y = sp.Symbol("y", real=True)
+    >>> nonzero_witness(y * sp.cos(y)) is not None
+    True
+    >>> nonzero_witness(sp.sin(y) ** 2 + sp.cos(y) ** 2 - 1) is None
+    True
+    """
+    expr = sp.sympify(expr)
+    if expr.has(sp.Integral) or not isinstance(expr, sp.Expr):
+        return None
+    for sym in expr.free_symbols:
+        if not _sampled_in_domain(sym):
+            return None
+    rng = random.Random(seed)
+    e = replace_undefined_functions(expr, rng)
+    point = {s: _random_value(s, rng) for s in e.free_symbols}
+    try:
+        at = e.xreplace(point)
+        lo, hi = complex(sp.N(at, 30)), complex(sp.N(at, 45))
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError, ArithmeticError):
+        return None
+    if not (cmath.isfinite(lo) and cmath.isfinite(hi)):
+        return None
+    if abs(hi) > 1e-6 and abs(lo - hi) <= 1e-12 * abs(hi):
+        where = ", ".join(f"{k} = {v}" for k, v in sorted(point.items(), key=str))
+        return f"nonzero ({complex(hi):.6g}) at {where or 'the value'}"
+    return None
+
 
 def zero_check(name: str, expr: sp.Expr, budget: float = 5.0) -> Check:
     """Decide whether ``expr`` is identically zero and return the :class:`Check`.
 
-    Tries ``expand``, then ``cancel`` (rational functions), then ``simplify``
-    (within ``budget`` units of work, see :func:`with_budget`), then a numeric
-    spot check at random parameter values.
+    Tries ``expand``, then ``cancel`` (rational functions), then one exact point
+    where the value is clearly nonzero (:func:`nonzero_witness`, which proves
+    ``expr`` nonzero), then ``simplify`` (within ``budget`` units of work, see
+    :func:`with_budget`), then a numeric spot check at random parameter values.
     """
     expr = sp.sympify(expr)
     if isinstance(expr, sp.MatrixBase):
@@ -237,6 +340,9 @@ def zero_check(name: str, expr: sp.Expr, budget: float = 5.0) -> Check:
         if sp.cancel(expanded) == 0:
             return Check(name, True, "symbolic", "residual cancels to 0")
     if not expr.has(sp.Integral):
+        witness = nonzero_witness(expr)
+        if witness is not None:
+            return Check(name, False, "numeric", witness)
         simp = with_budget(sp.simplify, (expr,), budget)
         if simp is not None and simp == 0:
             return Check(name, True, "symbolic", "residual simplifies to 0")

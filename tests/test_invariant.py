@@ -26,7 +26,8 @@ def _check_measure(L, fast, rho):
 def test_registry_lists_the_documented_strategies():
     names = [n for n, _ in STRATEGIES]
     assert names == ["finite chain", "product", "gaussian", "slow manifold", "circle",
-                     "torus: divergence-free", "gibbs", "speed measure", "spectral (numeric)"]
+                     "torus: divergence-free", "gibbs", "speed measure",
+                     "transported circle and OU velocity", "spectral (numeric)"]
 
 
 def test_ou_with_x_dependent_coefficients():
@@ -235,6 +236,8 @@ _DECLINE = {
                                             {y: 2 * sp.pi, z: 2 * sp.pi}), (y, z)),  # div b != 0
     "gibbs": (sa.Generator([y, z], [-y + z, -z - y], 2 * sp.eye(2)), (y, z)),  # curl b != 0
     "speed measure": (sa.Generator([y], [sp.sin(y)], [[2]], {y: 2 * sp.pi}), (y,)),  # circle
+    "transported circle and OU velocity": (sa.Generator(  # the velocity carries y: not OU
+        [y, z], [z, -z + sp.sin(y)], sp.diag(0, 2), {y: 2 * sp.pi}), (y, z)),
     "spectral (numeric)": (sa.Generator([y], [sp.sin(y)], [[2]], {y: 2 * sp.pi}), (y,)),  # no
     # parameter values given: outside numeric_parameters(...) the grid solver declines
 }

@@ -14,7 +14,8 @@ x, y, z = sp.symbols("x y z", real=True)
 def test_registry_lists_the_documented_strategies():
     assert [n for n, _ in STRATEGIES] == ["polynomial ansatz", "fourier", "finite chain",
                                           "independent blocks", "quadrature (1-D)",
-                                          "spectral (numeric)"]
+                                          "Hermite-Fourier Galerkin (transported circle, "
+                                          "OU velocity)", "spectral (numeric)"]
 
 
 def test_ou_hermite_eigenfunction():
@@ -111,6 +112,12 @@ def _decline_inputs():
         "finite chain": (ou, y, (y,)),                          # no jump part
         "independent blocks": (two, y * z, (y, z)),             # cross-block product
         "spectral (numeric)": (circle, sp.cos(y), (y,)),        # no numeric context
+        "Hermite-Fourier Galerkin": (                            # a mean: not centred modes
+            sa.Generator([y, z], [z, -z], sp.diag(0, 2), {y: 2 * sp.pi}), 1 + sp.cos(y),
+            (y, z)),
+        "Hermite-Fourier Galerkin (symbolic rate)": (
+            sa.Generator([y, z], [z, -sp.Symbol("g", positive=True) * z], sp.diag(0, 2),
+                         {y: 2 * sp.pi}), sp.cos(y), (y, z)),
     }
 
 

@@ -31,9 +31,11 @@ SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # "spectral (numeric)" (both registries): test_reduce_against_the_numeric_route_on_random_
 # small_models and test_random_periodic_potential_closed_form_against_the_spectral_solver
 COVERED_MEASURES = {"finite chain", "product", "gaussian", "slow manifold", "circle",
-                    "torus: divergence-free", "gibbs", "speed measure", "spectral (numeric)"}
+                    "torus: divergence-free", "gibbs", "speed measure", "spectral (numeric)",
+                    "transported circle and OU velocity"}
 COVERED_POISSON = {"polynomial ansatz", "fourier", "finite chain", "independent blocks",
-                   "quadrature (1-D)", "spectral (numeric)"}
+                   "quadrature (1-D)", "spectral (numeric)",
+                   "Hermite-Fourier Galerkin (transported circle, OU velocity)"}
 
 
 def test_every_registered_strategy_has_a_property_test():
@@ -281,3 +283,36 @@ def test_model_file_parser_on_random_expressions_raises_only_parse_errors(e1, e2
         loads_model(text)
     except sa.ParseError:
         pass
+
+
+@settings(max_examples=4, **SETTINGS)
+@given(st.sampled_from([sp.Rational(1, 2), 1, sp.Rational(-3, 2)]),
+       st.sampled_from([sp.Rational(1, 2), 1, 2]), st.sampled_from([sp.Rational(1, 2), 1]),
+       st.sampled_from([0, sp.Rational(1, 2)]), st.sampled_from([0, sp.Rational(-1, 2)]),
+       st.integers(1, 2), st.integers(-2, 2), st.integers(1, 2))
+def test_transported_circle_against_the_green_kubo_integral(alpha, gamma, D, mu, c, k, A, B):
+    r"""y on the circle moved by (c + alpha eta), eta an OU process (rate gamma, mean mu,
+    diffusion 2D): the law is uniform x N(mu, D/gamma) (both strategies of
+    symavg.derive.transport_ou), and for h = A cos ky + B sin ky the corrector satisfies
+    <h Phi> = int_0^oo <h(y_0) h(y_t)> dt = (A^2 + B^2)/2 int_0^oo cos(k v t)
+    exp(-k^2 alpha^2 s^2 (gamma t - 1 + e^{-gamma t})/gamma^2) dt, v = c + alpha mu,
+    s^2 = D/gamma (the increment of y is Gaussian): scipy quadrature of that integral."""
+    G = sa.Generator([y1, y2], [c + alpha * y2, gamma * (mu - y2)], sp.diag(0, 2 * D),
+                     periodic={y1: 2 * sp.pi})
+    h = A * sp.cos(k * y1) + B * sp.sin(k * y1)
+    rho = invariant.invariant_measure(G, (y1, y2))
+    assert rho.strategy.startswith("transported circle")
+    assert all(ch.passed for ch in rho.checks)
+    assert sp.simplify(rho.expect(y2**2) - (D / gamma + mu**2)) == 0
+    sol = poisson.solve_poisson(G, h, (y1, y2), rho)
+    assert sol.strategy.startswith("Hermite-Fourier") and all(ch.passed for ch in sol.checks)
+    got = float(rho.expect(h * sol.phi))
+    a_, g_, s2, v = float(alpha), float(gamma), float(D / gamma), float(c + alpha * mu)
+
+    def corr(t: float) -> float:
+        var = a_**2 * s2 * (g_ * t - 1 + np.exp(-g_ * t)) / g_**2
+        return np.cos(k * v * t) * np.exp(-k**2 * var)
+
+    want = (A**2 + B**2) / 2 * si.quad(corr, 0, np.inf, epsabs=0, epsrel=1e-12,
+                                       limit=500)[0]
+    assert abs(got - want) < 1e-9 * max(1.0, abs(want))

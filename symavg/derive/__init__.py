@@ -6,7 +6,9 @@ from .invariant import InvariantMeasure, invariant_measure
 from .kramers import smoluchowski_kramers
 from .poisson import PoissonSolution, solve_poisson
 
-# the numeric cell solvers register themselves last in both registries
+# the hypoelliptic transport-by-OU routes, then the numeric cell solvers, register
+# themselves last in both registries
+from . import transport_ou  # noqa: E402,F401  isort: skip
 from . import numeric_strategies  # noqa: E402,F401  isort: skip
 
 __all__ = [

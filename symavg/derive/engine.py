@@ -61,7 +61,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from .._sympy_util import is_rational_expression, with_budget, zero_check
+from .._sympy_util import is_rational_expression, lowest_terms, with_budget, zero_check
 from ..errors import ModelError, ScaleSeparationError, UnsolvedError
 from ..models._admissible import check_sign_assumptions
 from ..models._common import same_scale
@@ -219,13 +219,18 @@ def _reduce_view(view: _View, model: object, fast: object, eps: sp.Symbol,
                  regime: str | None, order: int, params: Mapping | None, n: int, method: str,
                  timescale: str) -> EffectiveModel:
     """:func:`reduce` on a view of the declaration (its generator, variables and scale)."""
-    from . import multiscale
+    from . import multiscale, multiscale_chain
 
     multiscale.check_timescale(timescale)
     if order not in (0, 1):
         raise ModelError(f"order must be 0 (the limit) or 1 (with the O(eps) correction); got "
                          f"{order!r}")
     expansion = view.generator.expand(eps)
+    superfast = multiscale_chain.nested_chain_fast(view, model, expansion, fast)
+    if superfast is not None:   # a super-fast diffusion modulating a fast chain
+        return multiscale_chain.reduce_chain_nested(view, model, superfast, eps, order=order,
+                                                    params=params, n=n, method=method,
+                                                    timescale=timescale)
     if method == "numeric" and params is not None and expansion and min(expansion) < 0:
         # the nesting test averages slower drifts under rho_0: numerically too (a closed
         # form for rho_0 may not exist, and trying for one costs budgeted integrals)
@@ -899,10 +904,6 @@ def _take_gradient(c: sp.Expr, P: sp.Expr, y: sp.Symbol, grad: sp.Expr,
     return c
 
 
-#: rational coefficients in more symbols and function values than this are not factored
-FACTOR_GENERATORS = 12
-
-
 def _tidy(e: sp.Expr) -> sp.Expr:
     """A readable form of an effective coefficient.
 
@@ -912,13 +913,9 @@ def _tidy(e: sp.Expr) -> sp.Expr:
     go through ``simplify`` with a budget, large ones are only expanded."""
     if e == 0 or e.has(sp.Integral):
         return e
-    if is_rational_expression(e, functions=True):
-        lowest = sp.cancel(e)
-        if len(lowest.free_symbols) + len(lowest.atoms(sp.Function)) <= FACTOR_GENERATORS:
-            lowest = sp.factor(lowest)
-        else:  # multivariate factorisation grows fast with the generators (15 s for 100)
-            lowest = sp.factor_terms(lowest)
-        return min((e, lowest), key=sp.count_ops)
+    lowest = lowest_terms(e)
+    if lowest is not None:
+        return lowest
     if sp.count_ops(e) > 300:
         return sp.expand(e)
     out = with_budget(_simplify_chain, (e,), 4.0)

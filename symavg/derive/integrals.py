@@ -28,16 +28,18 @@ route 3. The returned :class:`IntegralResult` carries that check.
 
 from __future__ import annotations
 
+import cmath
 import functools
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import mpmath
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from .._sympy_util import replace_undefined_functions, with_budget
+from .._sympy_util import is_rational_expression, replace_undefined_functions, with_budget
 from ..report.derivation import Check
 
 #: work (millions of Python calls, see with_budget) given to sympy.integrate before
@@ -109,6 +111,18 @@ def definite_integral(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr,
                               budget)
 
 
+def _symmetric_range(lo: sp.Expr, hi: sp.Expr) -> bool:
+    """``lo = -hi``, decided by ``expand`` and ``cancel`` (the ends are numbers, symbols or
+    short expressions in them; a first ``simplify`` costs a fresh process a second)."""
+    if lo == -hi:
+        return True
+    total = lo + hi
+    if total.has(sp.oo, -sp.oo, sp.zoo, sp.nan):
+        return False
+    return total.is_zero is True or sp.expand(total) == 0 or (
+        is_rational_expression(total) and sp.cancel(total) == 0)
+
+
 @functools.lru_cache(maxsize=2048)
 def _definite_integral(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr,
                        periodic: bool, budget: float) -> IntegralResult:
@@ -123,7 +137,7 @@ def _definite_integral(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr,
     if const != 1:  # a constant factor (a normalisation 1/Z): integrate the rest
         res = definite_integral(rest, y, lo, hi, periodic, budget)
         return IntegralResult(const * res.value, res.method, res.check)
-    if lo == -hi or sp.simplify(lo + hi) == 0:
+    if _symmetric_range(lo, hi):
         mirrored = f.subs(y, -y)
         infinite = not (lo.is_finite and hi.is_finite)
         odd = sp.expand((f - mirrored) / 2)
@@ -156,7 +170,7 @@ def _definite_integral(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr,
         if val is None and sp.count_ops(f) < CANCEL_OPS:
             val = period_integral_rational(f, y, hi - lo)
         if val is not None:
-            chk = spot_check_integral(val, f, y, lo, hi)
+            chk = spot_check_integral(val, f, y, lo, hi, periodic=True)
             if chk.passed:
                 return IntegralResult(val, "exact", chk)
         if beyond_elementary_periods(f, y):
@@ -190,7 +204,7 @@ def _definite_integral(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr,
     val = None if erf_tails else with_budget(_integrate_definite, (f, y, lo, hi), budget)
     if (val is not None and not val.has(sp.Integral, sp.nan, sp.zoo)
             and val.is_finite is not False):  # nan: SymPy lost the value (oo - oo)
-        chk = spot_check_integral(val, f, y, lo, hi)
+        chk = spot_check_integral(val, f, y, lo, hi, periodic=periodic)
         if chk.passed:
             return IntegralResult(val, "integrate", chk)
     if f.has(sp.erf) and not (lo.is_finite and hi.is_finite):
@@ -1024,7 +1038,7 @@ def _check_at_points(val: sp.Expr, f: sp.Expr, y: sp.Symbol, L: sp.Expr,
     for p in points:
         try:
             exact = complex(sp.N(val.subs(p), 20))
-            num = _quad_value(f.subs(p), y, 0.0, float(L.subs(p)))
+            num = _quad_value(f.subs(p), y, 0.0, float(L.subs(p)), periodic=True)
         except (TypeError, ValueError, ZeroDivisionError, OverflowError):
             return Check(f"integral over {y}", False, "numeric", "could not be evaluated")
         worst = max(worst, abs(exact - num) / max(1.0, abs(num)))
@@ -1034,10 +1048,112 @@ def _check_at_points(val: sp.Expr, f: sp.Expr, y: sp.Symbol, L: sp.Expr,
 
 
 # ---------------------------------------------------------------- spot check
-def _quad_value(g: sp.Expr, y: sp.Symbol, a: float, b: float) -> complex:
-    """``int_a^b g dy`` by scipy's QUADPACK on the NumPy/SciPy lambdification (milliseconds),
-    or by ``mpmath.quad`` when that cannot be compiled, is complex, or reports trouble."""
+#: the periodic trapezoidal rule doubles its nodes from 16 up to this many
+TRAPEZOID_MAX_NODES = 4096
+#: ... until two successive sums agree to this relative accuracy
+TRAPEZOID_RTOL = 1e-13
+
+
+def periodic_trapezoid(g: sp.Expr, y: sp.Symbol, a: float, b: float,
+                       values: dict | None = None) -> complex | None:
+    r""":math:`\int_a^b g\,dy` over one period :math:`b - a` of a periodic ``g`` by the
+    trapezoidal rule :math:`h\sum_{k<n} g(a + kh)`, :math:`h = (b-a)/n`, with the
+    parameters of ``g`` set to ``values``.
+
+    For a periodic analytic integrand the error decays like :math:`e^{-cn}` (Trefethen &
+    Weideman, SIAM Rev. 56 (2014), Thm. 3.2), so doubling :math:`n` from 16 until two
+    sums agree to :data:`TRAPEZOID_RTOL` is an error estimate; ``None`` when they do not
+    by :data:`TRAPEZOID_MAX_NODES` nodes (a kink, a near-singularity) or when ``g``
+    cannot be evaluated. Evaluated by :func:`_scalar_form` (mpmath where that has no
+    such function of ``y``): no SciPy import (a second in a fresh process) and no
+    ``lambdify`` (tens of milliseconds per integrand).
+    """
+    h = g.xreplace(dict(values or {}))
+    try:
+        fn = _scalar_form(h, y)
+    except _NotScalar:
+        fn = sp.lambdify(y, h, modules="mpmath")
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError, ArithmeticError):
+        return None
+
+    def total(n: int) -> complex:
+        return sum(complex(fn(a + (b - a) * k / n)) for k in range(n)) * (b - a) / n
+
+    try:
+        n, prev = 16, total(16)
+        while n < TRAPEZOID_MAX_NODES:
+            n *= 2
+            cur = total(n)
+            if not (cmath.isfinite(cur) and cmath.isfinite(prev)):
+                return None
+            if abs(cur - prev) <= TRAPEZOID_RTOL * max(1.0, abs(cur)):
+                return cur
+            prev = cur
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError, NameError,
+            ArithmeticError, RuntimeWarning):
+        return None
+    return None
+
+
+class _NotScalar(Exception):
+    """An expression with a function of ``y`` that :func:`_scalar_form` does not map."""
+
+
+def _scalar_form(e: sp.Expr, y: sp.Symbol) -> Callable[[float], complex]:
+    """``e`` (only ``y`` free) as a Python function of a float, built by one walk over the
+    tree into closures over :mod:`cmath` (principal branches, as SymPy): the ``y``-free
+    subtrees (``besseli(0, 1.2)``, ``pi``) become numbers by ``evalf`` once. No code
+    generation (``lambdify`` costs tens of milliseconds per integrand) and no NumPy import
+    (the first costs a fresh process half a second); a few dozen nodes per integral.
+    Raises :class:`_NotScalar` for a function of ``y`` outside :data:`_CMATH_FUNCTIONS`."""
+    if not e.has(y):
+        c = complex(sp.N(e, 17))
+        return lambda t: c
+    if e == y:
+        return lambda t: t
+    parts = [_scalar_form(a, y) for a in e.args]
+    if isinstance(e, sp.Add):
+        return lambda t: sum(f(t) for f in parts)
+    if isinstance(e, sp.Mul):
+        def prod(t: float) -> complex:
+            out = parts[0](t)
+            for f in parts[1:]:
+                out = out * f(t)
+            return out
+        return prod
+    if isinstance(e, sp.Pow):
+        base, ex = parts
+        if e.exp.is_Integer:
+            k = int(e.exp)
+            return lambda t: complex(base(t)) ** k
+        return lambda t: complex(base(t)) ** ex(t)
+    op = _CMATH_FUNCTIONS.get(type(e).__name__)
+    if op is None or len(parts) != 1:
+        raise _NotScalar(type(e).__name__)
+    (arg,) = parts
+    return lambda t: op(arg(t))
+
+
+#: SymPy functions of the integration variable and their :mod:`cmath` forms
+_CMATH_FUNCTIONS = {"exp": cmath.exp, "cos": cmath.cos, "sin": cmath.sin, "tan": cmath.tan,
+                    "log": cmath.log, "cosh": cmath.cosh, "sinh": cmath.sinh,
+                    "tanh": cmath.tanh, "atan": cmath.atan, "Abs": abs}
+
+
+def _quad_value(g: sp.Expr, y: sp.Symbol, a: float, b: float,
+                periodic: bool = False, values: dict | None = None) -> complex:
+    """``int_a^b g dy``: over one period of a periodic ``g`` by :func:`periodic_trapezoid`;
+    otherwise (or when that does not converge) by scipy's QUADPACK on the NumPy/SciPy
+    lambdification (milliseconds), or by ``mpmath.quad`` when that cannot be compiled, is
+    complex, or reports trouble."""
     import warnings
+
+    if periodic:
+        val = periodic_trapezoid(g, y, a, b, values)
+        if val is not None:
+            return val
+    if values:
+        g = g.subs(values)
 
     from scipy import integrate
 
@@ -1058,8 +1174,10 @@ def _quad_value(g: sp.Expr, y: sp.Symbol, a: float, b: float) -> complex:
 
 
 def spot_check_integral(value: sp.Expr, f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr,
-                        trials: int = 2, seed: int = 7, rtol: float = 1e-7) -> Check:
-    """Compare a closed form with ``mpmath.quad`` at random parameter values."""
+                        trials: int = 2, seed: int = 7, rtol: float = 1e-7,
+                        periodic: bool = False) -> Check:
+    """Compare a closed form with quadrature at random parameter values (``periodic``:
+    ``f`` is periodic with period ``hi - lo``, see :func:`_quad_value`)."""
     rng = random.Random(seed)
     worst = 0.0
     for _ in range(trials):
@@ -1075,7 +1193,7 @@ def spot_check_integral(value: sp.Expr, f: sp.Expr, y: sp.Symbol, lo: sp.Expr, h
             a_n, b_n = (-math.inf if a.subs(subs) == -sp.oo else
                         complex(sp.N(a.subs(subs))).real,
                         math.inf if b.subs(subs) == sp.oo else complex(sp.N(b.subs(subs))).real)
-            num = _quad_value(g.subs(subs), y, a_n, b_n)
+            num = _quad_value(g, y, a_n, b_n, periodic, subs)
         except (TypeError, ValueError, ZeroDivisionError, OverflowError):
             return Check(f"integral over {y}", False, "numeric", "could not evaluate for the check")
         err = abs(exact - num) / max(1.0, abs(num))

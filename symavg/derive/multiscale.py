@@ -71,12 +71,14 @@ from typing import TYPE_CHECKING
 import sympy as sp
 
 from .._sympy_util import laurent_terms, zero_check
-from ..errors import ModelError, ScaleSeparationError, SymavgError
+from ..errors import ModelError, ScaleSeparationError, SymavgError, UnsolvedError
 from ..models.effective import TIME, EffectiveModel
 from ..models.generator import DiffusionPart, Expansion, Generator
 from ..models.markov import MarkovChain
 from ..report.derivation import Check, Derivation, Step
 from ..report.names import fresh_name, user_names
+from ._context import current as numeric_context
+from ._context import numeric_parameters
 from .invariant import invariant_measure
 from .poisson import Corrector, solve_poisson
 
@@ -337,16 +339,23 @@ def eliminate_level(G: Generator, eps: sp.Symbol, label: int = 1, source: object
     phis: dict[tuple, tuple[object, Corrector]] = {}
     u1 = sp.S.Zero
     corr_steps = []
+    on_grid = numeric_context() is not None
     for x in slow:
         for i, (k, h) in enumerate(sorted(H[x].items())):
             cent.append(zero_check(f"<H_{x},{k}> = 0", mean(h)))
-            sol = solve_poisson(L0, h, fast, measure, check_centering=False)
-            # the corrector depends on the slow variables that h or L0 holds, only
-            args = [v for v in slow if h.has(v) or v in l0_symbols]
-            ph = sp.Function(f"Phi_{x}_{i}")(*args, *fast)
-            phis[(x, k)] = (ph, sol)
-            u1 = u1 + eps**k * ph * sp.diff(v0, x)
-            corr_steps.append(sol.step(rf"\Phi_{{{sp.latex(x)},{sp.latex(k)}}}"))
+            # on a grid the cell problems have numbers for coefficients: one per slow factor,
+            # h = sum_m s_m(slow) g_m(fast) (each g_m centred), Phi = sum_m s_m Phi_m
+            pieces = list(_by_fast_factor(h, slow).items()) if on_grid else [(sp.S.One, h)]
+            for m, (s_m, g_m) in enumerate(pieces):
+                sol = solve_poisson(L0, g_m, fast, measure, check_centering=False)
+                # the corrector depends on the slow variables that h or L0 holds, only
+                args = [v for v in slow if g_m.has(v) or v in l0_symbols]
+                name = f"Phi_{x}_{i}" + (f"_{m}" if len(pieces) > 1 else "")
+                ph = sp.Function(name)(*args, *fast)
+                phis[(x, k, m)] = (ph, sol)
+                u1 = u1 + eps**k * s_m * ph * sp.diff(v0, x)
+                sub = f",{m}" if len(pieces) > 1 else ""
+                corr_steps.append(sol.step(rf"\Phi_{{{sp.latex(x)},{sp.latex(k)}{sub}}}"))
     deriv = deriv.then(Step(
         "centering",
         rf"The fluctuating part of the forcing of each slower variable, "
@@ -460,6 +469,51 @@ def eliminate_level(G: Generator, eps: sp.Symbol, label: int = 1, source: object
 
 
 # ----------------------------------------------------------------- nesting
+def eliminate_level_or_numeric(G: Generator, eps: sp.Symbol, label: int, source: object,
+                               slow_target: Sequence[sp.Symbol] | None,
+                               params: Mapping | None, n: int,
+                               method: str) -> EffectiveModel:
+    r""":func:`eliminate_level`, with the numeric cell solvers when no closed form exists.
+
+    With ``method="numeric"``, or ``params`` given and a closed-form route raising
+    :class:`~symavg.errors.UnsolvedError`, the level is eliminated again inside
+    :func:`symavg.derive._context.numeric_parameters`: the invariant density and the
+    cell problems of the fastest block are solved on spectral grids at the parameter
+    values (:mod:`symavg.derive.numeric_strategies`), each average a number (on two
+    grids, their difference recorded), while the coefficients of the slower variables
+    keep their symbols and powers of :math:`\epsilon` for the next level. The level's
+    section of the derivation opens with a step saying so.
+    """
+    if method != "numeric":
+        try:
+            return eliminate_level(G, eps, label, source=source, slow_target=slow_target)
+        except UnsolvedError as exc:
+            if params is None:
+                raise UnsolvedError(
+                    f"level {label}: {exc} -- the nested reduction needs params= for the "
+                    "numeric cell solvers at an intermediate level") from None
+            reason = str(exc)
+    else:
+        if params is None:
+            raise ModelError("method='numeric' needs params={symbol: value}")
+        reason = "numeric route requested"
+    expansion = G.expand(eps)
+    fast = set(expansion.leading[1].acts_on())
+    slow = tuple(v for v in G.state if v not in fast)
+    with numeric_parameters(params, n, slow):
+        inter = eliminate_level(G, eps, label, source=source, slow_target=slow_target)
+    note = Step(
+        "numeric cell problems",
+        f"Level {label} has no closed form ({reason.split(' in closed form')[0]}): its "
+        f"invariant density and cell problems are solved by spectral collocation with {n} "
+        f"points per circle ({2 * n} per line), and again with {max(8, n // 2)}, at the "
+        "given parameter values; the slower variables' coefficients keep their symbols.",
+        (("params", sp.Dict({sp.sympify(k): sp.Float(v) for k, v in params.items()})),))
+    head, *rest = inter.steps.steps
+    steps = Derivation(inter.steps.title, (head, note, *rest), inter.steps.origin)
+    return dataclasses.replace(inter, steps=steps)
+
+
 def reduce_nested(view: _View, model: object, fast: Sequence[sp.Symbol], eps: sp.Symbol, *,
                   order: int = 0, params: Mapping | None = None, n: int = 64,
                   method: str = "auto", timescale: str = "auto") -> EffectiveModel:
@@ -514,8 +568,8 @@ def reduce_nested(view: _View, model: object, fast: Sequence[sp.Symbol], eps: sp
                 "faster than the slow variables.")
         if set(F0) == set(remaining) and label == 1:
             later = _extra_fast(view, expansion)
-            inter = eliminate_level(G, eps, label, source=current, slow_target=tuple(
-                v for v in view.state if v not in F0 and v not in later))
+            inter = eliminate_level_or_numeric(G, eps, label, current, tuple(
+                v for v in view.state if v not in F0 and v not in later), params, n, method)
             note = Step("level", "Only the fastest level was named fast: the result keeps the "
                                  f"slower fast variables {list(inter.state)} with their powers "
                                  f"of ${sp.latex(eps)}$; reduce it again to eliminate them.")
@@ -526,7 +580,7 @@ def reduce_nested(view: _View, model: object, fast: Sequence[sp.Symbol], eps: sp
             final = engine_reduce(current, fast=list(F0), order=order, params=params, n=n,
                                   method=method, timescale=timescale)
             break
-        inter = eliminate_level(G, eps, label, source=current, slow_target=target)
+        inter = eliminate_level_or_numeric(G, eps, label, current, target, params, n, method)
         levels.append(inter)
         deriv = deriv.extend(inter.steps)
         remaining = [y for y in remaining if y not in F0]

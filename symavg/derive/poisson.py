@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from .._sympy_util import is_rational_expression, with_budget, zero_check
+from .._sympy_util import is_rational_expression, lowest_terms, with_budget, zero_check
 from ..errors import CenteringError, CheckFailedError, UnsolvedError
 from ..models.generator import Generator
 from ..models.markov import poisson_solve
@@ -547,6 +547,10 @@ def _quadrature(G: Generator, rhs: sp.Expr, fast: tuple,
         # rational in cos/sin and constant square roots (the 1-D periodic cell problem of a
         # divergence-form coefficient): lowest terms by polynomial arithmetic, not simplify
         grad = reduce_square_roots(grad)
+    elif not _worth_integrating(grad, y) and lowest_terms(grad) is not None:
+        # never integrated (exp of a trigonometric function, special functions): its form
+        # only feeds the averages, and a short one by polynomial arithmetic will do
+        grad = lowest_terms(grad, expanded=True)
     else:
         grad = with_budget(sp.simplify, (grad,), 3.0) or grad
     phi = None
@@ -588,5 +592,7 @@ def _real_form(modes: list[tuple[sp.Expr, sp.Expr]]) -> sp.Expr | None:
     for phi_k, theta in modes:
         re, im = sp.expand_complex(phi_k).as_real_imag()
         total += re * sp.cos(theta) - im * sp.sin(theta)
-    total = with_budget(sp.simplify, (total,), 4.0) or total
+    lowest = None if total.has(sp.I) else lowest_terms(total, expanded=True)
+    # real and rational in the modes' cos/sin: polynomial arithmetic gives the short form
+    total = lowest if lowest is not None else with_budget(sp.simplify, (total,), 4.0) or total
     return None if total.has(sp.I) else total
