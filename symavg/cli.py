@@ -6,7 +6,7 @@
                              [--notebook derivation.ipynb]
     symavg verify MODEL.toml [--eps 0.1 0.05 0.025] [--paths N] [--seed S] [--T T]
                   [--dt-factor F] [--target K] [--max-paths N] [--max-time S]
-                  [--variance-reduction none|antithetic|control|antithetic+control]
+                  [--variance-reduction auto|none|antithetic|control|antithetic+control]
                              [--figure out.png]
     symavg examples [--run NAME]
     symavg test
@@ -424,9 +424,10 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--max-time", type=float, metavar="S",
                    help="with --target: wall-clock budget in seconds for the added paths")
     v.add_argument("--variance-reduction",
-                   choices=["none", "antithetic", "control", "antithetic+control"],
-                   help="estimator of the full model's means (default none): antithetic "
-                        "pairs and/or control variates on the Brownian sums")
+                   choices=["auto", "none", "antithetic", "control", "antithetic+control"],
+                   help="estimator of the full model's means (default auto: control "
+                        "variates on the Brownian sums for an SDE, plain Monte Carlo "
+                        "otherwise); none, antithetic pairs, control, or both")
     v.add_argument("--figure", metavar="PNG", help="save the error-vs-eps plot to this file")
     v.set_defaults(func=_cmd_verify)
 
