@@ -420,7 +420,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="add paths until every weak error exceeds K standard errors (or a "
                         "budget runs out); the report gives the paths still needed")
     v.add_argument("--max-paths", type=int, metavar="N",
-                   help="with --target: path budget per eps (default 64 x --paths)")
+                   help="with --target: path budget per eps (default 64 x --paths, 1024 x "
+                        "with --max-time)")
     v.add_argument("--max-time", type=float, metavar="S",
                    help="with --target: wall-clock budget in seconds for the added paths")
     v.add_argument("--variance-reduction",

@@ -386,7 +386,8 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
         all are, or a budget runs out. Without it one batch of ``paths`` runs and
         an error counts as resolved above 2 standard errors.
     max_paths : int, optional
-        Path budget per eps with ``target`` (default ``64 * paths``).
+        Path budget per eps with ``target`` (default ``64 * paths``, or ``1024 * paths``
+        when ``max_time`` is given: then the clock is the budget).
     max_time : float, optional
         Wall-clock budget in seconds for the whole call (the first batches and the
         time-step check included; Monte Carlo only: a derivation never uses a clock).
@@ -523,8 +524,10 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
         raise ModelError(f"order_width must be positive; got {order_width}")
     if max_time is not None and not max_time > 0:
         raise ModelError(f"max_time must be positive (seconds); got {max_time}")
+    # the path budget: the time budget is the binding one when given (an exactly simulated
+    # PDMP draws millions of paths a minute)
     budget = int(max_paths) if max_paths is not None else (
-        64 * paths if (target or order_width) else paths)
+        (1024 if max_time is not None else 64) * paths if (target or order_width) else paths)
     x0_red = {kk: v for kk, v in dict(x0).items() if kk in slow}
     scale = model_scale(full, eps_symbol, "verify")
     if getattr(reduced, "eps", None) is not None and reduced.eps != scale:
