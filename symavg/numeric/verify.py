@@ -877,6 +877,7 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
             "schemes": {e: acc[e].last.schemes for e in eps_list},
             "paths": {e: acc[e].n for e in eps_list},
             "paths needed": needed, "target": target, "stop": stop_reason, "rounds": rounds,
+            "path budget": budget,
             "seconds": time.perf_counter() - t_start,
             "reduced method": method_used, "reduced depends on eps": eps_dependent,
             "variance reduction": variance_reduction,
