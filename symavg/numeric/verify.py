@@ -732,11 +732,15 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
 
     def widths(rows: list[ErrorRow], scale_se: dict[float, float] | None = None
                ) -> dict[sp.Expr, float]:
+        # scale_se: the factor of the sampling errors at an eps after adding paths (a
+        # deterministic reduced side's error estimate does not shrink with them)
         out = {}
         for o in obs:
             rs = [r for r in rows if r.observable == o]
-            f = fit_order([r.eps for r in rs], [r.error for r in rs],
-                          [r.error_se * (scale_se or {}).get(r.eps, 1.0) for r in rs], o,
+            sc = [(scale_se or {}).get(r.eps, 1.0) for r in rs]
+            ses = [math.hypot(r.full_se * g, r.reduced_se * (1.0 if det else g))
+                   for r, g in zip(rs, sc)]
+            f = fit_order([r.eps for r in rs], [r.error for r in rs], ses, o,
                           threshold=k_se)
             out[o] = math.inf if f.interval is None else f.interval[1] - f.interval[0]
         return out
