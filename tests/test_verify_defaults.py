@@ -112,3 +112,21 @@ def test_paths_are_added_while_the_sampling_error_exceeds_the_reduced_error_bar(
     assert not rows[e_small].resolved
     assert rep.info["paths"][e_small] > 2000
     assert rep.order is not None
+
+
+def test_commutativity_of_a_reduced_noise() -> None:
+    """Kloeden & Platen 1992, eq. (10.3.13): L^1 sigma^2 = L^2 sigma^1 with
+    L^j = sum_i sigma_ij d/dz_i. For sigma = [[1, 0], [0, x]]: L^1 sigma_{y,2} = 1 and
+    L^2 sigma_{y,1} = 0 (by hand), so W1 and W2 do not commute in the equation of y; a
+    diagonal noise depending on each equation's own variable commutes, and so does the
+    matrix-friction Kramers model's noise on u alone (it depends on x only). verify's
+    full-model weak2 is not carried over to such a reduced model (it falls back to
+    'auto' with a note)."""
+    from symavg.numeric.kernel import noncommuting
+
+    u1, u2 = sp.symbols("u1 u2", real=True)
+    assert noncommuting([[1, 0], [0, x]], [x, y]) == (0, 1, 1)
+    assert noncommuting([[sp.sin(x), 0], [0, y**2]], [x, y]) is None
+    assert noncommuting(sp.Matrix([[0, 0], [0, 0], [1 + x**2, 0], [0, 1 + x**2]]),
+                        [x, y, u1, u2]) is None
+    assert noncommuting(sp.Matrix([[1 + y**2, x], [0, 1]]), [x, y]) == (0, 1, 0)

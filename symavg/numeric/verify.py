@@ -632,6 +632,17 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
     red_kwargs = {k: v for k, v in simulate_kwargs.items() if k != "s0"}  # s0: the chain's
     if reduced_scheme is not None:
         red_kwargs["scheme"] = reduced_scheme
+    elif red_kwargs.get("scheme") == "weak2":
+        # the full model's weak2 carries over to the reduced model only if its noise
+        # commutes too (a reduced noise may couple what the full one kept apart)
+        from .kernel import noncommuting
+
+        red_noise = getattr(reduced, "noise", None)
+        if red_noise is None or noncommuting(red_noise, list(slow)) is not None:
+            red_kwargs["scheme"] = "auto"
+            notes.append("the reduced model's noise is not commutative: its Monte Carlo "
+                         "runs scheme='auto', not the full model's 'weak2' (pass "
+                         "reduced_scheme= to choose)")
     red_acc = {key: Accumulator(obs, slow, variance_reduction) for key in red_keys}
 
     red_seeds: list[int] = []
