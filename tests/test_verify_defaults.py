@@ -130,3 +130,15 @@ def test_commutativity_of_a_reduced_noise() -> None:
     assert noncommuting(sp.Matrix([[0, 0], [0, 0], [1 + x**2, 0], [0, 1 + x**2]]),
                         [x, y, u1, u2]) is None
     assert noncommuting(sp.Matrix([[1 + y**2, x], [0, 1]]), [x, y]) == (0, 1, 0)
+
+
+def test_an_order_interval_reaching_zero_says_the_errors_do_not_shrink() -> None:
+    """fit_order by hand: errors 0.02, 0.04, 0.03 at eps 0.2, 0.1, 0.05 (all resolved)
+    give a negative slope, whose message says no convergence is shown; errors e = eps^2
+    give order 2 and no such remark."""
+    from symavg.numeric.verify import fit_order
+
+    bad = fit_order([0.2, 0.1, 0.05], [0.02, 0.04, 0.03], [0.004, 0.004, 0.004], x)
+    assert bad.order < 0 and "order <= 0" in bad.message
+    good = fit_order([0.2, 0.1, 0.05], [0.04, 0.01, 0.0025], [1e-4, 1e-4, 1e-4], x)
+    assert good.order == pytest.approx(2.0, abs=1e-9) and "order <= 0" not in good.message

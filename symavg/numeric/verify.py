@@ -302,9 +302,13 @@ def fit_order(eps: Sequence[float], err: Sequence[float], se: Sequence[float],
         chi2 = float((w * (y - ym - q * (x - xm)) ** 2).sum()) / (k - 2)
         var_q *= max(1.0, chi2)
     h = 1.96 * math.sqrt(var_q)
-    return OrderFit(observable, q, (q - h, q + h), k,
-                    f"order {q:.2f} (95% interval {q - h:.2f} .. {q + h:.2f}) from {k} resolved "
-                    "errors")
+    msg = (f"order {q:.2f} (95% interval {q - h:.2f} .. {q + h:.2f}) from {k} resolved "
+           "errors")
+    if q - h <= 0:
+        msg += ("; the interval admits order <= 0, i.e. no shrinking of the errors over these "
+                "eps: they may be pre-asymptotic, a time-step bias, or a reduction that does "
+                "not hold here (smaller eps tell)")
+    return OrderFit(observable, q, (q - h, q + h), k, msg)
 
 
 def perturbed_reduced(reduced: Any) -> tuple[Any, float] | None:
