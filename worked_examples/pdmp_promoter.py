@@ -45,11 +45,11 @@ values = {a: 1.0, b: 2.0, g: 1.0, k: 3.0}
 reports = {}
 for name, model in (("pdmp_promoter_order0", avg), ("pdmp_promoter", red)):
     print(f"--- {name}")
-    # two checks in one script: 40 s of added paths each (the exact E x, below, takes
+    # two checks in one script: 30 s of added paths each (the exact E x, below, takes
     # whatever it is given)
     reports[name] = monte_carlo_check(pdmp, model, name, x0={x: 1.0}, T=1.0,
                                       eps_values=[0.2, 0.1, 0.05], observables=[x, x**2],
-                                      params=values, max_time=40)
+                                      params=values, max_time=30)
 
 # %% why E x has no order: the reduction is exact for the mean
 # Every state's drift is affine in x with the same slope -gamma, and the promoter starts
