@@ -798,7 +798,9 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
                     continue
                 w2 = widths(rows, {e: 1 / math.sqrt(2)})[worst]
                 per_s = (wide[worst] - w2) / max(acc[e].n * acc[e].seconds_per_path, 1e-9)
-                if per_s > gain:
+                # doubling must narrow it by 1% at least (not when another error bar, a
+                # deterministic reduced side's, dominates there)
+                if per_s > gain and w2 < 0.99 * wide[worst]:
                     best, gain = e, per_s
             if best is not None:
                 adds[best] = plan(acc[best].n, 2 * acc[best].n / 1.1, budget,
