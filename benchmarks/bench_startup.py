@@ -16,9 +16,12 @@ import tempfile
 import textwrap
 
 IMPORT = "import time; t = time.perf_counter(); import symavg; print(time.perf_counter() - t)"
+#: the floor: SymPy's own import, which ``import symavg`` includes
+SYMPY = "import time; t = time.perf_counter(); import sympy; print(time.perf_counter() - t)"
 MODULES = textwrap.dedent("""
     import sys, symavg
-    heavy = ["scipy.integrate", "matplotlib", "dask", "numba", "scipy.stats"]
+    heavy = ["numpy", "scipy", "scipy.integrate", "matplotlib", "dask", "numba",
+             "scipy.stats", "symavg.derive", "symavg.numeric"]
     print(",".join(m for m in heavy if m in sys.modules) or "none")
 """)
 FIRST = textwrap.dedent("""
@@ -50,6 +53,20 @@ def run(code: str, env: dict) -> str:
     return out.stdout.strip()
 
 
+def import_shares(env: dict) -> dict[str, float]:
+    """Self time (s) of ``import symavg`` by top-level package, from ``-X importtime``."""
+    out = subprocess.run([sys.executable, "-X", "importtime", "-c", "import symavg"],
+                         capture_output=True, text=True, env=env, check=True)
+    shares: dict[str, float] = {}
+    for line in out.stderr.splitlines():
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        own, _, name = line.split(":", 1)[1].split("|")
+        top = name.strip().split(".")[0]
+        shares[top] = shares.get(top, 0.0) + int(own) / 1e6
+    return dict(sorted(shares.items(), key=lambda kv: -kv[1]))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
@@ -60,6 +77,15 @@ def main() -> None:
     print(f"import symavg: median {statistics.median(t):.2f} s wall of {args.rounds} "
           f"({', '.join(f'{v:.2f}' for v in t)}); whole process CPU median "
           f"{statistics.median(CPU[-args.rounds:]):.2f} s")
+    ts = [float(run(SYMPY, env)) for _ in range(args.rounds)]
+    print(f"import sympy alone (the floor): median {statistics.median(ts):.2f} s wall "
+          f"({', '.join(f'{v:.2f}' for v in ts)}); whole process CPU median "
+          f"{statistics.median(CPU[-args.rounds:]):.2f} s")
+    shares = import_shares(env)
+    rest = sum(v for k, v in shares.items() if k not in ("sympy", "mpmath", "symavg"))
+    print(f"-X importtime self times: sympy {shares.get('sympy', 0):.2f} s, mpmath "
+          f"{shares.get('mpmath', 0):.2f} s, symavg's own modules {shares.get('symavg', 0):.3f}"
+          f" s, the standard library and the rest {rest:.2f} s")
     print("heavy modules loaded by import symavg:", run(MODULES, env))
     for scheme in ("auto", "euler"):
         cold, warm, cold_cpu, warm_cpu = [], [], [], []

@@ -7,7 +7,8 @@ Build (from the repository root, with ``pip install -e ".[docs]"``)::
 Markdown pages are read by MyST; the tutorials (``docs/tutorials/*.md``, MyST-NB text
 notebooks) and the gallery of worked examples (``docs/gallery/``, written from
 ``worked_examples/*.py`` by ``docs/_ext/gallery.py`` at the start of the build) are
-executed during the build, at small sizes (``SYMAVG_EXAMPLE_PATHS``);
+executed during the build, at small sizes (``SYMAVG_EXAMPLE_PATHS``,
+``SYMAVG_EXAMPLE_MAX_TIME``);
 ``SYMAVG_DOCS_GALLERY=skip`` leaves the gallery unexecuted (the test suite's build).
 """
 
@@ -26,6 +27,8 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
     [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("SYMAVG_EXAMPLE_PATHS", "2000")
+# the gallery's Monte Carlo checks add paths to their target for at most 15 s each
+os.environ.setdefault("SYMAVG_EXAMPLE_MAX_TIME", "15")
 
 import symavg  # noqa: E402
 

@@ -5,18 +5,6 @@ step checked, then simulate and verify it numerically.
 """
 
 from ._symbols import epsilon
-
-# --- derive (core) ---
-from .derive import (
-    InvariantMeasure,
-    PoissonSolution,
-    average,
-    homogenize,
-    invariant_measure,
-    reduce,
-    smoluchowski_kramers,
-    solve_poisson,
-)
 from .errors import (
     CenteringError,
     CheckFailedError,
@@ -29,15 +17,33 @@ from .errors import (
     SymavgError,
     UnsolvedError,
 )
-from .io import ModelSpec, load_model, loads_model, parse_expr
 from .models import SDE, EffectiveModel, Generator, MarkovChain, SwitchingSDE
-from .models.deterministic import DeterministicFlow, DeterministicMap
-from .models.network import ReactionNetwork
-from .report import Check, Derivation, Step
 
-# --- numeric layer and spatial homogenization: imported on first use (PEP 562),
-# so that ``import symavg`` stays fast (scipy.sparse, numba load only when needed).
+# --- the derivation engine, model files, reports, networks, the numeric layer and
+# spatial homogenization: imported on first use (PEP 562), so that ``import symavg``
+# costs SymPy's import and the declarations only (scipy, numba load when needed).
 _LAZY = {
+    # derive (core)
+    "InvariantMeasure": "symavg.derive",
+    "PoissonSolution": "symavg.derive",
+    "average": "symavg.derive",
+    "homogenize": "symavg.derive",
+    "invariant_measure": "symavg.derive",
+    "reduce": "symavg.derive",
+    "smoluchowski_kramers": "symavg.derive",
+    "solve_poisson": "symavg.derive",
+    # model files
+    "ModelSpec": "symavg.io",
+    "load_model": "symavg.io",
+    "loads_model": "symavg.io",
+    "parse_expr": "symavg.io",
+    # other declarations and the derivation record
+    "DeterministicFlow": "symavg.models.deterministic",
+    "DeterministicMap": "symavg.models.deterministic",
+    "ReactionNetwork": "symavg.models.network",
+    "Check": "symavg.report",
+    "Derivation": "symavg.report",
+    "Step": "symavg.report",
     # numeric layer
     "simulate": "symavg.numeric.simulate",
     "Ensemble": "symavg.numeric.simulate",

@@ -6,7 +6,7 @@
                              [--notebook derivation.ipynb]
     symavg verify MODEL.toml [--eps 0.1 0.05 0.025] [--paths N] [--seed S] [--T T]
                   [--dt-factor F] [--target K] [--max-paths N] [--max-time S]
-                  [--variance-reduction none|antithetic|control|antithetic+control]
+                  [--variance-reduction auto|none|antithetic|control|antithetic+control]
                              [--figure out.png]
     symavg examples [--run NAME]
     symavg test
@@ -420,13 +420,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="add paths until every weak error exceeds K standard errors (or a "
                         "budget runs out); the report gives the paths still needed")
     v.add_argument("--max-paths", type=int, metavar="N",
-                   help="with --target: path budget per eps (default 64 x --paths)")
+                   help="with --target: path budget per eps (default 64 x --paths, 1024 x "
+                        "with --max-time)")
     v.add_argument("--max-time", type=float, metavar="S",
                    help="with --target: wall-clock budget in seconds for the added paths")
     v.add_argument("--variance-reduction",
-                   choices=["none", "antithetic", "control", "antithetic+control"],
-                   help="estimator of the full model's means (default none): antithetic "
-                        "pairs and/or control variates on the Brownian sums")
+                   choices=["auto", "none", "antithetic", "control", "antithetic+control"],
+                   help="estimator of the full model's means (default auto: control "
+                        "variates on the Brownian sums for an SDE, plain Monte Carlo "
+                        "otherwise); none, antithetic pairs, control, or both")
     v.add_argument("--figure", metavar="PNG", help="save the error-vs-eps plot to this file")
     v.set_defaults(func=_cmd_verify)
 

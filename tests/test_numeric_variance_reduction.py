@@ -72,7 +72,7 @@ def test_bad_requests_are_refused() -> None:
         sa.simulate(OU, {x: 0.0}, 0.5, eps=0.3, params=OU_PARAMS, paths=101,
                     antithetic=True, progress=False)
     red = sa.reduce(OU, fast=[y])
-    with pytest.raises(ModelError, match="variance_reduction must be one of"):
+    with pytest.raises(ModelError, match="variance_reduction must be 'auto' or one of"):
         sa.verify(OU, red, {x: 0.0}, 0.5, eps_values=[0.3], params=OU_PARAMS,
                   variance_reduction="importance", progress=False)
 

@@ -1,10 +1,16 @@
 """Shared by the worked examples: where figures go and the Monte Carlo check.
 
 ``SYMAVG_FIGURES`` names the folder for figures (default ``worked_examples/figures``,
-ignored by git); ``SYMAVG_EXAMPLE_PATHS`` the number of Monte Carlo paths per model
-(default 20000; the tests run the examples with fewer);
-``SYMAVG_EXAMPLE_VARIANCE_REDUCTION`` the estimator of ``sa.verify`` for SDE full
-models (``none``, the default, ``antithetic``, ``control``, ``antithetic+control``).
+ignored by git). The Monte Carlo check is
+``sa.verify(..., target=2, order_width=1, max_time=60)``: it adds paths until every
+weak error is resolved to 2 standard errors and every fitted order's 95% interval is
+at most 1 wide, or the budget runs out, and prints the paths still needed.
+``SYMAVG_EXAMPLE_PATHS`` sets its first batch per eps (default 4000),
+``SYMAVG_EXAMPLE_TARGET`` the target (default 2; ``none``: one batch, as the tests
+run the examples), ``SYMAVG_EXAMPLE_MAX_TIME`` the wall-clock budget of the call in
+seconds (default 60), and ``SYMAVG_EXAMPLE_VARIANCE_REDUCTION`` the estimator of
+``sa.verify`` for SDE full models (default ``auto``, i.e. control variates; ``none``,
+``antithetic``, ``control``, ``antithetic+control``).
 """
 
 from __future__ import annotations
@@ -27,9 +33,15 @@ def monte_carlo_check(full: sa.SDE, reduced: sa.EffectiveModel, name: str,
                       **verify_kwargs: Any) -> sa.VerifyReport:
     """Run ``sa.verify``, print its table and save its convergence figure as
     ``<name>_convergence.png``."""
-    paths = int(os.environ.get("SYMAVG_EXAMPLE_PATHS", 20_000))
-    vr = os.environ.get("SYMAVG_EXAMPLE_VARIANCE_REDUCTION", "none")
-    if vr != "none" and isinstance(full, sa.SDE):
+    paths = int(os.environ.get("SYMAVG_EXAMPLE_PATHS", 4000))
+    target = os.environ.get("SYMAVG_EXAMPLE_TARGET", "2")
+    if target.lower() != "none":
+        verify_kwargs.setdefault("target", float(target))
+        verify_kwargs.setdefault("order_width", 1.0)
+        verify_kwargs.setdefault("max_time", float(os.environ.get("SYMAVG_EXAMPLE_MAX_TIME",
+                                                                  60)))
+    vr = os.environ.get("SYMAVG_EXAMPLE_VARIANCE_REDUCTION", "auto")
+    if vr != "auto" and isinstance(full, sa.SDE):
         verify_kwargs.setdefault("variance_reduction", vr)
     rep = sa.verify(full, reduced, paths=paths, seed=1, **verify_kwargs)
     print(rep.table())

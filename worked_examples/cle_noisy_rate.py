@@ -67,4 +67,5 @@ from _common import monte_carlo_check  # noqa: E402
 monte_carlo_check(model, red, "cle_noisy_rate", x0={x: 2.0}, T=0.3,
                   eps_values=[0.2, 0.1, 0.05], observables=[x, x**2],
                   params={kp: 2, gamma: sp.Rational(1, 2), V: 10, s: sp.Rational(1, 4),
-                          alpha: 1})
+                          alpha: 1},
+                  scheme="weak2")   # commutative noise: weak order 2, step bias << error

@@ -36,4 +36,5 @@ from _common import monte_carlo_check  # noqa: E402
 
 monte_carlo_check(model, red, "diffusive_time_scale", x0={x: 0.2}, T=0.5,
                   eps_values=[0.2, 0.1, 0.05], observables=[x, x**2],
-                  functions={sigma.func: sp.Lambda(x, 1 + sp.sin(x) / 2)})
+                  functions={sigma.func: sp.Lambda(x, 1 + sp.sin(x) / 2)},
+                  scheme="weak2")   # commutative noise: weak order 2, step bias << error

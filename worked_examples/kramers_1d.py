@@ -49,4 +49,5 @@ from _common import monte_carlo_check  # noqa: E402
 monte_carlo_check(model, red, "kramers_1d", x0={x: 0.5}, T=0.5,
                   eps_values=[0.2, 0.1, 0.05], observables=[x, x**2],
                   functions={F.func: sp.Lambda(x, -x), gamma.func: sp.Lambda(x, 1 + x**2 / 2),
-                             sigma.func: sp.Lambda(x, 1)})
+                             sigma.func: sp.Lambda(x, 1)},
+                  scheme="weak2")   # one Brownian motion: weak order 2, step bias << error

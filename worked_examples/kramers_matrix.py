@@ -50,4 +50,5 @@ from symavg.derive.kramers import small_mass_model  # noqa: E402
 full, _, _ = small_mass_model([x1, x2], force, gamma, sigma)
 monte_carlo_check(full, red, "kramers_matrix", x0={x1: 0.5, x2: -0.3}, T=0.5,
                   eps_values=[0.2, 0.1, 0.05], observables=[x1, x2, x1 * x2],
-                  params={k: 1, s: sp.Rational(1, 2)})
+                  params={k: 1, s: sp.Rational(1, 2)},
+                  scheme="weak2")   # noise on u only, depending on x: commutative

@@ -4,8 +4,9 @@ At the start of a build, every ``worked_examples/*.py`` (except ``_*.py``) is wr
 MyST-NB text notebook ``docs/gallery/<name>.md``: the module docstring becomes the page's
 text, each ``# %%`` cell a code cell (its comment the cell's caption), and a last cell shows
 every figure the example saved. MyST-NB then executes the notebooks, so the gallery shows
-the real output of the examples, at ``SYMAVG_EXAMPLE_PATHS`` Monte Carlo paths (2000 in the
-build). ``docs/gallery/`` is generated and ignored by git.
+the real output of the examples, with a first batch of ``SYMAVG_EXAMPLE_PATHS`` Monte Carlo
+paths (2000 in the build) and at most ``SYMAVG_EXAMPLE_MAX_TIME`` seconds (15) of added
+paths. ``docs/gallery/`` is generated and ignored by git.
 """
 
 from __future__ import annotations

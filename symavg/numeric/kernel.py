@@ -50,7 +50,9 @@ NumPy kernels consume the same random stream and agree to rounding.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sympy as sp
 
@@ -313,11 +315,20 @@ def build_kernel(co: ModelCoefficients, scheme: str = "auto", backend: str = "nu
     return KernelSource("".join(parts), nrand, tuple(derived), schemes, tuple(tables))
 
 
-def _check_commutative(S: list[list[sp.Expr]], zs: list[sp.Symbol],
-                       co: ModelCoefficients) -> None:
-    r"""Refuse ``scheme='weak2'`` unless the noise is commutative,
-    :math:`L^{j_1}\sigma_{k j_2} = L^{j_2}\sigma_{k j_1}` with
-    :math:`L^j = \sum_i \sigma_{ij}\partial_{z_i}` (Kloeden & Platen 1992, eq. (10.3.13))."""
+def noncommuting(S: Any, zs: Sequence[sp.Symbol]) -> tuple[int, int, int] | None:
+    r"""The first ``(j1, j2, k)`` with :math:`L^{j_1}\sigma_{k j_2} \ne L^{j_2}\sigma_{k j_1}`,
+    :math:`L^j = \sum_i \sigma_{ij}\partial_{z_i}` (Kloeden & Platen 1992, eq. (10.3.13)),
+    or ``None`` when the noise matrix ``S`` (rows: the equations of ``zs``) is commutative.
+
+    Examples
+    --------
+    >>> x, y = sp.symbols("x y")
+    >>> noncommuting([[1, 0], [0, y]], [x, y]) is None     # diagonal, own variables
+    True
+    >>> noncommuting([[1, 0], [0, x]], [x, y])             # W1 moves x, which scales W2
+    (0, 1, 1)
+    """
+    S = [list(row) for row in (S.tolist() if hasattr(S, "tolist") else S)]
     n, m = len(S), len(S[0]) if S else 0
     for j1 in range(m):
         for j2 in range(j1 + 1, m):
@@ -326,11 +337,21 @@ def _check_commutative(S: list[list[sp.Expr]], zs: list[sp.Symbol],
                          for i in range(n)), sp.S.Zero)
                 d = sp.expand(d)
                 if d != 0 and sp.simplify(d) != 0:
-                    raise ModelError(
-                        f"scheme='weak2' needs commutative noise (L^j1 sigma^j2 = L^j2 sigma^j1"
-                        f"); columns {j1 + 1} and {j2 + 1} of the noise of {co.name} do not "
-                        f"commute in the equation of {co.state[k]}: the scheme would need Levy "
-                        "areas. Use scheme='euler'.")
+                    return j1, j2, k
+    return None
+
+
+def _check_commutative(S: list[list[sp.Expr]], zs: list[sp.Symbol],
+                       co: ModelCoefficients) -> None:
+    """Refuse ``scheme='weak2'`` unless the noise is commutative (:func:`noncommuting`)."""
+    bad = noncommuting(S, zs)
+    if bad is not None:
+        j1, j2, k = bad
+        raise ModelError(
+            f"scheme='weak2' needs commutative noise (L^j1 sigma^j2 = L^j2 sigma^j1"
+            f"); columns {j1 + 1} and {j2 + 1} of the noise of {co.name} do not "
+            f"commute in the equation of {co.state[k]}: the scheme would need Levy "
+            "areas. Use scheme='euler'.")
 
 
 def _weak2_increments(b: list[sp.Expr], S: list[list[sp.Expr]], zs: list[sp.Symbol],

@@ -350,9 +350,13 @@ def _fit_order_wls(x: np.ndarray, y: np.ndarray, err: np.ndarray, se: np.ndarray
         chi2 = float((w * (y - ym - q * (x - xm)) ** 2).sum()) / (k - 2)
         var_q *= max(1.0, chi2)
     h = 1.96 * math.sqrt(var_q)
-    return OrderFit(observable, q, (q - h, q + h), k,
-                    f"order {q:.2f} (95% interval {q - h:.2f} .. {q + h:.2f}) from {k} resolved "
-                    "errors")
+    msg = (f"order {q:.2f} (95% interval {q - h:.2f} .. {q + h:.2f}) from {k} resolved "
+           "errors")
+    if q - h <= 0:
+        msg += ("; the interval admits order <= 0, i.e. no shrinking of the errors over these "
+                "eps: they may be pre-asymptotic, a time-step bias, or a reduction that does "
+                "not hold here (smaller eps tell)")
+    return OrderFit(observable, q, (q - h, q + h), k, msg)
 
 
 def _fit_order_gls(x: np.ndarray, y: np.ndarray, err: np.ndarray, stat: np.ndarray,
@@ -448,7 +452,7 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
            target: float | None = None, max_paths: int | None = None,
            max_time: float | None = None, reduced_method: str = "auto",
            dt_check_paths: int | None = None, order_width: float | None = None,
-           variance_reduction: str = "none", reduced_scheme: str | None = None,
+           variance_reduction: str = "auto", reduced_scheme: str | None = None,
            **simulate_kwargs: Any) -> VerifyReport:
     r"""Simulate ``full`` at each ``eps`` in ``eps_values``, compute ``reduced``; compare.
 
@@ -482,7 +486,8 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
         all are, or a budget runs out. Without it one batch of ``paths`` runs and
         an error counts as resolved above 2 standard errors.
     max_paths : int, optional
-        Path budget per eps with ``target`` (default ``64 * paths``).
+        Path budget per eps with ``target`` (default ``64 * paths``, or ``1024 * paths``
+        when ``max_time`` is given: then the clock is the budget).
     max_time : float, optional
         Wall-clock budget in seconds for the whole call (the first batches and the
         time-step check included; Monte Carlo only: a derivation never uses a clock).
@@ -516,9 +521,12 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
     dt_check_paths : int, optional
         Paths of that check (default ``min(paths, 4000)``: the coupled
         difference has a small variance).
-    variance_reduction : {"none", "antithetic", "control", "antithetic+control"}
+    variance_reduction : {"auto", "none", "antithetic", "control", "antithetic+control"}
         The estimator of each mean (full model and the reduced Monte Carlo;
-        :class:`~symavg.numeric.sequential.Accumulator`): plain Monte Carlo;
+        :class:`~symavg.numeric.sequential.Accumulator`). ``"auto"`` (default):
+        ``"control"`` for an SDE full model (it cut the variance 1.7-98x on every
+        SDE worked example, ``benchmarks/README.md``), ``"none"`` for the others
+        (no Brownian increments). Otherwise: plain Monte Carlo;
         antithetic pairs (each path and the one driven by the negated normals,
         Gaussian fast starts reflected about their mean), the pair's mean being one
         sample; a regression control variate on the Hermite polynomials of degree 1
@@ -597,8 +605,10 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
         raise ModelError(f"target must be a positive number of standard errors; got {target}")
     from .sequential import VARIANCE_REDUCTION
 
+    if variance_reduction == "auto":
+        variance_reduction = "control" if isinstance(full, SDE) else "none"
     if variance_reduction not in VARIANCE_REDUCTION:
-        raise ModelError(f"variance_reduction must be one of {VARIANCE_REDUCTION}; got "
+        raise ModelError(f"variance_reduction must be 'auto' or one of {VARIANCE_REDUCTION}; got "
                          f"{variance_reduction!r}")
     if variance_reduction != "none" and not isinstance(full, SDE):
         raise ModelError(f"variance_reduction={variance_reduction!r} needs the Brownian "
@@ -614,8 +624,10 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
         raise ModelError(f"order_width must be positive; got {order_width}")
     if max_time is not None and not max_time > 0:
         raise ModelError(f"max_time must be positive (seconds); got {max_time}")
+    # the path budget: the time budget is the binding one when given (an exactly simulated
+    # PDMP draws millions of paths a minute)
     budget = int(max_paths) if max_paths is not None else (
-        64 * paths if (target or order_width) else paths)
+        (1024 if max_time is not None else 64) * paths if (target or order_width) else paths)
     x0_red = {kk: v for kk, v in dict(x0).items() if kk in slow}
     scale = model_scale(full, eps_symbol, "verify")
     if getattr(reduced, "eps", None) is not None and reduced.eps != scale:
@@ -730,6 +742,17 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
     red_kwargs = {k: v for k, v in simulate_kwargs.items() if k != "s0"}  # s0: the chain's
     if reduced_scheme is not None:
         red_kwargs["scheme"] = reduced_scheme
+    elif red_kwargs.get("scheme") == "weak2":
+        # the full model's weak2 carries over to the reduced model only if its noise
+        # commutes too (a reduced noise may couple what the full one kept apart)
+        from .kernel import noncommuting
+
+        red_noise = getattr(reduced, "noise", None)
+        if red_noise is None or noncommuting(red_noise, list(slow)) is not None:
+            red_kwargs["scheme"] = "auto"
+            notes.append("the reduced model's noise is not commutative: its Monte Carlo "
+                         "runs scheme='auto', not the full model's 'weak2' (pass "
+                         "reduced_scheme= to choose)")
     red_acc = {key: Accumulator(obs, slow, variance_reduction) for key in red_keys}
 
     red_seeds: list[int] = []
@@ -770,6 +793,21 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
         de = math.hypot(det[red_key(r.eps)].errors[r.observable],
                         coef_se.get(red_key(r.eps), {}).get(r.observable, 0.0)) if det else 0.0
         return paths_needed(r.error, a.sd(j), sd_r, de, k_se)
+
+    def want(r: ErrorRow) -> float:
+        r"""Paths to plan for: ``need``, or, when the estimate sits inside the deterministic
+        reduced side's own error bar (need infinite), the paths at which the sampling error
+        falls to that bar, :math:`s_f^2/\delta^2`, while that is still ahead (the
+        estimate may move out of the bar; beyond, more sampling cannot resolve it)."""
+        n_need = need(r)
+        if math.isfinite(n_need) or not det:
+            return n_need
+        j = obs.index(r.observable)
+        a = acc[r.eps]
+        de = math.hypot(det[red_key(r.eps)].errors[r.observable],
+                        coef_se.get(red_key(r.eps), {}).get(r.observable, 0.0))
+        level = a.sd(j) ** 2 / de ** 2 if de > 0 else math.inf
+        return level if a.n < level < math.inf else math.inf
 
     # ----- the time-step check on common Brownian paths (first, so that a time budget
     # accounts for it)
@@ -817,12 +855,14 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
         """The order fit of one observable's rows; the coefficients' error (the same at
         every eps) as common error sources, not in each point's own error bar."""
         o = rs[0].observable
-        f = (scale_se or {})
+        sc = [(scale_se or {}).get(r.eps, 1.0) for r in rs]
         if not coef_shift:
-            return fit_order([r.eps for r in rs], [r.error for r in rs],
-                             [r.error_se * f.get(r.eps, 1.0) for r in rs], o, threshold=k_se)
-        stat = [math.hypot(r.full_se, det[red_key(r.eps)].errors[o]) * f.get(r.eps, 1.0)
-                for r in rs]
+            ses = [math.hypot(r.full_se * g, r.reduced_se * (1.0 if det else g))
+                   for r, g in zip(rs, sc)]
+            return fit_order([r.eps for r in rs], [r.error for r in rs], ses, o,
+                             threshold=k_se)
+        stat = [math.hypot(r.full_se * g, det[red_key(r.eps)].errors[o])
+                for r, g in zip(rs, sc)]
         D = [[-coef_shift[red_key(r.eps)][m][o] for r in rs]
              for m in range(len(coef_shift[red_key(rs[0].eps)]))]
         return fit_order([r.eps for r in rs], [r.error for r in rs], stat, o, threshold=k_se,
@@ -830,6 +870,8 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
 
     def widths(rows: list[ErrorRow], scale_se: dict[float, float] | None = None
                ) -> dict[sp.Expr, float]:
+        # scale_se: the factor of the sampling errors at an eps after adding paths (a
+        # deterministic reduced side's error estimate does not shrink with them)
         out = {}
         for o in obs:
             rs = [r for r in rows if r.observable == o]
@@ -859,13 +901,13 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
             mine = [r for r in open_rows if r.eps == e]
             if not mine or target is None and fitted:
                 continue
-            want = max(need(r) for r in mine)
-            cost = (want - acc[e].n) * acc[e].seconds_per_path
-            if fitted and (not math.isfinite(want) or want > budget
+            n_want = max(want(r) for r in mine)
+            cost = (n_want - acc[e].n) * acc[e].seconds_per_path
+            if fitted and (not math.isfinite(n_want) or n_want > budget
                            or (left is not None and cost > left)):
                 continue          # out of reach: spend on the resolved points instead
             share = None if left is None else left / max(1, len({r.eps for r in open_rows}))
-            adds[e] = plan(acc[e].n, want, budget, acc[e].seconds_per_path, share)
+            adds[e] = plan(acc[e].n, n_want, budget, acc[e].seconds_per_path, share)
         if too_wide and fitted and not any(adds.values()):
             # narrow the widest interval: double the paths where that buys the most
             worst = max(wide, key=lambda o: wide[o])
@@ -875,7 +917,9 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
                     continue
                 w2 = widths(rows, {e: 1 / math.sqrt(2)})[worst]
                 per_s = (wide[worst] - w2) / max(acc[e].n * acc[e].seconds_per_path, 1e-9)
-                if per_s > gain:
+                # doubling must narrow it by 1% at least (not when another error bar, a
+                # deterministic reduced side's, dominates there)
+                if per_s > gain and w2 < 0.99 * wide[worst]:
                     best, gain = e, per_s
             if best is not None:
                 adds[best] = plan(acc[best].n, 2 * acc[best].n / 1.1, budget,
@@ -911,9 +955,19 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
     if det:
         for key, d in det.items():
             ra = red_acc[key]
+            step = {o: 0.0 for o in obs}
+            if all(ra.se(j) == 0 for j in range(len(obs))):
+                # a noise-free reduced model (an ODE): no sampling error hides the scheme's
+                # O(dt) bias, so estimate it from a run at half the step (Richardson:
+                # bias(dt) ~ 2 (m(dt) - m(dt/2))) and allow it
+                with _progress.share(0.0):      # a check, not a unit of the bar
+                    half = simulate(reduced, x0_red, T, eps=key, dt=dt_reduced / 2, seed=0,
+                                    paths=2, progress=False, **common, **red_kwargs)
+                step = {o: 2 * abs(ra.mean(j) - float(half.evaluate(o)[-1].mean()))
+                        for j, o in enumerate(obs)}
             for j, o in enumerate(obs):
                 gap = ra.mean(j) - d.means[o]
-                if abs(gap) > 4 * ra.se(j) + d.errors[o] + 1e-12:
+                if abs(gap) > 4 * ra.se(j) + d.errors[o] + 2 * step[o] + 1e-12:
                     notes.append(
                         f"{o}: the reduced model's Monte Carlo ({ra.mean(j):.6g} +- "
                         f"{ra.se(j):.1e}, step {dt_reduced:.3g}) and its {d.method} value "
@@ -972,6 +1026,7 @@ def verify(full: Any, reduced: Any, x0: Mapping, T: float, *, eps_values: Sequen
             "schemes": {e: acc[e].last.schemes for e in eps_list},
             "paths": {e: acc[e].n for e in eps_list},
             "paths needed": needed, "target": target, "stop": stop_reason, "rounds": rounds,
+            "path budget": budget,
             "seconds": time.perf_counter() - t_start,
             "reduced method": method_used, "reduced depends on eps": eps_dependent,
             "variance reduction": variance_reduction,
