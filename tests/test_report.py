@@ -14,6 +14,7 @@ import sys
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 import pytest
 import sympy as sp
 
@@ -217,13 +218,64 @@ def _worked(name):
         m = sa.DeterministicFlow([x, y1, y2, y3], [x - x**3 + y2 / (4 * eps),
                                                    *[e / eps**2 for e in lorenz]])
         return reduce_chaotic(m, [y1, y2, y3], n_samples=20_000).steps
+    return _worked_more(name)
+
+
+def _worked_more(name):
+    """The derivations of the worked examples added with the nested-chain, shear, Levy-area,
+    numeric-network and diffusion-exit work (worked_examples/*.py, same models)."""
+    if name == "nested_fast_chain":
+        z = sp.Symbol("z", real=True)
+        b = sp.Symbol("b", positive=True)
+        chain = sa.MarkovChain({("off", "on"): (2 + sp.cos(z)) / eps, ("on", "off"): b / eps})
+        return sa.reduce(sa.SwitchingSDE([x, z], chain, drift={"off": [-x, 0], "on": [1 - x, 0]},
+                                         noise=[[0], [sp.sqrt(2) / eps]],
+                                         periodic={z: 2 * sp.pi})).steps
+    if name == "shear_ou_cross_forcing":
+        eta = sp.Symbol("eta", real=True)
+        kappa = sp.Symbol("kappa", positive=True)
+        return sa.reduce(sa.SDE([x, y, eta], [sp.sin(y) / eps, eta / eps**2, -eta / eps**2],
+                                noise=[[sp.sqrt(2 * kappa), 0], [0, 0], [0, sp.sqrt(2) / eps]],
+                                periodic={y: 2 * sp.pi})).steps
+    if name == "chaos_levy_area":
+        from symavg.derive.chaotic import reduce_chaotic
+
+        x1, x2, y1, y2, y3 = sp.symbols("x1 x2 y1 y2 y3", real=True)
+        lorenz = [10 * (y2 - y1), y1 * (28 - y3) - y2, y1 * y2 - sp.Rational(8, 3) * y3]
+        m = sa.DeterministicFlow([x1, x2, y1, y2, y3],
+                                 [y2 / (8 * eps), x1 * y1 * y3 / (200 * eps),
+                                  *[e / eps**2 for e in lorenz]])
+        return reduce_chaotic(m, [y1, y2, y3], n_samples=20_000).steps
+    ka, kb, kc, kd2, k0, kd = sp.symbols("k_a k_b k_c k_d2 k0 k_d", positive=True)
+    if name == "network_numeric_law":
+        net = sa.ReactionNetwork(["2 A -> B", "B -> 2 A", "B -> C", "C -> B", "0 -> A",
+                                  "C -> 0"], [ka / eps, kb / eps, kc / eps, kd2 / eps, k0, kd])
+        values = {ka: 1.0, kb: 2.0, kc: 1.0, kd2: 0.5, k0: 2.0, kd: 1.0}
+        return net.reduce(params=values, slow_range={"T_A2B2C": (0, 60)}).steps
+    if name == "network_many_enzymes":
+        k1, k2, kcat = sp.symbols("k1 k2 k_cat", positive=True)
+        return sa.ReactionNetwork(["0 -> S", "E + S -> C", "C -> E + S", "C -> E + P"],
+                                  [k0, k1 / eps, k2 / eps, kcat]).reduce().steps
+    if name == "ldp_diffusion_exit":
+        m = sa.SDE([x, y], [x - x**3 + y, -y / eps], diffusion=[[0, 0], [0, 2 / eps]])
+        H = sa.ldp.hamiltonian(m, fast=[y], momentum=sp.Symbol("p", real=True))
+        return H.steps.extend(sa.ldp.quasipotential(H, start=-1).steps).extend(
+            sa.reduce(m, fast=[y], order=1).steps)
+    if name == "ldp_exit_time":
+        a0, a1, b = sp.symbols("a0 a1 b", positive=True)
+        chain = sa.MarkovChain({(0, 1): (a0 + a1 * x**2) / eps, (1, 0): b / eps})
+        H = sa.ldp.hamiltonian(sa.SwitchingSDE([x], chain, drift={0: -x, 1: 1 - x}))
+        xm = min(r.real for r in np.roots([-8.0, 8.0, -2.1, 0.1]))   # the lower stable point
+        return H.steps.extend(sa.ldp.quasipotential(H, start=sp.Float(xm)).steps)
     raise KeyError(name)
 
 
 WORKED = ("nested_three_scales", "nested_tilted_ou", "network_isomerisation",
           "network_enzyme", "network_dimerisation", "pdmp_promoter", "telegraph_kac",
           "ldp_telegraph", "diffusive_time_scale", "chaos_doubling_map",
-          "chaos_lorenz_driven")
+          "chaos_lorenz_driven", "nested_fast_chain", "shear_ou_cross_forcing",
+          "chaos_levy_area", "network_numeric_law", "network_many_enzymes",
+          "ldp_diffusion_exit", "ldp_exit_time")
 
 #: every worked example's derivation and the README models (quick start, Lifson-Jackson)
 DERIVATIONS = {

@@ -114,3 +114,16 @@ def test_fresh_name_and_user_names():
     c = sp.Function("c")
     assert set(user_names([c(x) + sp.Symbol("g")])) == {"c", "x", "g"}
     assert fresh_name("g", {"g", "ghat", "gtilde", "gbar"}) == "g_1"
+
+
+def test_an_accented_label_letter_in_another_face_keeps_its_braces():
+    r"""The nested-chain step labels its averaged drift ``\bar b_{on}``; with a user's
+    ``b`` the letter is written ``\mathbf{b}``, and ``\bar \mathbf{b}`` is a LaTeX error
+    (an accent takes one argument): the display writes ``\bar{\mathbf{b}}``."""
+    from symavg.report.derivation import Step
+    from symavg.report.display import _step_parts
+
+    x, b = sp.symbols("x b", positive=True)
+    step = Step("averaged chain", "Averaged drifts.", ((r"\bar b_{\mathrm{on}}", b - x),))
+    _, exprs, _ = _step_parts(step)
+    assert exprs[0][0] == r"\bar{\mathbf{b}}_{\mathrm{on}}"

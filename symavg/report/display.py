@@ -82,10 +82,11 @@ def _step_parts(step: Step) -> tuple[str, list[tuple[str, Any]], list[Any]]:
         if not any(pat.search(label) and not _is_user_symbol(e, name) for label, e in exprs) \
                 and not any(pat.search(a.label) for a in step.averages):
             continue
-        exprs = [(pat.sub(lambda _m, alt=alt: alt, label), e) for label, e in exprs]
-        averages = [replace(a, label=pat.sub(lambda _m, alt=alt: alt, a.label))
+        exprs = [(_braced(pat.sub(lambda _m, alt=alt: alt, label)), e) for label, e in exprs]
+        averages = [replace(a, label=_braced(pat.sub(lambda _m, alt=alt: alt, a.label)))
                     for a in averages]
-        statement = _in_math(statement, lambda t, pat=pat, alt=alt: pat.sub(lambda _m: alt, t))
+        statement = _in_math(statement, lambda t, pat=pat, alt=alt:
+                             _braced(pat.sub(lambda _m: alt, t)))
     bm = brownian_letter(used)
     if bm != "W":   # a user's W would read as the Brownian motion of the statement
         statement = _in_math(statement, lambda t: _DW.sub(lambda _m: "d" + bm, t))
@@ -93,6 +94,17 @@ def _step_parts(step: Step) -> tuple[str, list[tuple[str, Any]], list[Any]]:
 
 
 _DW = re.compile(r"(?<![A-Za-z\\])dW(?![A-Za-z])")
+
+#: an accent followed by a face command: ``\bar \mathbf{b}`` must read ``\bar{\mathbf{b}}``
+_ACCENT_FACE = re.compile(r"(\\(?:bar|hat|tilde|dot|ddot|vec|check|breve|overline))\s*"
+                          r"(\\math[a-z]+\{[^{}]*\})")
+
+
+def _braced(tex: str) -> str:
+    r"""``\bar \mathbf{b}`` as ``\bar{\mathbf{b}}``: an accent takes one argument, and a
+    label letter written in another face (:data:`LABEL_ALTERNATIVES`) is a command with
+    an argument of its own."""
+    return _ACCENT_FACE.sub(lambda m: f"{m.group(1)}{{{m.group(2)}}}", tex)
 
 
 def brownian_letter(used: set[str]) -> str:
