@@ -224,3 +224,31 @@ def test_the_notebook_of_a_chaotic_map_reduction_runs_and_checks(tmp_path):
     code = "".join(nbformat.read(str(path), as_version=4).cells[3]["source"])
     assert "reduce_chaotic_map(model=sa.DeterministicMap([x, y], [" in code
     _run(path)
+
+
+@pytest.mark.slow
+def test_the_notebooks_of_a_numeric_hamiltonian_and_rate_function_run_and_check(tmp_path):
+    """A three-state chain with a cycle (rates 1, 2, 3 around it and 1/2 back from 1 to 0)
+    has no closed-form Perron root, so H and L are numeric. Their notebooks rerun the calls
+    and check a value each: H(0.5, 0.25) and L(0.5, v) at a velocity off the averaged
+    drift, which must be reproduced (the same deterministic eigenvalue and convex
+    maximisation). Independent check of the H value here: the largest real eigenvalue of
+    Q + p diag(f) by numpy (Donsker-Varadhan; Bryc & Dembo 1997 for the chain case)."""
+    import numpy as np
+
+    x, p, v = sp.symbols("x p v", real=True)
+    eps = sa.epsilon
+    chain = sa.MarkovChain({(0, 1): 1 / eps, (1, 2): 2 / eps, (2, 0): 3 / eps,
+                            (1, 0): sp.Rational(1, 2) / eps})
+    m = sa.SwitchingSDE([x], chain, drift={0: -1, 1: sp.Rational(1, 2), 2: 2})
+    H = sa.ldp.hamiltonian(m, momentum=p)
+    L = sa.ldp.rate_function(H, velocity=v)
+    assert H.expr is None and L.expr is None
+    Q = np.array([[-1.0, 1.0, 0.0], [0.5, -2.5, 2.0], [3.0, 0.0, -3.0]])
+    perron = max(np.linalg.eigvals(Q + 0.25 * np.diag([-1.0, 0.5, 2.0])).real)
+    assert abs(H.evaluate([0.5], [0.25]) - perron) < 1e-10
+    for obj, name in ((H, "hamiltonian"), (L, "rate")):
+        path = obj.steps.to_notebook(tmp_path / f"{name}.ipynb")
+        last = "".join(nbformat.read(str(path), as_version=4).cells[-1]["source"])
+        assert "res.evaluate([0.5]" in last
+        _run(path)

@@ -44,3 +44,20 @@ def test_estimates_show_html_tables():
     assert "-eps log P" in tail._repr_html_()
     path = MinimumActionPath(np.zeros((5, 1)), 0.3, np.zeros((4, 1)), True, (0.4, 0.3))
     assert "action" in path._repr_html_() and "<td>True</td>" in path._repr_html_()
+
+
+def test_switching_and_deterministic_declarations_display_their_equations():
+    """The declarations of the PDMP / switching, chaos and map families display like an SDE:
+    the Itô system in each chain state with the chain's Q, and y' = F(y) / y -> T(y)."""
+    x, y = sp.symbols("x y", real=True)
+    chain = sa.MarkovChain({("off", "on"): 1 / eps, ("on", "off"): 2 / eps})
+    m = sa.SwitchingSDE([x], chain, drift={"off": -x, "on": 1 - x},
+                        noise={"off": [[0]], "on": [[sp.sqrt(2)]]})
+    md = m._repr_markdown_()
+    assert "In chain state `off`:" in md and r"dx &= -x\,dt" in md
+    assert r"\sqrt{2}\,dW" in md and r"Q = \left[" in md
+    flow = sa.DeterministicFlow([x, y], [y / eps, -x / eps**2])
+    assert r"\dot{y} &= - \frac{x}{\varepsilon^{2}}" in flow._repr_latex_()
+    assert flow._repr_markdown_().startswith("**Deterministic flow**")
+    shift = sa.DeterministicMap([x, y], [x + eps * (y - sp.Rational(1, 2)), sp.Mod(2 * y, 1)])
+    assert r"y &\mapsto 2 y \bmod 1" in shift._repr_latex_()

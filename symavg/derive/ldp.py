@@ -1058,7 +1058,9 @@ def hamiltonian(model: SDE | SwitchingSDE, fast: Sequence[sp.Symbol] | None = No
     given = {k: v for k, v in (("fast", fast), ("momentum", momentum), ("params", params),
                                ("domain", domain)) if v is not None}
     given.update({k: v for k, v, d in (("n", n, 200), ("tol", tol, 1e-5)) if v != d})
-    origin = _origin(_model_code(model), "hamiltonian", "model", given, out["expr"])
+    xs, ps = _probe_point(H.dim, 0.5), _probe_point(H.dim, 0.25)
+    origin = _origin(_model_code(model), "hamiltonian", "model", given, out["expr"],
+                     lambda: (f"evaluate({xs!r}, {ps!r})", H.evaluate(xs, ps)))
     return Hamiltonian(out["expr"], T.slow, T.momentum, T.generator, out["eigenfunction"],
                        out["characteristic"], out["strategy"],
                        Derivation("slow-fast Hamiltonian", tuple(steps), origin), model, prm,
@@ -1077,19 +1079,32 @@ def _model_code(model: Any) -> tuple[str, list] | None:
 
 
 def _origin(head: tuple[str, list] | None, fn: str, arg: str, given: Mapping,
-            expected: Any) -> dict | None:
+            expected: Any, probe: Callable[[], tuple[str, float]] | None = None
+            ) -> dict | None:
     """The record of an ``sa.ldp`` call as code, for :meth:`Derivation.to_notebook`: the code
-    ``head`` that binds ``arg``, then ``res = sa.ldp.<fn>(arg, ...)``, checked on ``expr``;
-    None without a closed form or a head (:mod:`symavg.report.calls`)."""
+    ``head`` that binds ``arg``, then ``res = sa.ldp.<fn>(arg, ...)``, checked on ``expr``.
+
+    Without a closed form, ``probe()`` gives a numeric check instead: the code of a call on
+    the result (``"evaluate([0.5], [0.25])"``) and its value, which the notebook's rerun
+    must reproduce. It is evaluated only when a notebook is written (the record's
+    ``"probe"``, see :func:`symavg.report.notebook.call_notebook`). None without a head or
+    without either (:mod:`symavg.report.calls`)."""
     from ..report.calls import _sympy_objects, python_literal
 
-    if head is None or expected is None:
+    if head is None or (expected is None and probe is None):
         return None
     code, inputs = head
     call = f"res = sa.ldp.{fn}({arg}" + "".join(f", {k}={python_literal(v)}"
                                                 for k, v in given.items()) + ")"
-    return {"call": code + "\n" + call, "imports": "", "attr": "expr", "expected": expected,
-            "inputs": inputs + _sympy_objects(list(given.values()))}
+    out = {"call": code + "\n" + call, "imports": "", "attr": "expr", "expected": expected,
+           "inputs": inputs + _sympy_objects(list(given.values()))}
+    if expected is None:
+        out["probe"] = probe
+    return out
+
+
+def _probe_point(dim: int, value: float) -> list[float]:
+    return [value] * dim
 
 
 def _after(H: Hamiltonian) -> tuple[str, list] | None:
@@ -1263,7 +1278,20 @@ def rate_function(model: SDE | SwitchingSDE | Hamiltonian,
     steps.append(Step("domain", "Where the rate function is finite.",
                       (("D", domain),) if isinstance(domain, sp.Basic) else (), (),
                       "domain"))
-    origin = _origin(_after(H), "rate_function", "H", {"velocity": list(velocity)}, expr)
+    made = RateFunction(expr, velocity, pstar, domain, H, Derivation("rate function",
+                                                                      tuple(steps)))
+
+    def probe() -> tuple[str, float]:
+        # a velocity a little off the averaged drift dH/dp(x, 0), where L is finite
+        xs = _probe_point(H.dim, 0.5)
+        fn, h = H.numeric(), 1e-4
+        drift = [(fn(np.array(xs), h * e) - fn(np.array(xs), -h * e)) / (2 * h)
+                 for e in np.eye(H.dim)]
+        vs = [float(d) + 0.05 for d in drift]
+        return f"evaluate({xs!r}, {vs!r})", made.evaluate(xs, vs)
+
+    origin = _origin(_after(H), "rate_function", "H", {"velocity": list(velocity)}, expr,
+                     probe)
     return RateFunction(expr, velocity, pstar, domain, H,
                         Derivation("rate function", tuple(steps), origin))
 

@@ -139,6 +139,16 @@ class DeterministicFlow:
     def __repr__(self) -> str:
         return f"DeterministicFlow(state={list(self.state)}, rhs={list(self.rhs)})"
 
+    def _repr_latex_(self) -> str:
+        from ..report.display import deterministic_latex
+
+        return deterministic_latex(self)
+
+    def _repr_markdown_(self) -> str:
+        from ..report.display import deterministic_markdown
+
+        return deterministic_markdown(self)
+
 
 def _shift_factor(e: sp.Expr, y: sp.Symbol) -> int | None:
     """``k`` when ``e`` is ``Mod(k*y, 1)`` with an integer ``k >= 2``; else ``None``."""
@@ -226,3 +236,13 @@ class DeterministicMap:
 
     def __repr__(self) -> str:
         return f"DeterministicMap(state={list(self.state)}, rhs={list(self.rhs)})"
+
+    def _repr_latex_(self) -> str:
+        from ..report.display import deterministic_latex
+
+        return deterministic_latex(self)
+
+    def _repr_markdown_(self) -> str:
+        from ..report.display import deterministic_markdown
+
+        return deterministic_markdown(self)

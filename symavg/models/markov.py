@@ -587,6 +587,11 @@ class SwitchingSDE:
         d = {lab: list(self.drift_in(lab)) for lab in self.chain.states}
         return f"SwitchingSDE(state={list(self.state)}, states={list(self.modes)}, drift={d})"
 
+    def _repr_markdown_(self) -> str:
+        from ..report.display import switching_markdown
+
+        return switching_markdown(self)
+
 
 def _same_labels(mapping: Mapping, chain: MarkovChain, what: str) -> None:
     keys = list(mapping)

@@ -391,6 +391,39 @@ def model_markdown(model: Any) -> str:
     return sde_markdown("Itô SDE", model.state, model.drift, model.noise, model.diffusion, notes)
 
 
+def switching_markdown(model: Any) -> str:
+    r"""Markdown of a :class:`~symavg.models.markov.SwitchingSDE`: the Itô system in each
+    chain state and the chain's generator :math:`Q` (rows: from, columns: to)."""
+    out = ["**Switching SDE** (a PDMP when there is no noise)", ""]
+    for k, lab in enumerate(model.modes):
+        noise = None if model.noise is None else model.noise[k]
+        rows = sde_lines(model.state, model.drift_in(lab), noise)
+        out += [f"In chain state `{lab}`:", "",
+                "$$ \\begin{aligned} " + r" \\ ".join(rows) + " \\end{aligned} $$", ""]
+    out += [f"Chain states {', '.join(f'`{lab}`' for lab in model.modes)}, generator", "",
+            f"$$ Q = {latex(model.chain.Q)} $$", ""]
+    out += [f"${latex(k)}$ has period ${latex(v)}$." for k, v in model.periodic]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def deterministic_latex(model: Any) -> str:
+    r"""A :class:`~symavg.models.deterministic.DeterministicFlow` as
+    :math:`\dot y_i = F_i(y)`, a :class:`~symavg.models.deterministic.DeterministicMap` as
+    :math:`y_i \mapsto T_i(y)`, one aligned line per component."""
+    flow = type(model).__name__ == "DeterministicFlow"
+    rows = [(rf"\dot{{{latex(z)}}} &= " if flow else rf"{latex(z)} &\mapsto ") + latex(e)
+            for z, e in zip(model.state, model.rhs)]
+    return "$\\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}$"
+
+
+def deterministic_markdown(model: Any) -> str:
+    """Markdown of a deterministic flow or map (:func:`deterministic_latex`)."""
+    flow = type(model).__name__ == "DeterministicFlow"
+    title = "**Deterministic flow** (ODE)" if flow else "**Deterministic map** (one step)"
+    body = deterministic_latex(model)[1:-1]
+    return f"{title}\n\n$$ {body} $$\n"
+
+
 def effective_markdown(red: Any) -> str:
     """Markdown of an :class:`~symavg.models.effective.EffectiveModel`: the reduced
     Itô system, what was eliminated, and the number of checks of its derivation."""

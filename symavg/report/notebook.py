@@ -24,6 +24,7 @@ from typing import Any
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
+from .. import errors as sa_errors
 from ..errors import ModelError
 
 __all__ = ["call_notebook", "derivation_notebook", "model_source", "write_notebook"]
@@ -308,6 +309,22 @@ def _expected_check(attr: str, expected: Any) -> str:
             "atol=1e-12), res." + attr)
 
 
+def _probe(probe: Any) -> tuple[str, float]:
+    """The numeric check of a result without a closed form: ``(code, value)``, e.g.
+    ``("evaluate([0.5], [0.25])", 0.031)``; refused when it does not evaluate to a number."""
+    import numpy as np
+
+    try:
+        attr, value = probe()
+    except (sa_errors.SymavgError, ValueError, ArithmeticError) as exc:
+        raise ModelError(f"the result has no closed form and its numeric check did not "
+                         f"evaluate ({exc}): the notebook could not check the rerun") from exc
+    if not np.isfinite(value):
+        raise ModelError(f"the result has no closed form and its numeric check {attr} is "
+                         f"{value}: the notebook could not check the rerun")
+    return attr, float(value)
+
+
 def call_notebook(derivation: Any, origin: dict) -> Any:
     """The notebook of a derivation made by a recorded call (:mod:`symavg.report.calls`):
     the inputs, the call, one cell per step with its checks, and a comparison of the
@@ -318,6 +335,9 @@ def call_notebook(derivation: Any, origin: dict) -> Any:
 
     from .calls import python_literal
 
+    if origin.get("probe") is not None:      # no closed form: a numeric value to reproduce
+        attr, value = _probe(origin["probe"])
+        origin = {**origin, "attr": attr, "expected": value, "probe": None}
     prelude = _PRELUDE + ("\n" + origin["imports"] if origin.get("imports") else "")
     defs = _symbol_definitions(origin.get("inputs", []))
     # the call is the one that made ``derivation``: its steps are the notebook's. The code is
@@ -372,7 +392,7 @@ def write_notebook(derivation: Any, origin: dict | None, path: str | os.PathLike
         raise ModelError(
             f"the derivation {derivation.title!r} does not record the model it was derived "
             "from: only the derivations of sa.reduce (red.steps of an EffectiveModel), of "
-            "ReactionNetwork.reduce, of sa.ldp (closed forms), of the chaotic reductions and "
+            "ReactionNetwork.reduce, of sa.ldp, of the chaotic reductions and "
             "of the spatial routines "
             "(CellProblem.effective_tensor, "
             "effective_diffusivity_periodic_flow, effective_reflection) do. "
