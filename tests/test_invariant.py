@@ -258,3 +258,16 @@ def test_every_strategy_declines_generator_parts_it_does_not_handle(name, fn):
     for G, fast in ((_CHAIN, (_CHAIN.mode_symbol,)), (ou, (y,)), (tilted, (y,))):
         if not G.kinds() <= fn.handles:
             assert fn(G, fast) is None
+
+
+def test_independent_deterministic_relaxations_are_one_point_mass():
+    """dy1 = -y1/eps, dy2 = -(y2 - sin x)/eps (no noise) split into independent blocks,
+    each a point mass at its slow manifold (Tikhonov; Pavliotis & Stuart 2008, Sec. 10.6):
+    the product is the point mass at (0, sin x), with its point (found by hypothesis in
+    tests/test_properties.py::test_random_linear_fast_relaxation_point_mass)."""
+    x, y1, y2 = sp.symbols("x y1 y2", real=True)
+    G = sa.Generator((x, y1, y2), [0, -y1, -(y2 - sp.sin(x))], sp.zeros(3, 3))
+    mu = sa.invariant_measure(G, [y1, y2])
+    assert "point mass" in mu.strategy
+    assert list(mu.point) == [0, sp.sin(x)]
+    assert mu.expect(y1**2 + y2) == sp.sin(x)

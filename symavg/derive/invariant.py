@@ -295,6 +295,11 @@ def _product(G: Generator, fast: tuple) -> InvariantMeasure | None:
                for grp in groups]
     checks = tuple(c for f in factors for c in f.checks)
     ordered = tuple(y for f in factors for y in f.fast)
+    if all(isinstance(f, PointMassMeasure) for f in factors):
+        # independent deterministic relaxations: one point mass at the joint slow manifold
+        return PointMassMeasure(fast=ordered, strategy="point mass at the slow manifold "
+                                "(independent blocks)", checks=checks,
+                                point=sp.ImmutableMatrix([e for f in factors for e in f.point]))
     return ProductMeasure(fast=ordered,
                           strategy="product of " + ", ".join(f.strategy for f in factors),
                           checks=checks, factors=tuple(factors))
