@@ -39,6 +39,7 @@ from sympy.core.function import AppliedUndef
 
 from .._sympy_util import replace_undefined_functions, with_budget
 from ..report.derivation import Check
+from . import _context
 
 #: work (millions of Python calls, see with_budget) given to sympy.integrate before
 #: falling back; the circle measure with constant flux needs 3.9 million
@@ -96,6 +97,9 @@ class IntegralResult:
     value: sp.Expr
     method: str  # "exact", "integrate", "unevaluated"
     check: Check
+    #: relations on the parameters under which ``value`` holds (e.g. ``C**2 - 1 > 0`` for
+    #: a residue sum, ``b > 0`` for a Gamma integral); recorded as validity conditions
+    conditions: tuple[sp.Basic, ...] = ()
 
 
 def definite_integral(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr,
@@ -105,8 +109,11 @@ def definite_integral(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr,
     Results are remembered (the same normalisation is met by the measure, its checks and
     each average): the routes are deterministic, so a repeated call gives the same answer.
     """
-    return _definite_integral(sp.sympify(f), y, sp.sympify(lo), sp.sympify(hi), periodic,
-                              budget)
+    res = _definite_integral(sp.sympify(f), y, sp.sympify(lo), sp.sympify(hi), periodic,
+                             budget)
+    if res.conditions:
+        _context.record_conditions(res.conditions)
+    return res
 
 
 @functools.lru_cache(maxsize=2048)
@@ -122,7 +129,7 @@ def _definite_integral(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr,
     const, rest = f.as_independent(y, as_Add=False)
     if const != 1:  # a constant factor (a normalisation 1/Z): integrate the rest
         res = definite_integral(rest, y, lo, hi, periodic, budget)
-        return IntegralResult(const * res.value, res.method, res.check)
+        return IntegralResult(const * res.value, res.method, res.check, res.conditions)
     if lo == -hi or sp.simplify(lo + hi) == 0:
         mirrored = f.subs(y, -y)
         infinite = not (lo.is_finite and hi.is_finite)
@@ -141,7 +148,8 @@ def _definite_integral(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr,
             res = definite_integral(even, y, lo, hi, periodic, budget)
             return IntegralResult(res.value, res.method, Check(
                 res.check.name, res.check.passed, res.check.method,
-                "the odd part of the integrand dropped (symmetric range); " + res.check.detail))
+                "the odd part of the integrand dropped (symmetric range); " + res.check.detail),
+                res.conditions)
     powered = logs_as_powers(f, y)
     if powered != f:
         return definite_integral(powered, y, lo, hi, periodic, budget)
@@ -150,7 +158,7 @@ def _definite_integral(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr,
         res = definite_integral(frozen, y, lo, hi, periodic, budget)
         if res.method == "unevaluated":
             return IntegralResult(integral, res.method, res.check)
-        return IntegralResult(res.value.xreplace(thaw), res.method, res.check)
+        return IntegralResult(res.value.xreplace(thaw), res.method, res.check, res.conditions)
     if periodic:
         val = period_integral_exact(f, y, hi - lo)
         if val is None and sp.count_ops(f) < CANCEL_OPS:
@@ -168,19 +176,24 @@ def _definite_integral(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr,
         if sp.count_ops(f) < CANCEL_OPS and lo == 0:
             res = period_integral_residues(f, y, hi - lo, budget)
             if res is not None:
-                return IntegralResult(res[0], "exact", res[1])
-    if lo == -sp.oo and hi == sp.oo and odd_polynomial_exponent(f, y):
+                return IntegralResult(res[0], "exact", res[1],
+                                      residue_conditions(f, y, hi - lo, res[2]))
+    if lo == -sp.oo and hi == sp.oo and (odd_polynomial_exponent(f, y)
+                                         or several_term_exponent(f, y)):
         return IntegralResult(integral, "unevaluated",
                               Check(f"integral over {y}", True, "numeric",
                                     "left unevaluated for quadrature: e^(P(y)) with P of degree "
-                                    ">= 3 and odd terms that no shift removes has no closed "
-                                    "form that integrate finds"))
-    if lo == 0 and hi == sp.oo:
-        val = gamma_integral(f, y)
+                                    ">= 3 and more than one power of y after the shift has no "
+                                    "closed form in elementary functions, erf or Gamma"))
+    whole_even = lo == -sp.oo and hi == sp.oo and sp.expand(f.subs(y, -y) - f) == 0
+    if lo == 0 and hi == sp.oo or whole_even:
+        signs: list[sp.Basic] = []
+        val = gamma_integral(f, y, signs)
         if val is not None:
+            val = 2 * val if whole_even else val
             chk = spot_check_integral(val, f, y, lo, hi)
             if chk.passed:
-                return IntegralResult(val, "exact", chk)
+                return IntegralResult(val, "exact", chk, tuple(signs))
     erf_tails = not (lo.is_finite and hi.is_finite) and any(
         e.args[0].has(y) and not sp.expand(e.args[0]).is_polynomial(y) or
         e.args[0].is_polynomial(y) and sp.degree(e.args[0], y) > 1
@@ -233,7 +246,36 @@ def odd_polynomial_exponent(f: sp.Expr, y: sp.Symbol) -> bool:
     return any(c != 0 for (k,), c in depressed.terms() if k % 2 == 1)
 
 
-def gamma_integral(f: sp.Expr, y: sp.Symbol) -> sp.Expr | None:
+def several_term_exponent(f: sp.Expr, y: sp.Symbol) -> bool:
+    r"""Whether ``f`` is :math:`Q(y)e^{P(y)}` (as in :func:`odd_polynomial_exponent`) with
+    :math:`\deg P \ge 3` and, after the shift that removes the second-highest power, more
+    than one power of ``y`` in ``P``: a double well :math:`e^{-y^4/4 + cy^2/2}`.
+
+    Its moments over the line are combinations of Bessel functions of order
+    :math:`\pm 1/4, \pm 3/4` when ``P`` is an even quartic and have no closed form in
+    the special functions SymPy knows otherwise; ``integrate`` takes 8-40 s on each, and a
+    Bessel value is no more use downstream than quadrature, so it is not sought.
+    """
+    exps = [e for e in f.atoms(sp.exp) if e.has(y)]
+    if len(exps) != 1:
+        return False
+    P = exps[0].args[0]
+    try:
+        poly = sp.Poly(P, y)
+        rest = sp.Poly(sp.cancel(f / exps[0]), y)
+    except sp.PolynomialError:
+        return False
+    if rest.is_zero or poly.degree() < 3:
+        return False
+    n = poly.degree()
+    coeffs = poly.all_coeffs()
+    shift = coeffs[1] / (n * coeffs[0])
+    depressed = sp.Poly(sp.expand(P.subs(y, y - shift)), y)
+    return sum(1 for (k,), c in depressed.terms() if k >= 1 and c != 0) > 1
+
+
+def gamma_integral(f: sp.Expr, y: sp.Symbol,
+                   conditions: list[sp.Basic] | None = None) -> sp.Expr | None:
     r""":math:`\int_0^\infty f\,dy` for sums of terms :math:`c\,y^{p}e^{-by}` by the Gamma
     function,
 
@@ -246,11 +288,16 @@ def gamma_integral(f: sp.Expr, y: sp.Symbol) -> sp.Expr | None:
     :math:`p + 1` and ``b`` are not known to be positive. Powers may come as
     :math:`e^{k\log y}` (the Gamma law of a CIR process,
     :math:`y^{2a/\sigma^2-1}e^{-2y/\sigma^2}`, on which ``integrate`` spends its whole
-    budget and fails).
+    budget and fails). The exponent may be :math:`-by^m` (``m`` a positive integer):
+    :math:`\int_0^\infty y^p e^{-by^m}dy = \Gamma(\frac{p+1}{m})/(m\,b^{(p+1)/m})`
+    (substitute :math:`u = y^m`), the quartic well's :math:`e^{-ay^4/4}`.
+
+    With a list ``conditions``, signs SymPy cannot decide are appended to it as relations
+    (``b > 0``, ``p + 1 > 0``: where the value holds) instead of giving None.
     """
     total = sp.S.Zero
     for term in sp.Add.make_args(sp.expand(f)):
-        coeff, power, rate = sp.S.One, sp.S.Zero, sp.S.Zero
+        coeff, power, rate, m = sp.S.One, sp.S.Zero, sp.S.Zero, None
         for fac in sp.Mul.make_args(term):
             base, ex = fac.as_base_exp()
             if not fac.has(y):
@@ -261,20 +308,32 @@ def gamma_integral(f: sp.Expr, y: sp.Symbol) -> sp.Expr | None:
                 arg = fac.args[0] if isinstance(fac, sp.exp) else ex
                 for part in sp.Add.make_args(sp.expand(sp.expand_log(arg, force=False))):
                     c, rest = part.as_independent(y, as_Add=False)
+                    deg = (rest.exp if isinstance(rest, sp.Pow) and rest.base == y
+                           and rest.exp.is_Integer and rest.exp > 0 else 1 if rest == y
+                           else None)
                     if rest == 1:
                         coeff *= sp.exp(part)
-                    elif rest == y:
+                    elif deg is not None and m in (None, deg):
                         rate -= c
+                        m = deg
                     elif rest == sp.log(y):
                         power += c
                     else:
                         return None
             else:
                 return None
-        rate = sp.simplify(rate)
-        if not ((power + 1).is_positive and rate.is_positive):
-            return None
-        total += coeff * sp.gamma(power + 1) / rate ** (power + 1)
+        rate, m = sp.simplify(rate), m or 1
+        for rel in (sp.StrictGreaterThan(sp.factor(power + 1), 0, evaluate=False),
+                    sp.StrictGreaterThan(rate, 0, evaluate=False)):
+            lhs = rel.lhs
+            if lhs.is_positive:
+                continue
+            if conditions is None or lhs.is_nonpositive or not lhs.free_symbols:
+                return None
+            if rel not in conditions:
+                conditions.append(rel)
+        k = (power + 1) / m
+        total += coeff * sp.gamma(k) / (m * rate ** k)
     return total
 
 
@@ -872,8 +931,9 @@ def period_integral_residues(f: sp.Expr, y: sp.Symbol, L: sp.Expr,
     :math:`1/(C + \cos 2\pi y)`, where it is :math:`1/\sqrt{C^2-1}`) and is checked
     against quadrature at up to three admissible points. This is the one home of the
     residue rule: the periodic cell problem (:mod:`symavg.spatial.cell`) uses it too.
-    Returns ``(value, check)``, or None when ``f`` is not of this form, a pole lies
-    on the circle at the chosen point, or the check fails.
+    Returns ``(value, check, point)`` (``point`` the parameter values at which the poles
+    were placed; :func:`residue_conditions` turns it into the region), or None when ``f``
+    is not of this form, a pole lies on the circle at the chosen point, or the check fails.
 
     Examples
     --------
@@ -894,16 +954,14 @@ def period_integral_residues(f: sp.Expr, y: sp.Symbol, L: sp.Expr,
     if val is None:
         return None
     chk = _check_at_points(val, f, y, L, points)
-    return (val, chk) if chk.passed else None
+    return (val, chk, points[0]) if chk.passed else None
 
 
-def residue_integral(f: sp.Expr, y: sp.Symbol, L: sp.Expr,
-                     point: dict[sp.Symbol, float]) -> sp.Expr | None:
-    """The residue sum of :func:`period_integral_residues` with the poles' positions decided
-    at ``point`` (unchecked)."""
+def _laurent_form(f: sp.Expr, y: sp.Symbol, L: sp.Expr) -> tuple[sp.Expr, sp.Symbol] | None:
+    r"""``F(z)/z`` with :math:`z = e^{2\pi i y/L}` for ``f`` rational in ``cos``, ``sin`` of
+    multiples of :math:`2\pi y/L`, together, and ``z``; None for another form."""
     z = sp.Dummy("z")
     u = sp.Dummy("u", real=True)
-    L = sp.sympify(L)
     g = sp.sympify(f).subs(y, u * L / (2 * sp.pi)).rewrite(sp.exp)
     g = sp.expand_power_exp(sp.expand(g))
 
@@ -914,7 +972,56 @@ def residue_integral(f: sp.Expr, y: sp.Symbol, L: sp.Expr,
     g = g.replace(lambda e: isinstance(e, sp.exp) and e.has(u), to_z)
     if g.has(u) or g.has(sp.Piecewise):
         return None
-    F = sp.together(g / z)
+    return sp.together(g / z), z
+
+
+def residue_conditions(f: sp.Expr, y: sp.Symbol, L: sp.Expr,
+                       point: dict[sp.Symbol, sp.Expr]) -> tuple[sp.Basic, ...]:
+    r"""Where the residue value of :func:`period_integral_residues` holds, as relations.
+
+    With :math:`z^kq(z)` the denominator of :math:`F(z)/z`, the value is the same for
+    every parameter value at which the same poles lie inside the unit circle; it changes
+    only where a pole crosses the circle, i.e. where ``f`` has a real singularity. For an
+    integrand whose denominator is (a power of) one first harmonic
+    :math:`A + B\cos	heta + C\sin	heta`, :math:`q` is the quadratic
+    :math:`rac{B - iC}{2}z^2 + Az + rac{B + iC}{2}` (up to a constant), whose roots
+    :math:`r, 1/ar r` lie on the circle exactly when its discriminant
+    :math:`A^2 - B^2 - C^2` is :math:`\le 0`: the condition is ``discriminant > 0`` (for
+    :math:`1/(C + \cos 2\pi y)`: :math:`C^2 - 1 > 0`). For every other ``q`` the region
+    is not written as relations (empty tuple); the value is then checked at up to three
+    admissible points only.
+    """
+    form = _laurent_form(f, y, sp.sympify(L))
+    if form is None:
+        return ()
+    F, z = form
+    _, den = sp.fraction(F)
+    try:
+        P = sp.Poly(den, z)
+    except sp.PolynomialError:
+        return ()
+    k0 = min(m[0] for m in P.monoms())
+    q = sp.Poly(sp.cancel(P.as_expr() / z**k0), z)
+    sqf = sp.Poly(sp.prod(fac.as_expr() for fac, _ in sp.factor_list(q)[1]), z)
+    if sqf.degree() != 2:
+        return ()
+    disc = sp.factor(sp.expand(sqf.discriminant()))
+    if disc.has(sp.I) or not disc.free_symbols:
+        return ()
+    if not sp.N(disc.subs(point)) > 0:  # pragma: no cover - the point has no real pole
+        return ()
+    return (sp.StrictGreaterThan(disc, 0, evaluate=False),)
+
+
+def residue_integral(f: sp.Expr, y: sp.Symbol, L: sp.Expr,
+                     point: dict[sp.Symbol, float]) -> sp.Expr | None:
+    """The residue sum of :func:`period_integral_residues` with the poles' positions decided
+    at ``point`` (unchecked)."""
+    L = sp.sympify(L)
+    form = _laurent_form(f, y, L)
+    if form is None:
+        return None
+    F, z = form
     num, den = sp.fraction(F)
     try:
         P = sp.Poly(den, z)

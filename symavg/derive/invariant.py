@@ -27,7 +27,8 @@ Strategies, tried in order; each returns a checked measure or declines:
 ``speed measure``
     one variable on the line: :math:`\rho \propto a^{-1}\exp\int 2b/a`, with the
     normalisability checked (a named error when the fast process has no
-    invariant probability).
+    invariant probability) and, where it depends on the parameters, recorded as
+    conditions (:func:`~symavg.derive.validity.normalisability_conditions`).
 
 Each measure is checked: :math:`\mathcal L_0^*\rho = 0` and :math:`\int\rho = 1`.
 """
@@ -55,7 +56,7 @@ from .measures import (
     ProductMeasure,
     gaussian_expectation,
 )
-from .validity import hurwitz_conditions, keep_undecided
+from .validity import hurwitz_conditions, keep_undecided, normalisability_conditions
 
 __all__ = ["STRATEGIES", "InvariantMeasure", "gaussian_expectation", "invariant_measure",
            "strategy"]
@@ -604,7 +605,16 @@ def _speed(G: Generator, fast: tuple) -> InvariantMeasure | None:
         return None
     unnorm = sp.exp(sp.expand(psi)) / a
     (_, lo, hi), = _domain(G, fast)
-    _require_normalisable(unnorm, y, lo, hi)
+    tails = normalisability_conditions(unnorm, y, lo, hi)
+    if tails is None:  # not of the form e^P prod g_i^e_i: limits decide, or the integral
+        _require_normalisable(unnorm, y, lo, hi)
+        conditions: tuple[sp.Basic, ...] = ()
+    else:
+        conditions = keep_undecided(
+            tails, f"the speed measure {unnorm} of the fast variable {y} on "
+            f"{_interval_text(lo, hi)} is not integrable (a tail too heavy), so the fast "
+            "process has no invariant probability (it escapes or is null-recurrent); its "
+            "drift must confine it (e.g. -k*y with k > 0)")
     Z = definite_integral(unnorm, y, lo, hi)
     if Z.value == sp.oo or Z.value.is_infinite or Z.value == 0:
         raise NoInvariantMeasureError(
@@ -614,8 +624,17 @@ def _speed(G: Generator, fast: tuple) -> InvariantMeasure | None:
         )
     density = unnorm / Z.value
     checks = [_adjoint_check(G, density), _norm_check(density, y, lo, hi, False)]
+    if conditions:
+        checks.append(Check("normalisable", True, "symbolic",
+                            "the tails of rho are integrable where "
+                            + " and ".join(map(str, conditions))
+                            + " (recorded as validity conditions)"))
     return DensityMeasure(fast=fast, strategy="speed measure (1-D)", checks=tuple(checks),
-                          density=density, domain=((y, lo, hi),))
+                          density=density, domain=((y, lo, hi),), conditions=conditions)
+
+
+def _interval_text(lo: sp.Expr, hi: sp.Expr) -> str:
+    return f"({lo}, {hi})"
 
 
 def _require_normalisable(unnorm: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr) -> None:
