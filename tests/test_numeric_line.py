@@ -178,6 +178,32 @@ def test_reduce_numeric_double_well_end_to_end():
                if s.name == "invariant measure")
 
 
+def test_double_well_without_method_numeric_spends_no_integrate_budget(monkeypatch):
+    """sa.reduce(m, params={}) with the default method on the double well: the symbolic
+    route no longer spends about 50 s on integrate before giving up. Liouville's rule
+    gives Phi' in erf form, the normaliser and D are recognised as having no closed form
+    and left for quadrature, so no budgeted integrate or limit is made; D equals the nested
+    quadrature of the module docstring."""
+    from symavg import _sympy_util
+    from symavg.derive import integrals
+
+    real = _sympy_util.run_budgeted
+
+    def guarded(fn, args, work, kwargs=None):
+        assert fn not in (sp.integrate, integrals._integrate_definite, sp.limit), \
+            f"a budgeted {fn.__name__} was made"
+        return real(fn, args, work, kwargs)
+
+    monkeypatch.setattr(_sympy_util, "run_budgeted", guarded)
+    red = sa.reduce(_homogenization_model(DOUBLE_WELL), fast=[y], params={})
+    _, _, _, D = _quad_reference(DOUBLE_WELL)
+    assert red.drift[0] == 0 and red.steps.passed
+    assert {s.strategy for s in red.steps if s.name in ("invariant measure", "cell problem")} \
+        == {"speed measure (1-D)", "quadrature (1-D)"}
+    value = complex(_sympy_util._integrals_to_numbers(red.diffusion[0, 0]))
+    assert value.real == pytest.approx(D, rel=1e-10) and value.imag == 0
+
+
 def test_reduce_numeric_with_a_parameter_and_the_quartic_well():
     """A double well of depth c (V = y^4/4 - c y^2/2, params={c: 2}) and the pure quartic well
     V = y^4/4 of issue 14 (D about 0.975), both against the nested quadrature."""

@@ -49,7 +49,7 @@ from ..models.generator import Generator
 from ..models.markov import poisson_solve
 from ..report.derivation import Check, Step
 from . import _context
-from .integrals import antiderivative, definite_integral, reduce_square_roots
+from .integrals import antiderivative, definite_integral, limit_at, reduce_square_roots
 from .invariant import _describe
 from .measures import DiscreteMeasure, InvariantMeasure, ProductMeasure
 
@@ -538,7 +538,7 @@ def _quadrature(G: Generator, rhs: sp.Expr, fast: tuple,
         grad = sp.powsimp(sp.expand(sp.exp(-psi) * (C - inner)), combine="exp")
     else:
         lo = measure.domain[0][1]
-        at_lo = with_budget(sp.limit, (prim, y, lo), 4.0)
+        at_lo = limit_at(prim, y, lo)
         if at_lo is None or at_lo.has(sp.oo, -sp.oo, sp.zoo, sp.nan):
             return None
         grad = sp.powsimp(sp.expand(-sp.exp(-psi) * (prim - at_lo)), combine="exp")

@@ -49,6 +49,9 @@ def _decide(rel: sp.Basic) -> sp.Basic:
     """``rel`` with both sides put in lowest terms (SymPy then decides more often)."""
     if isinstance(rel, sp.core.relational.Relational):
         lhs = sp.factor(sp.cancel(rel.lhs - rel.rhs))
+        content, primitive = lhs.as_content_primitive()
+        if content.is_positive and primitive.free_symbols:  # 2 k > 0 is k > 0
+            lhs = primitive
         return rel.func(lhs, 0)
     return rel
 
