@@ -589,6 +589,11 @@ def _antiderivative(f: sp.Expr, y: sp.Symbol, budget: float,
     res = table_antiderivative(f, y)
     if res is not None and zero_check("F' - f", sp.diff(res, y) - f, budget=2.0).passed:
         return res
+    if any(e.args[0].has(y) and e.args[0].has(sp.sin, sp.cos) for e in f.atoms(sp.exp)):
+        # g e^{T(y)}, T trigonometric: elementary only as R e^T with R' + R T' = g; the
+        # table tried R constant (the chain rule); the rest is left to quadrature (a
+        # budgeted integrate spent its whole budget, 30 s, on each such integrand)
+        return None
     parts = exp_polynomial_parts(f, y)
     if parts is not None and sp.degree(parts[1], y) >= 3:
         # Q e^P with deg P >= 3: Liouville's rule decides (no budgeted integrate)
