@@ -256,3 +256,21 @@ def test_gamma_integral_on_the_line_records_its_sign_condition():
     assert res.method == "exact" and res.conditions == (b > 0,)
     assert sp.simplify(res.value - sp.gamma(sp.Rational(1, 4)) / (2 * b ** sp.Rational(1, 4))) == 0
     assert definite_integral(sp.exp(-k * y**4), y, -sp.oo, sp.oo).conditions == ()
+
+
+def test_rational_integrands_over_the_line_without_integrate(monkeypatch):
+    """int_R dy/(1+y^2)^2 = pi/2 and int_R y^2/(1+y^2)^2 dy = pi/2 (Gradshteyn & Ryzhik
+    3.252.1 with n = 2), by ratint and the limits at +-oo; (y - x)/(1 + y^2) decays like
+    1/|y| and is left unevaluated at once. No budgeted integrate is made."""
+    real = _sympy_util.run_budgeted
+
+    def guarded(fn, args, work, kwargs=None):
+        assert fn is not integrals._integrate_definite, "a budgeted integrate was made"
+        return real(fn, args, work, kwargs)
+
+    monkeypatch.setattr(_sympy_util, "run_budgeted", guarded)
+    for f in (1 / (1 + y**2) ** 2, y**2 / (1 + y**2) ** 2):
+        res = definite_integral(f, y, -sp.oo, sp.oo)
+        assert res.method == "exact" and res.value == sp.pi / 2 and res.check.passed
+    x = sp.Symbol("x", real=True)
+    assert definite_integral((y - x) / (1 + y**2), y, -sp.oo, sp.oo).method == "unevaluated"
