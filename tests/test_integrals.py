@@ -222,3 +222,55 @@ def test_quadrature_integral_caches_per_rule():
     plain = sp.Integral(sp.sin(30 * y) / y, (y, 1, sp.oo))
     sp.N(Q, 15)
     assert abs(sp.N(Q, 15, quad="osc") - sp.N(plain, 15, quad="osc")) < 1e-12
+
+
+def test_liouville_rule_for_polynomial_times_exp_polynomial():
+    """int Q e^P dy: elementary exactly when R' + R P' = Q has a polynomial solution R
+    (Rosenlicht 1972, Amer. Math. Monthly 79, Sec. 4), erf after u = y^2 for even P and odd Q,
+    and None otherwise. Each value is checked by differentiation (independent of the rule)."""
+    cases = [y * sp.exp(-y**4 / 4 + y**2 / 2), (y**3 - y) * sp.exp(-y**4 / 4 + y**2 / 2),
+             (y**2 + 1) * sp.exp(-y**2 / 2), y**3 * sp.exp(-k * y**4)]
+    for f in cases:
+        F = integrals.exp_polynomial_antiderivative(*integrals.exp_polynomial_parts(f, y), y)
+        assert F is not None and sp.simplify(sp.diff(F, y) - f) == 0
+    for f in (sp.exp(-y**4 / 4), y * sp.exp(-y**6), sp.exp(-y**3)):
+        assert integrals.exp_polynomial_antiderivative(
+            *integrals.exp_polynomial_parts(f, y), y) is None
+
+
+def test_limits_by_structure():
+    """limit_at: constants factored out (an unevaluated normaliser stops sympy.limit),
+    polynomials by their leading term, erf of a polynomial at infinity."""
+    Z = sp.Integral(sp.exp(-y**4), (y, -sp.oo, sp.oo))
+    assert integrals.limit_at(sp.erf(y**2 / 2 - 1) / Z, y, -sp.oo) == 1 / Z
+    assert integrals.limit_at(sp.erfc(y**3), y, -sp.oo) == 2
+    assert integrals.limit_at(-k * y**3 + y, y, -sp.oo) == sp.oo
+    assert integrals.limit_at(sp.Symbol("c", real=True) * y**2, y, sp.oo) is None
+
+
+def test_gamma_integral_on_the_line_records_its_sign_condition():
+    """int_R e^{-b y^4} dy = 2 Gamma(1/4)/(4 b^{1/4}) (A & S 6.1.1 with u = y^4), valid for
+    b > 0: with b real the value carries the condition b > 0."""
+    b = sp.Symbol("b", real=True)
+    res = definite_integral(sp.exp(-b * y**4), y, -sp.oo, sp.oo)
+    assert res.method == "exact" and res.conditions == (b > 0,)
+    assert sp.simplify(res.value - sp.gamma(sp.Rational(1, 4)) / (2 * b ** sp.Rational(1, 4))) == 0
+    assert definite_integral(sp.exp(-k * y**4), y, -sp.oo, sp.oo).conditions == ()
+
+
+def test_rational_integrands_over_the_line_without_integrate(monkeypatch):
+    """int_R dy/(1+y^2)^2 = pi/2 and int_R y^2/(1+y^2)^2 dy = pi/2 (Gradshteyn & Ryzhik
+    3.252.1 with n = 2), by ratint and the limits at +-oo; (y - x)/(1 + y^2) decays like
+    1/|y| and is left unevaluated at once. No budgeted integrate is made."""
+    real = _sympy_util.run_budgeted
+
+    def guarded(fn, args, work, kwargs=None):
+        assert fn is not integrals._integrate_definite, "a budgeted integrate was made"
+        return real(fn, args, work, kwargs)
+
+    monkeypatch.setattr(_sympy_util, "run_budgeted", guarded)
+    for f in (1 / (1 + y**2) ** 2, y**2 / (1 + y**2) ** 2):
+        res = definite_integral(f, y, -sp.oo, sp.oo)
+        assert res.method == "exact" and res.value == sp.pi / 2 and res.check.passed
+    x = sp.Symbol("x", real=True)
+    assert definite_integral((y - x) / (1 + y**2), y, -sp.oo, sp.oo).method == "unevaluated"

@@ -179,9 +179,19 @@ def test_gaussian_adjoint_check_detects_a_wrong_density():
     from symavg.derive.invariant import _gaussian_adjoint_check
 
     B, c, a = sp.Matrix([[-1]]), sp.Matrix([0]), sp.Matrix([[2]])
-    assert _gaussian_adjoint_check(B, c, a, sp.Matrix([0]), sp.Matrix([[1]])).passed
-    assert not _gaussian_adjoint_check(B, c, a, sp.Matrix([0]), sp.Matrix([[2]])).passed
-    assert not _gaussian_adjoint_check(B, c, a, sp.Matrix([1]), sp.Matrix([[1]])).passed
+    half = sp.Rational(1, 2)
+    assert _gaussian_adjoint_check(B, c, a, sp.Matrix([0]), sp.Matrix([[1]]), 1).passed
+    assert not _gaussian_adjoint_check(B, c, a, sp.Matrix([0]), sp.Matrix([[half]]),
+                                       half).passed
+    assert not _gaussian_adjoint_check(B, c, a, sp.Matrix([1]), sp.Matrix([[1]]), 1).passed
+    # a 2-D non-symmetric drift: the Lyapunov covariance passes, a perturbed one fails
+    B2, a2 = sp.Matrix([[-1, 1], [0, -2]]), sp.Matrix([[2, 0], [0, 2]])
+    S = sp.Matrix([[sp.Rational(7, 6), sp.Rational(1, 6)], [sp.Rational(1, 6), sp.Rational(1, 2)]])
+    assert sp.simplify(B2 * S + S * B2.T + a2) == sp.zeros(2, 2)  # the Lyapunov equation
+    z2 = sp.Matrix([0, 0])
+    assert _gaussian_adjoint_check(B2, z2, a2, z2, S, S.det()).passed
+    S_bad = S + sp.Matrix([[0, 0], [0, sp.Rational(1, 10)]])
+    assert not _gaussian_adjoint_check(B2, z2, a2, z2, S_bad, S_bad.det()).passed
 
 
 def test_circle_divergence_form_density_is_cancelled_to_uniform():

@@ -178,6 +178,32 @@ def test_reduce_numeric_double_well_end_to_end():
                if s.name == "invariant measure")
 
 
+def test_double_well_without_method_numeric_spends_no_integrate_budget(monkeypatch):
+    """sa.reduce(m, params={}) with the default method on the double well: the symbolic
+    route no longer spends about 50 s on integrate before giving up. Liouville's rule
+    gives Phi' in erf form, the normaliser and D are recognised as having no closed form
+    and left for quadrature, so no budgeted integrate or limit is made; D equals the nested
+    quadrature of the module docstring."""
+    from symavg import _sympy_util
+    from symavg.derive import integrals
+
+    real = _sympy_util.run_budgeted
+
+    def guarded(fn, args, work, kwargs=None):
+        assert fn not in (sp.integrate, integrals._integrate_definite, sp.limit), \
+            f"a budgeted {fn.__name__} was made"
+        return real(fn, args, work, kwargs)
+
+    monkeypatch.setattr(_sympy_util, "run_budgeted", guarded)
+    red = sa.reduce(_homogenization_model(DOUBLE_WELL), fast=[y], params={})
+    _, _, _, D = _quad_reference(DOUBLE_WELL)
+    assert red.drift[0] == 0 and red.steps.passed
+    assert {s.strategy for s in red.steps if s.name in ("invariant measure", "cell problem")} \
+        == {"speed measure (1-D)", "quadrature (1-D)"}
+    value = complex(_sympy_util._integrals_to_numbers(red.diffusion[0, 0]))
+    assert value.real == pytest.approx(D, rel=1e-10) and value.imag == 0
+
+
 def test_reduce_numeric_with_a_parameter_and_the_quartic_well():
     """A double well of depth c (V = y^4/4 - c y^2/2, params={c: 2}) and the pure quartic well
     V = y^4/4 of issue 14 (D about 0.975), both against the nested quadrature."""
@@ -273,6 +299,12 @@ def test_product_of_a_circle_and_a_line_against_the_one_dimensional_references()
     phi, res = op.cell(np.sin(Y1) + Y2)
     assert res < 1e-9
     D = 2 * grid.integrate((np.sin(Y1) + Y2) * phi * rho)
+    assert D == pytest.approx(_circle_line_reference(), rel=1e-6)
+
+
+def _circle_line_reference() -> float:
+    """D_1 + D_2 of test_product_of_a_circle_and_a_line_against_the_one_dimensional_references,
+    by scipy quadrature."""
     # circle: Phi_1' = e^{V1} (C - G(y)), G(y) = int_0^y sin s e^{-V1(s)} ds, V1 = cos;
     # periodicity int_0^{2pi} Phi_1' = 0 fixes C; D_1 = 2 <Phi_1'^2>
     V1 = np.cos
@@ -285,14 +317,51 @@ def test_product_of_a_circle_and_a_line_against_the_one_dimensional_references()
     Z1 = quad(lambda t: np.exp(-V1(t)), 0, 2 * np.pi, **TOL)[0]
     D1 = 2 * quad(lambda t: (C - Gint(t)) ** 2 * np.exp(V1(t)), 0, 2 * np.pi, **TOL)[0] / Z1
     D2 = _quad_reference(DOUBLE_WELL)[3]
-    assert D == pytest.approx(D1 + D2, rel=1e-6)
+    return D1 + D2
+
+
+def test_circle_times_line_past_the_old_dense_cap():
+    """40 Fourier x 80 Chebyshev = 3200 nodes (the dense solve refused more than 2500): the
+    law and the cell problem of test_product_of_a_circle_and_a_line_... share one
+    factorisation; D against the two 1-D quadratures of _circle_line_reference."""
+    y1, y2 = sp.symbols("y1 y2", real=True)
+    G = sa.Generator([y1, y2], [sp.sin(y1), -(y2**3 - y2)], [[2, 0], [0, 2]],
+                     periodic={y1: 2 * sp.pi})
+    grid = product_grid(G, (y1, y2), {}, 40)
+    assert grid.shape == (40, 80)
+    op = product_operator(G, grid)
+    rho, residual = op.density()
+    Y1, Y2 = grid.points()
+    phi, res = op.cell(np.sin(Y1) + Y2)
+    assert residual < 1e-10 and res < 1e-8
+    D = 2 * grid.integrate((np.sin(Y1) + Y2) * phi * rho)
+    assert D == pytest.approx(_circle_line_reference(), rel=1e-6)
+
+
+@pytest.mark.slow
+def test_circle_times_line_through_reduce_with_a_converged_grid():
+    """Two fast variables, y1 on the circle (Gibbs law e^{-cos y1}) and y2 in the double well,
+    through sa.reduce(method="numeric", n=48): 48 Fourier x 96 Chebyshev = 4608 nodes, past
+    the 2500 the solver allowed before, so the grid-convergence check against n = 24 passes
+    (it failed at n = 48 with the cap; at n = 40 the difference is 4e-6, above the 1e-6
+    tolerance). D against the two 1-D quadratures of _circle_line_reference. Marked slow:
+    about 10 s of CPU, most of it the dense LU of the 4609 x 4609 bordered system."""
+    y1, y2 = sp.symbols("y1 y2", real=True)
+    m = sa.SDE([x, y1, y2], [(sp.sin(y1) + y2) / eps, sp.sin(y1) / eps**2,
+                             -(y2**3 - y2) / eps**2],
+               noise=[[0, 0], [sp.sqrt(2) / eps, 0], [0, sp.sqrt(2) / eps]],
+               periodic={y1: 2 * sp.pi})
+    red = sa.reduce(m, fast=[y1, y2], params={}, method="numeric", n=48)
+    conv = [ch for ch in red.steps.checks if ch.name == "grid convergence"]
+    assert conv and all(ch.passed for ch in conv)
+    assert float(red.diffusion[0, 0]) == pytest.approx(_circle_line_reference(), rel=1e-8)
 
 
 def test_too_large_a_product_grid_names_the_n_that_fits():
     y1, y2 = sp.symbols("y1 y2", real=True)
     G = sa.Generator([y1, y2], [-y1**3, -y2**3], [[2, 0], [0, 2]])
-    with pytest.raises(sa.ModelError, match=r"Pass n=25 or less"):
-        product_grid(G, (y1, y2), {}, 64)
+    with pytest.raises(sa.ModelError, match=r"Pass n=70 or less"):
+        product_grid(G, (y1, y2), {}, 128)
 
 
 @settings(max_examples=5, deadline=None)

@@ -77,6 +77,12 @@ def test_harmonic_mean_with_a_symbolic_contrast():
     assert not val.has(sp.Integral)
     for c in (sp.Rational(3, 2), 2, 5):
         assert sp.N(val.subs(C, c) - 2 * sp.sqrt(c**2 - 1), 30) == pytest.approx(0, abs=1e-25)
+    # the residue value holds where 1/(C + cos) has no real pole: C > 1 (for C < 1 the
+    # coefficient a changes sign), recorded and checked at numeric entry
+    assert red.validity == (C > 1,)
+    red.check_validity({C: 2.0})
+    with pytest.raises(sa.ModelError, match="C > 1"):
+        red.check_validity({C: 0.5})
 
 
 @pytest.mark.parametrize("f, mean", [

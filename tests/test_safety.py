@@ -209,6 +209,61 @@ def test_not_normalisable_is_still_refused():
                          noise=[0, sp.sqrt(2 / eps)]))
 
 
+def test_normalisability_of_a_quartic_well_is_a_validity_condition():
+    r"""dy = -a y^3/eps dt + sqrt(2/eps) dW with a real: rho ~ e^{-a y^4/4} is a probability
+    only for a > 0, recorded as the condition a > 0 and checked at numeric entry. The
+    averaged drift <y^2> - x with <y^2> = 2 Gamma(3/4)/(sqrt(a) Gamma(1/4)) (Gardiner,
+    Stochastic Methods, Sec. 5.2.2, for a = 1; y -> a^{-1/4} y scales it by a^{-1/2}),
+    checked against scipy quadrature at a = 2."""
+    from scipy.integrate import quad
+
+    a = sp.Symbol("a", real=True)
+    red = sa.reduce(sa.SDE([x, y], [y**2 - x, -a * y**3 / eps], noise=[0, sp.sqrt(2 / eps)]))
+    assert red.validity == (a > 0,)
+    Z = quad(lambda t: np.exp(-2 * t**4 / 4), -np.inf, np.inf)[0]
+    m2 = quad(lambda t: t**2 * np.exp(-2 * t**4 / 4), -np.inf, np.inf)[0] / Z
+    assert float(red.drift[0].subs({a: 2, x: 0})) == pytest.approx(m2, rel=1e-10)
+    red.check_validity({a: 2.0})
+    with pytest.raises(sa.ModelError, match="a > 0"):
+        red.check_validity({a: -1.0})
+
+
+def test_normalisability_conditions_of_tails():
+    r"""The tail rules of validity.normalisability_conditions against the classical
+    integrals: int (1+y^2)^{-k/2} dy < oo iff k > 1 (Gradshteyn & Ryzhik 3.251.11, the Beta
+    integral); the CIR law y^{2 kappa theta/sigma^2 - 1} e^{-2 kappa y/sigma^2} on (0, oo) is
+    integrable at 0 iff kappa theta/sigma^2 > 0 (Cox, Ingersoll & Ross 1985, eq. 20);
+    e^{-y^3} is not integrable at -oo, and 1/sqrt(1 + y^2) at neither end."""
+    from symavg.derive.validity import keep_undecided, normalisability_conditions
+
+    p = sp.Symbol("p", positive=True)
+    kappa, theta = sp.symbols("kappa theta", real=True)
+    conds = normalisability_conditions((1 + y**2) ** (-p / 2), y, -sp.oo, sp.oo)
+    assert keep_undecided(conds, "test") == (p > 1,)
+    cir = sp.exp(2 * kappa * theta * sp.log(y) - 2 * kappa * y) / y
+    assert set(keep_undecided(normalisability_conditions(cir, y, 0, sp.oo), "test")) \
+        == {kappa * theta > 0, kappa > 0}
+    for rho in (sp.exp(-y**3), 1 / sp.sqrt(1 + y**2)):
+        with pytest.raises(sa.NoInvariantMeasureError, match="fails for every parameter"):
+            keep_undecided(normalisability_conditions(rho, y, -sp.oo, sp.oo), "test")
+
+
+def test_residue_region_is_recorded():
+    r"""int_0^1 dy/(C + sin(2 pi y)) = 1/sqrt(C^2 - 1) (Gradshteyn & Ryzhik 3.613.2 after a
+    shift) holds for C > 1: recorded on the IntegralResult. With a numeric coefficient there
+    is nothing to record; with a pole on the circle at the chosen point there is no
+    value."""
+    from symavg.derive.integrals import definite_integral
+
+    C = sp.Symbol("C", positive=True)
+    res = definite_integral(1 / (C + sp.sin(2 * sp.pi * y)), y, 0, 1, periodic=True)
+    assert sp.simplify(res.value - 1 / sp.sqrt(C**2 - 1)) == 0
+    from symavg.derive.validity import keep_undecided
+    assert keep_undecided(res.conditions, "test") == (C > 1,)
+    res = definite_integral(1 / (2 + sp.cos(2 * sp.pi * y)), y, 0, 1, periodic=True)
+    assert res.conditions == () and sp.simplify(res.value - 1 / sp.sqrt(3)) == 0
+
+
 def test_tikhonov_deterministic_fast_relaxation():
     """dy = (-y + sin x)/eps dt, no noise: Tikhonov's theorem (Tikhonov 1952; Verhulst,
     Methods and Applications of Singular Perturbations, Thm 8.1; Pavliotis & Stuart 2008,

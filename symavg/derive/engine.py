@@ -73,7 +73,7 @@ from ..models.sde import SDE
 from ..report.derivation import Average, Check, Derivation, Step
 from ..report.names import fresh_name, user_names
 from . import poisson
-from ._context import numeric_parameters
+from ._context import collecting_conditions, discard_conditions, numeric_parameters
 from .invariant import InvariantMeasure, invariant_measure
 from .measures import DensityMeasure, DiscreteMeasure
 from .poisson import Corrector, centering_check, solve_poisson
@@ -212,7 +212,9 @@ def reduce(model: SDE | SwitchingSDE | EffectiveModel,
         return reduce_chaotic_map(model, fast, params=params)
     view = _view(model)
     eps = same_scale(model, eps, "reduce")
-    return _reduce_view(view, model, fast, eps, regime, order, params, n, method, timescale)
+    with collecting_conditions():  # the validity conditions of the integrals on the way
+        return _reduce_view(view, model, fast, eps, regime, order, params, n, method,
+                            timescale)
 
 
 def _reduce_view(view: _View, model: object, fast: object, eps: sp.Symbol,
@@ -286,6 +288,7 @@ def _reduce_view(view: _View, model: object, fast: object, eps: sp.Symbol,
             reason = str(exc)
     else:
         reason = "numeric route requested"
+    discard_conditions()  # those of the closed-form attempt: not the numeric result's
     with numeric_parameters(params, n, slow):
         deriv = deriv.then(Step(
             "numeric cell problems",

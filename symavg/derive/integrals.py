@@ -41,6 +41,7 @@ from sympy.core.function import AppliedUndef
 
 from .._sympy_util import is_rational_expression, replace_undefined_functions, with_budget
 from ..report.derivation import Check
+from . import _context
 
 #: work (millions of Python calls, see with_budget) given to sympy.integrate before
 #: falling back; the circle measure with constant flux needs 3.9 million
@@ -98,6 +99,9 @@ class IntegralResult:
     value: sp.Expr
     method: str  # "exact", "integrate", "unevaluated"
     check: Check
+    #: relations on the parameters under which ``value`` holds (e.g. ``C**2 - 1 > 0`` for
+    #: a residue sum, ``b > 0`` for a Gamma integral); recorded as validity conditions
+    conditions: tuple[sp.Basic, ...] = ()
 
 
 def definite_integral(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr,
@@ -107,8 +111,11 @@ def definite_integral(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr,
     Results are remembered (the same normalisation is met by the measure, its checks and
     each average): the routes are deterministic, so a repeated call gives the same answer.
     """
-    return _definite_integral(sp.sympify(f), y, sp.sympify(lo), sp.sympify(hi), periodic,
-                              budget)
+    res = _definite_integral(sp.sympify(f), y, sp.sympify(lo), sp.sympify(hi), periodic,
+                             budget)
+    if res.conditions:
+        _context.record_conditions(res.conditions)
+    return res
 
 
 def _symmetric_range(lo: sp.Expr, hi: sp.Expr) -> bool:
@@ -136,35 +143,49 @@ def _definite_integral(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr,
     const, rest = f.as_independent(y, as_Add=False)
     if const != 1:  # a constant factor (a normalisation 1/Z): integrate the rest
         res = definite_integral(rest, y, lo, hi, periodic, budget)
-        return IntegralResult(const * res.value, res.method, res.check)
+        return IntegralResult(const * res.value, res.method, res.check, res.conditions)
+    if lo == -sp.oo and hi == sp.oo and odd_polynomial_exponent(f, y):
+        # before the odd part is split off: its halves would be two such integrals
+        return IntegralResult(integral, "unevaluated",
+                              Check(f"integral over {y}", True, "numeric",
+                                    "left unevaluated for quadrature: e^(P(y)) with P of degree "
+                                    ">= 3 and more than one power of y after the shift has no "
+                                    "closed form in elementary functions, erf or Gamma"))
     if _symmetric_range(lo, hi):
         mirrored = f.subs(y, -y)
         infinite = not (lo.is_finite and hi.is_finite)
         odd = sp.expand((f - mirrored) / 2)
-        if not (gaussian_decay(odd, y) if infinite else bounded_on_finite_ranges(odd, y)):
+        decay_signs: list[sp.Basic] = []
+        if not (gaussian_decay(odd, y, decay_signs) if infinite
+                else bounded_on_finite_ranges(odd, y)):
             # the odd part may not be integrable (y under the Cauchy law has no mean, 1/y^3
             # on [-1, 1] diverges; a principal value 0 is not an integral): no shortcut
             mirrored = None
         even = None if mirrored is None else sp.expand((f + mirrored) / 2)
+        signs = tuple(decay_signs) if mirrored is not None else ()
         if even == 0:
             return IntegralResult(sp.S.Zero, "exact",
                                   Check(f"integral over {y}", True, "symbolic",
-                                        "odd integrand on a symmetric range: f(-y) = -f(y)"))
+                                        "odd integrand on a symmetric range: f(-y) = -f(y)"),
+                                  signs)
         if even is not None and even != sp.expand(f):
             # drop the odd part (f(y) - f(-y))/2, which integrates to 0
             res = definite_integral(even, y, lo, hi, periodic, budget)
             return IntegralResult(res.value, res.method, Check(
                 res.check.name, res.check.passed, res.check.method,
-                "the odd part of the integrand dropped (symmetric range); " + res.check.detail))
+                "the odd part of the integrand dropped (symmetric range); " + res.check.detail),
+                tuple(dict.fromkeys(res.conditions + signs)))
     powered = logs_as_powers(f, y)
     if powered != f:
         return definite_integral(powered, y, lo, hi, periodic, budget)
     frozen, thaw = freeze_constant_integrals(f, y)
     if thaw:
         res = definite_integral(frozen, y, lo, hi, periodic, budget)
-        if res.method == "unevaluated":
+        if res.method == "unevaluated" and not res.value.has(sp.erfc):
             return IntegralResult(integral, res.method, res.check)
-        return IntegralResult(res.value.xreplace(thaw), res.method, res.check)
+        # (an unevaluated value in erfc form, stable_tail_form, is kept: it evaluates
+        # without cancellation)
+        return IntegralResult(res.value.xreplace(thaw), res.method, res.check, res.conditions)
     if periodic:
         val = period_integral_exact(f, y, hi - lo)
         if val is None and sp.count_ops(f) < CANCEL_OPS:
@@ -182,15 +203,31 @@ def _definite_integral(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr,
         if sp.count_ops(f) < CANCEL_OPS and lo == 0:
             res = period_integral_residues(f, y, hi - lo, budget)
             if res is not None:
-                return IntegralResult(res[0], "exact", res[1])
-    if lo == -sp.oo and hi == sp.oo and odd_polynomial_exponent(f, y):
+                return IntegralResult(res[0], "exact", res[1],
+                                      residue_conditions(f, y, hi - lo, res[2]))
+    whole_even = lo == -sp.oo and hi == sp.oo and sp.expand(f.subs(y, -y) - f) == 0
+    if lo == -sp.oo and hi == sp.oo and several_term_exponent(f, y):
         return IntegralResult(integral, "unevaluated",
                               Check(f"integral over {y}", True, "numeric",
                                     "left unevaluated for quadrature: e^(P(y)) with P of degree "
-                                    ">= 3 and odd terms that no shift removes has no closed "
-                                    "form that integrate finds"))
-    if lo == 0 and hi == sp.oo:
-        val = gamma_integral(f, y)
+                                    ">= 3 and more than one power of y after the shift has no "
+                                    "closed form in elementary functions, erf or Gamma"))
+    if lo == 0 and hi == sp.oo or whole_even:
+        signs: list[sp.Basic] = []
+        val = gamma_integral(f, y, signs)
+        if val is not None:
+            val = 2 * val if whole_even else val
+            chk = spot_check_integral(val, f, y, lo, hi)
+            if chk.passed:
+                return IntegralResult(val, "exact", chk, tuple(signs))
+    if lo == -sp.oo and hi == sp.oo:
+        if heavy_rational(f, y):
+            return IntegralResult(integral, "unevaluated",
+                                  Check(f"integral over {y}", True, "numeric",
+                                        "left unevaluated: a rational integrand decaying like "
+                                        "1/|y| or slower has no integral over the line (the "
+                                        "caller's decay check names it)"))
+        val = rational_line_integral(f, y)
         if val is not None:
             chk = spot_check_integral(val, f, y, lo, hi)
             if chk.passed:
@@ -247,7 +284,36 @@ def odd_polynomial_exponent(f: sp.Expr, y: sp.Symbol) -> bool:
     return any(c != 0 for (k,), c in depressed.terms() if k % 2 == 1)
 
 
-def gamma_integral(f: sp.Expr, y: sp.Symbol) -> sp.Expr | None:
+def several_term_exponent(f: sp.Expr, y: sp.Symbol) -> bool:
+    r"""Whether ``f`` is :math:`Q(y)e^{P(y)}` (as in :func:`odd_polynomial_exponent`) with
+    :math:`\deg P \ge 3` and, after the shift that removes the second-highest power, more
+    than one power of ``y`` in ``P``: a double well :math:`e^{-y^4/4 + cy^2/2}`.
+
+    Its moments over the line are combinations of Bessel functions of order
+    :math:`\pm 1/4, \pm 3/4` when ``P`` is an even quartic and have no closed form in
+    the special functions SymPy knows otherwise; ``integrate`` takes 8-40 s on each, and a
+    Bessel value is no more use downstream than quadrature, so it is not sought.
+    """
+    exps = [e for e in f.atoms(sp.exp) if e.has(y)]
+    if len(exps) != 1:
+        return False
+    P = exps[0].args[0]
+    try:
+        poly = sp.Poly(P, y)
+        rest = sp.Poly(sp.cancel(f / exps[0]), y)
+    except sp.PolynomialError:
+        return False
+    if rest.is_zero or poly.degree() < 3:
+        return False
+    n = poly.degree()
+    coeffs = poly.all_coeffs()
+    shift = coeffs[1] / (n * coeffs[0])
+    depressed = sp.Poly(sp.expand(P.subs(y, y - shift)), y)
+    return sum(1 for (k,), c in depressed.terms() if k >= 1 and c != 0) > 1
+
+
+def gamma_integral(f: sp.Expr, y: sp.Symbol,
+                   conditions: list[sp.Basic] | None = None) -> sp.Expr | None:
     r""":math:`\int_0^\infty f\,dy` for sums of terms :math:`c\,y^{p}e^{-by}` by the Gamma
     function,
 
@@ -260,11 +326,16 @@ def gamma_integral(f: sp.Expr, y: sp.Symbol) -> sp.Expr | None:
     :math:`p + 1` and ``b`` are not known to be positive. Powers may come as
     :math:`e^{k\log y}` (the Gamma law of a CIR process,
     :math:`y^{2a/\sigma^2-1}e^{-2y/\sigma^2}`, on which ``integrate`` spends its whole
-    budget and fails).
+    budget and fails). The exponent may be :math:`-by^m` (``m`` a positive integer):
+    :math:`\int_0^\infty y^p e^{-by^m}dy = \Gamma(\frac{p+1}{m})/(m\,b^{(p+1)/m})`
+    (substitute :math:`u = y^m`), the quartic well's :math:`e^{-ay^4/4}`.
+
+    With a list ``conditions``, signs SymPy cannot decide are appended to it as relations
+    (``b > 0``, ``p + 1 > 0``: where the value holds) instead of giving None.
     """
     total = sp.S.Zero
     for term in sp.Add.make_args(sp.expand(f)):
-        coeff, power, rate = sp.S.One, sp.S.Zero, sp.S.Zero
+        coeff, power, rate, m = sp.S.One, sp.S.Zero, sp.S.Zero, None
         for fac in sp.Mul.make_args(term):
             base, ex = fac.as_base_exp()
             if not fac.has(y):
@@ -275,20 +346,32 @@ def gamma_integral(f: sp.Expr, y: sp.Symbol) -> sp.Expr | None:
                 arg = fac.args[0] if isinstance(fac, sp.exp) else ex
                 for part in sp.Add.make_args(sp.expand(sp.expand_log(arg, force=False))):
                     c, rest = part.as_independent(y, as_Add=False)
+                    deg = (rest.exp if isinstance(rest, sp.Pow) and rest.base == y
+                           and rest.exp.is_Integer and rest.exp > 0 else 1 if rest == y
+                           else None)
                     if rest == 1:
                         coeff *= sp.exp(part)
-                    elif rest == y:
+                    elif deg is not None and m in (None, deg):
                         rate -= c
+                        m = deg
                     elif rest == sp.log(y):
                         power += c
                     else:
                         return None
             else:
                 return None
-        rate = sp.simplify(rate)
-        if not ((power + 1).is_positive and rate.is_positive):
-            return None
-        total += coeff * sp.gamma(power + 1) / rate ** (power + 1)
+        rate, m = sp.simplify(rate), m or 1
+        for rel in (sp.StrictGreaterThan(sp.factor(power + 1), 0, evaluate=False),
+                    sp.StrictGreaterThan(rate, 0, evaluate=False)):
+            lhs = rel.lhs
+            if lhs.is_positive:
+                continue
+            if conditions is None or lhs.is_nonpositive or not lhs.free_symbols:
+                return None
+            if rel not in conditions:
+                conditions.append(rel)
+        k = (power + 1) / m
+        total += coeff * sp.gamma(k) / (m * rate ** k)
     return total
 
 
@@ -310,11 +393,15 @@ def bounded_on_finite_ranges(g: sp.Expr, y: sp.Symbol) -> bool:
     return all(ok(term) for term in sp.Add.make_args(g))
 
 
-def gaussian_decay(g: sp.Expr, y: sp.Symbol) -> bool:
+def gaussian_decay(g: sp.Expr, y: sp.Symbol, conditions: list[sp.Basic] | None = None
+                   ) -> bool:
     r"""Whether every term of ``g`` is provably absolutely integrable on the whole line:
     :math:`p(y)\,b(y)\,e^{-P(y)}` with ``p`` a polynomial, ``b`` bounded (``sin``/``cos`` of
     anything, nested) and ``P`` a polynomial of even degree with a positive leading
-    coefficient. Then :math:`\int g` over a symmetric range may drop the odd part."""
+    coefficient. Then :math:`\int g` over a symmetric range may drop the odd part.
+
+    With a list ``conditions``, a leading coefficient of undecided sign is accepted and
+    ``coefficient > 0`` appended to the list (where the integral exists at all)."""
     def bounded(e: sp.Expr) -> bool:
         if not e.has(y) or isinstance(e, sp.sin | sp.cos):
             return True
@@ -326,10 +413,20 @@ def gaussian_decay(g: sp.Expr, y: sp.Symbol) -> bool:
 
     for term in sp.Add.make_args(g):
         decay = False
+        # one exponential per term (expand splits e^{-y^4/4 + y^2/2} into two factors)
+        term = sp.powsimp(term, combine="exp")
         for fac in sp.Mul.make_args(term):
             if isinstance(fac, sp.exp) and fac.args[0].is_polynomial(y) and fac.has(y):
                 P = sp.Poly(-fac.args[0], y)
-                if P.degree() % 2 == 0 and P.LC().is_positive:
+                lead = P.LC()
+                if P.degree() % 2 == 0 and P.degree() > 0 and lead.is_positive:
+                    decay = True
+                    continue
+                if (P.degree() % 2 == 0 and P.degree() > 0 and conditions is not None
+                        and lead.is_nonpositive is not True and lead.free_symbols):
+                    rel = sp.StrictGreaterThan(lead, 0, evaluate=False)
+                    if rel not in conditions:
+                        conditions.append(rel)
                     decay = True
                     continue
                 return False
@@ -395,6 +492,99 @@ def beyond_elementary_periods(f: sp.Expr, y: sp.Symbol) -> bool:
                for e in f.atoms(sp.exp))
 
 
+def heavy_rational(f: sp.Expr, y: sp.Symbol) -> bool:
+    """Whether ``f`` is rational in ``y`` with ``deg`` denominator < ``deg`` numerator + 2
+    (with a nonzero leading coefficient): not absolutely integrable over the line."""
+    if not f.is_rational_function(y):
+        return False
+    num, den = sp.fraction(sp.cancel(f))
+    try:
+        pn, pd = sp.Poly(num, y), sp.Poly(den, y)
+    except sp.PolynomialError:
+        return False
+    return bool(pd.degree() < pn.degree() + 2 and pn.LC().is_nonzero and pd.LC().is_nonzero)
+
+
+def rational_line_integral(f: sp.Expr, y: sp.Symbol) -> sp.Expr | None:
+    r""":math:`\int_{-\infty}^{\infty} f\,dy` for a rational ``f`` with numeric
+    denominator coefficients, no real pole and :math:`\deg` denominator :math:`\ge
+    \deg` numerator + 2 (integrable; the Cauchy law's averages): the antiderivative by
+    ``sympy.integrals.rationaltools.ratint`` (Hermite reduction and the
+    Lazard-Rioboo-Trager logarithmic part, polynomial arithmetic) and its limits at
+    :math:`\pm\infty`
+    (:func:`limit_at`). None otherwise (a forked ``integrate`` took 3-12 s on each)."""
+    if not f.is_rational_function(y):
+        return None
+    num, den = sp.fraction(sp.cancel(f))
+    try:
+        pn, pd = sp.Poly(num, y), sp.Poly(den, y)
+    except sp.PolynomialError:
+        return None
+    if pd.free_symbols_in_domain or pd.degree() < pn.degree() + 2:
+        return None
+    if any(r.is_real for r in sp.Poly(pd, y).all_roots()) if pd.degree() <= 8 else True:
+        return None
+    from sympy.integrals.rationaltools import ratint
+
+    F = with_budget(ratint, (sp.cancel(f), y), 2.0)
+    if F is None:
+        return None
+    F = sp.expand_log(F, force=True)
+    hi, lo = limit_at(F, y, sp.oo, 1.0), limit_at(F, y, -sp.oo, 1.0)
+    if hi is None or lo is None or not (hi - lo).is_finite:
+        return None
+    return sp.simplify(hi - lo) if sp.count_ops(hi - lo) < 60 else hi - lo
+
+
+def limit_at(e: sp.Expr, y: sp.Symbol, end: sp.Expr, budget: float = 4.0) -> sp.Expr | None:
+    r""":math:`\lim_{y\to end} e` by structure where it is plain, or by a budgeted
+    :func:`sympy.limit`; None when undecided (never an unevaluated ``Limit``).
+
+    By structure: a factor free of ``y`` comes out (an unevaluated normaliser ``1/Z``
+    stops ``limit``); a polynomial tends to :math:`p_n\cdot end^n`; ``erf``, ``erfc`` of a
+    polynomial tending to :math:`\pm\infty` tend to :math:`\pm1` and :math:`1 \mp 1`;
+    a sum tends to the sum of finite limits.
+    """
+    e = sp.sympify(e)
+    if not e.has(y):
+        return e
+    const, rest = e.as_independent(y, as_Add=False)
+    if const != 1:
+        lim = limit_at(rest, y, end, budget)
+        return None if lim is None else (const * lim if lim.is_finite else
+                                         _signed_infinity(const, lim))
+    if rest.is_polynomial(y):
+        poly = sp.Poly(rest, y)
+        if not end.is_infinite or poly.degree() == 0:
+            return rest.subs(y, end) if not end.is_infinite else poly.LC()
+        sign = poly.LC() * (1 if end == sp.oo else (-1) ** poly.degree())
+        return _signed_infinity(sign, sp.oo)
+    if isinstance(rest, sp.erf | sp.erfc) and end.is_infinite:
+        inner = limit_at(rest.args[0], y, end, budget)
+        if inner in (sp.oo, -sp.oo):
+            one = 1 if inner == sp.oo else -1
+            return sp.S(one) if isinstance(rest, sp.erf) else sp.S(1 - one)
+    if isinstance(rest, sp.atan) and end.is_infinite:
+        inner = limit_at(rest.args[0], y, end, budget)
+        if inner in (sp.oo, -sp.oo):
+            return sp.pi / 2 if inner == sp.oo else -sp.pi / 2
+    if isinstance(rest, sp.Add):
+        parts = [limit_at(t, y, end, budget) for t in rest.args]
+        if all(p is not None and p.is_finite for p in parts):
+            return sp.Add(*parts)
+    lim = with_budget(sp.limit, (rest, y, end), budget)
+    return None if lim is None or lim.has(sp.Limit) else lim
+
+
+def _signed_infinity(sign: sp.Expr, lim: sp.Expr) -> sp.Expr | None:
+    """``sign * lim`` for an infinite ``lim``, None when the sign is undecided."""
+    if sign.is_positive:
+        return lim
+    if sign.is_negative:
+        return -lim
+    return None
+
+
 def stable_tail_form(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr) -> sp.Expr:
     r""":math:`\int_{lo}^{hi} f\,dy` as unevaluated integrals that quadrature evaluates
     without cancellation, for integrands with ``erf`` on an infinite range.
@@ -422,7 +612,7 @@ def stable_tail_form(f: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr) -> sp.E
 
         def rewrite(e: sp.Expr, end: sp.Expr = end) -> sp.Expr:
             u = e.args[0]
-            lim = with_budget(sp.limit, (u, y, end), 1.0)
+            lim = limit_at(u, y, end, 1.0)
             if lim == sp.oo:
                 return 1 - sp.erfc(u)
             if lim == -sp.oo:
@@ -473,6 +663,18 @@ def _antiderivative(f: sp.Expr, y: sp.Symbol, budget: float,
     res = table_antiderivative(f, y)
     if res is not None and zero_check("F' - f", sp.diff(res, y) - f, budget=2.0).passed:
         return res
+    if any(e.args[0].has(y) and e.args[0].has(sp.sin, sp.cos) for e in f.atoms(sp.exp)):
+        # g e^{T(y)}, T trigonometric: elementary only as R e^T with R' + R T' = g; the
+        # table tried R constant (the chain rule); the rest is left to quadrature (a
+        # budgeted integrate spent its whole budget, 30 s, on each such integrand)
+        return None
+    parts = exp_polynomial_parts(f, y)
+    if parts is not None and sp.degree(parts[1], y) >= 3:
+        # Q e^P with deg P >= 3: Liouville's rule decides (no budgeted integrate)
+        res = exp_polynomial_antiderivative(*parts, y)
+        if res is not None and zero_check("F' - f", sp.diff(res, y) - f, budget=2.0).passed:
+            return res
+        return None
     if not use_integrate:
         return None
     res = with_budget(sp.integrate, (f, y), budget)
@@ -483,6 +685,101 @@ def _antiderivative(f: sp.Expr, y: sp.Symbol, budget: float,
     if not zero_check("F' - f", sp.diff(res, y) - f, budget=2.0).passed:
         return None
     return res
+
+
+def exp_polynomial_parts(f: sp.Expr, y: sp.Symbol) -> tuple[sp.Expr, sp.Expr] | None:
+    """``(Q, P)`` with ``f = Q(y) e^{P(y)}``, both polynomials in ``y`` (one exponential
+    common to every term), or None."""
+    Q, P = sp.S.Zero, None
+    for term in sp.Add.make_args(sp.expand(f)):
+        term = sp.powsimp(term, combine="exp")
+        exps = [a for a in sp.Mul.make_args(term) if isinstance(a, sp.exp) and a.has(y)]
+        if len(exps) != 1:
+            return None
+        arg = sp.expand(exps[0].args[0])
+        rest = sp.Mul(*[a for a in sp.Mul.make_args(term) if a is not exps[0]])
+        if not (arg.is_polynomial(y) and rest.is_polynomial(y)):
+            return None
+        if P is None:
+            P = arg
+        elif sp.expand(arg - P) != 0:
+            if sp.expand(arg - P).has(y):
+                return None
+            rest *= sp.exp(arg - P)  # the same exponential up to a constant factor
+        Q += rest
+    return (sp.expand(Q), P) if P is not None else None
+
+
+def _liouville_polynomial(Q: sp.Expr, P: sp.Expr, y: sp.Symbol,
+                          remainder: bool) -> tuple[sp.Expr, sp.Expr] | None:
+    r"""A polynomial ``R`` with :math:`R' + RP' = Q - c` (``c`` a constant, 0 unless
+    ``remainder``), by undetermined coefficients; ``(R, c)`` or None."""
+    m = sp.degree(P, y) - 1
+    n = max(sp.degree(Q, y) - m, 0)
+    cs = sp.symbols(f"r0:{n + 1}", cls=sp.Dummy)
+    c0 = sp.Dummy("c")
+    R = sum((cs[k] * y**k for k in range(n + 1)), sp.S.Zero)
+    eq = sp.expand(sp.diff(R, y) + R * sp.diff(P, y) - Q + (c0 if remainder else 0))
+    unknowns = [*cs, c0] if remainder else list(cs)
+    sol = sp.solve(sp.Poly(eq, y).coeffs(), unknowns, dict=True)
+    if not sol:
+        return None
+    sol = sol[0]
+    R = R.subs(sol).subs({k: 0 for k in unknowns})
+    return sp.expand(R), (sp.sympify(sol.get(c0, 0)).subs({k: 0 for k in unknowns})
+                          if remainder else sp.S.Zero)
+
+
+def exp_polynomial_antiderivative(Q: sp.Expr, P: sp.Expr, y: sp.Symbol) -> sp.Expr | None:
+    r""":math:`\int Q(y)e^{P(y)}dy` for polynomials ``Q``, ``P``, in elementary functions and
+    ``erf``, or None when it has no such form.
+
+    By Liouville's theorem (Rosenlicht, *Integration in finite terms*, Amer. Math. Monthly
+    79, 1972, Sec. 4) the integral is elementary exactly when a polynomial ``R`` solves
+    :math:`R' + RP' = Q`, and then it is :math:`Re^P`. Otherwise, when ``P`` is even and
+    ``Q`` odd, :math:`u = y^2` gives :math:`\frac12\int\tilde Q(u)e^{\tilde P(u)}du` and
+    the rule is applied again; for :math:`\deg\tilde P = 2` the remainder
+    :math:`c\int e^{\alpha u^2 + \beta u + \gamma}du` is an ``erf`` (``erfi`` for
+    :math:`\alpha > 0`). The double well's :math:`\int ye^{-y^4/4 + y^2/2}dy` is of this
+    kind; :math:`\int e^{-y^4/4}dy` is not elementary and has no ``erf`` form: None,
+    decided without calling ``integrate``, whose budget (5 units, 27 s at load 3) it used
+    to exhaust on each.
+    """
+    Q, P = sp.expand(Q), sp.expand(P)
+    if Q == 0:
+        return sp.S.Zero
+    deg = sp.degree(P, y)
+    if deg < 2:
+        return None
+    if deg == 2:
+        sol = _liouville_polynomial(Q, P, y, remainder=True)
+        if sol is None:
+            return None
+        R, c = sol
+        al, be, ga = (sp.Poly(P, y).coeff_monomial(y**k) for k in (2, 1, 0))
+        shift = y + be / (2 * al)
+        const = sp.exp(ga - be**2 / (4 * al))
+        if (-al).is_positive:
+            r = sp.sqrt(-al)
+            gauss = const * sp.sqrt(sp.pi) / (2 * r) * sp.erf(r * shift)
+        elif al.is_positive:
+            r = sp.sqrt(al)
+            gauss = const * sp.sqrt(sp.pi) / (2 * r) * sp.erfi(r * shift)
+        else:
+            return None
+        return R * sp.exp(P) + c * gauss
+    sol = _liouville_polynomial(Q, P, y, remainder=False)
+    if sol is not None:
+        return sol[0] * sp.exp(P)
+    if sp.expand(P.subs(y, -y) - P) == 0 and sp.expand(Q.subs(y, -y) + Q) == 0:
+        u = sp.Dummy("u")
+        Qt = sp.expand(sp.cancel(Q / y)).subs(y**2, u)
+        Pt = P.subs(y**2, u)
+        if not (Qt.has(y) or Pt.has(y)):
+            inner = exp_polynomial_antiderivative(sp.expand(Qt), sp.expand(Pt), u)
+            if inner is not None:
+                return inner.subs(u, y**2) / 2
+    return None
 
 
 def table_antiderivative(f: sp.Expr, y: sp.Symbol) -> sp.Expr | None:
@@ -886,8 +1183,9 @@ def period_integral_residues(f: sp.Expr, y: sp.Symbol, L: sp.Expr,
     :math:`1/(C + \cos 2\pi y)`, where it is :math:`1/\sqrt{C^2-1}`) and is checked
     against quadrature at up to three admissible points. This is the one home of the
     residue rule: the periodic cell problem (:mod:`symavg.spatial.cell`) uses it too.
-    Returns ``(value, check)``, or None when ``f`` is not of this form, a pole lies
-    on the circle at the chosen point, or the check fails.
+    Returns ``(value, check, point)`` (``point`` the parameter values at which the poles
+    were placed; :func:`residue_conditions` turns it into the region), or None when ``f``
+    is not of this form, a pole lies on the circle at the chosen point, or the check fails.
 
     Examples
     --------
@@ -908,16 +1206,14 @@ def period_integral_residues(f: sp.Expr, y: sp.Symbol, L: sp.Expr,
     if val is None:
         return None
     chk = _check_at_points(val, f, y, L, points)
-    return (val, chk) if chk.passed else None
+    return (val, chk, points[0]) if chk.passed else None
 
 
-def residue_integral(f: sp.Expr, y: sp.Symbol, L: sp.Expr,
-                     point: dict[sp.Symbol, float]) -> sp.Expr | None:
-    """The residue sum of :func:`period_integral_residues` with the poles' positions decided
-    at ``point`` (unchecked)."""
+def _laurent_form(f: sp.Expr, y: sp.Symbol, L: sp.Expr) -> tuple[sp.Expr, sp.Symbol] | None:
+    r"""``F(z)/z`` with :math:`z = e^{2\pi i y/L}` for ``f`` rational in ``cos``, ``sin`` of
+    multiples of :math:`2\pi y/L`, together, and ``z``; None for another form."""
     z = sp.Dummy("z")
     u = sp.Dummy("u", real=True)
-    L = sp.sympify(L)
     g = sp.sympify(f).subs(y, u * L / (2 * sp.pi)).rewrite(sp.exp)
     g = sp.expand_power_exp(sp.expand(g))
 
@@ -928,7 +1224,61 @@ def residue_integral(f: sp.Expr, y: sp.Symbol, L: sp.Expr,
     g = g.replace(lambda e: isinstance(e, sp.exp) and e.has(u), to_z)
     if g.has(u) or g.has(sp.Piecewise):
         return None
-    F = sp.together(g / z)
+    return sp.together(g / z), z
+
+
+def residue_conditions(f: sp.Expr, y: sp.Symbol, L: sp.Expr,
+                       point: dict[sp.Symbol, sp.Expr]) -> tuple[sp.Basic, ...]:
+    r"""Where the residue value of :func:`period_integral_residues` holds, as relations.
+
+    With :math:`z^kq(z)` the denominator of :math:`F(z)/z`, the value is the same for
+    every parameter value at which the same poles lie inside the unit circle; it changes
+    only where a pole crosses the circle, i.e. where ``f`` has a real singularity. For an
+    integrand whose denominator is (a power of) one first harmonic
+    :math:`A + B\cos	heta + C\sin	heta`, :math:`q` is the quadratic
+    :math:`rac{B - iC}{2}z^2 + Az + rac{B + iC}{2}` (up to a constant), whose roots
+    :math:`r, 1/ar r` lie on the circle exactly when its discriminant
+    :math:`A^2 - B^2 - C^2` is :math:`\le 0`: the condition is that the discriminant of
+    ``q`` keeps the sign it has at ``point`` (a constant factor of ``q`` scales it by a
+    square, which may be negative for a complex factor; for
+    :math:`1/(C + \cos 2\pi y)`: :math:`C^2 - 1 > 0`). For every other ``q`` the region
+    is not written as relations (empty tuple); the value is then checked at up to three
+    admissible points only.
+    """
+    form = _laurent_form(f, y, sp.sympify(L))
+    if form is None:
+        return ()
+    F, z = form
+    _, den = sp.fraction(F)
+    try:
+        P = sp.Poly(den, z)
+    except sp.PolynomialError:
+        return ()
+    k0 = min(m[0] for m in P.monoms())
+    q = sp.Poly(sp.cancel(P.as_expr() / z**k0), z)
+    sqf = sp.Poly(sp.prod(fac.as_expr() for fac, _ in sp.factor_list(q)[1]), z)
+    if sqf.degree() != 2:
+        return ()
+    disc = sp.factor(sp.expand(sqf.discriminant()))
+    if disc.has(sp.I) or not disc.free_symbols:
+        return ()
+    # q is self-reciprocal up to a constant factor, whose square (real, of either sign for a
+    # complex factor such as -i) scales the discriminant: the side is the point's side
+    side = sp.sign(sp.N(disc.subs(point)))
+    if side == 0:  # pragma: no cover - the point has no pole on the circle
+        return ()
+    return (sp.StrictGreaterThan(sp.factor(side * disc), 0, evaluate=False),)
+
+
+def residue_integral(f: sp.Expr, y: sp.Symbol, L: sp.Expr,
+                     point: dict[sp.Symbol, float]) -> sp.Expr | None:
+    """The residue sum of :func:`period_integral_residues` with the poles' positions decided
+    at ``point`` (unchecked)."""
+    L = sp.sympify(L)
+    form = _laurent_form(f, y, L)
+    if form is None:
+        return None
+    F, z = form
     num, den = sp.fraction(F)
     try:
         P = sp.Poly(den, z)

@@ -27,7 +27,8 @@ Strategies, tried in order; each returns a checked measure or declines:
 ``speed measure``
     one variable on the line: :math:`\rho \propto a^{-1}\exp\int 2b/a`, with the
     normalisability checked (a named error when the fast process has no
-    invariant probability).
+    invariant probability) and, where it depends on the parameters, recorded as
+    conditions (:func:`~symavg.derive.validity.normalisability_conditions`).
 
 Each measure is checked: :math:`\mathcal L_0^*\rho = 0` and :math:`\int\rho = 1`.
 """
@@ -55,7 +56,7 @@ from .measures import (
     ProductMeasure,
     gaussian_expectation,
 )
-from .validity import hurwitz_conditions, keep_undecided
+from .validity import hurwitz_conditions, keep_undecided, normalisability_conditions
 
 __all__ = ["STRATEGIES", "InvariantMeasure", "gaussian_expectation", "invariant_measure",
            "strategy"]
@@ -186,7 +187,7 @@ def _adjoint_check(G: Generator, rho: sp.Expr) -> Check:
 
 
 def _gaussian_adjoint_check(B: sp.Matrix, c: sp.Matrix, a: sp.Matrix, m: sp.Matrix,
-                            P: sp.Matrix) -> Check:
+                            S: sp.Matrix, detS: sp.Expr) -> Check:
     r""":math:`\mathcal L_0^*\rho = 0` for :math:`\rho\propto e^{-\frac12 (y-m)^TP(y-m)}`,
     :math:`b = By + c`, constant :math:`a`, checked coefficient by coefficient.
 
@@ -200,10 +201,15 @@ def _gaussian_adjoint_check(B: sp.Matrix, c: sp.Matrix, a: sp.Matrix, m: sp.Matr
     so the check is that the constant, the vector :math:`Pr` and the symmetric
     matrix vanish: small rational expressions, each decided exactly by
     ``cancel`` (expanding :math:`\mathcal L_0^*\rho` with the exponential in it
-    took half a minute for a 2-D velocity with friction :math:`\gamma(x)`)."""
+    took half a minute for a 2-D velocity with friction :math:`\gamma(x)`). With
+    :math:`P = S^{-1} = \operatorname{adj}S/\det S` (``detS`` nonzero) each is multiplied
+    by a nonsingular factor first, which leaves polynomials in the entries of ``S``
+    instead of products of :math:`P`'s fractions (7.7 s of cancel for a 3-D system with
+    two parameters): :math:`\det S` times the constant, :math:`r = SPr`, and
+    :math:`S(\cdot)S = \frac12(SB^T + BS + a)`."""
     r = B * m + c
-    parts = [-B.trace() - (a * P).trace() / 2, *(P * r),
-             *((B.T * P + P * B) / 2 + P * a * P / 2)]
+    parts = [-B.trace() * detS - (a * S.adjugate()).trace() / 2, *r,
+             *((S * B.T + B * S + a) / 2)]
     bad = []
     numeric = False
     for e in parts:
@@ -344,7 +350,7 @@ def _gaussian(G: Generator, fast: tuple) -> InvariantMeasure | None:
     quad = _collect_polynomial((yv.T * Sinv * yv)[0], fast)
     density = sp.exp(-quad / 2) / sp.sqrt((2 * sp.pi) ** n * detS)
     density = sp.powsimp(density)
-    checks = [_gaussian_adjoint_check(B, c, a, m, Sinv),
+    checks = [_gaussian_adjoint_check(B, c, a, m, S, detS),
               Check("integral of rho = 1", True, "symbolic", "Gaussian normalisation")]
     conditions = keep_undecided(hurwitz_conditions(B),
                                 f"the drift matrix {B.tolist()} of the fast variables")
@@ -609,7 +615,16 @@ def _speed(G: Generator, fast: tuple) -> InvariantMeasure | None:
         return None
     unnorm = sp.exp(sp.expand(psi)) / a
     (_, lo, hi), = _domain(G, fast)
-    _require_normalisable(unnorm, y, lo, hi)
+    tails = normalisability_conditions(unnorm, y, lo, hi)
+    if tails is None:  # not of the form e^P prod g_i^e_i: limits decide, or the integral
+        _require_normalisable(unnorm, y, lo, hi)
+        conditions: tuple[sp.Basic, ...] = ()
+    else:
+        conditions = keep_undecided(
+            tails, f"the speed measure {unnorm} of the fast variable {y} on "
+            f"{_interval_text(lo, hi)} is not integrable (a tail too heavy), so the fast "
+            "process has no invariant probability (it escapes or is null-recurrent); its "
+            "drift must confine it (e.g. -k*y with k > 0)")
     Z = definite_integral(unnorm, y, lo, hi)
     if Z.value == sp.oo or Z.value.is_infinite or Z.value == 0:
         raise NoInvariantMeasureError(
@@ -619,8 +634,17 @@ def _speed(G: Generator, fast: tuple) -> InvariantMeasure | None:
         )
     density = unnorm / Z.value
     checks = [_adjoint_check(G, density), _norm_check(density, y, lo, hi, False)]
+    if conditions:
+        checks.append(Check("normalisable", True, "symbolic",
+                            "the tails of rho are integrable where "
+                            + " and ".join(map(str, conditions))
+                            + " (recorded as validity conditions)"))
     return DensityMeasure(fast=fast, strategy="speed measure (1-D)", checks=tuple(checks),
-                          density=density, domain=((y, lo, hi),))
+                          density=density, domain=((y, lo, hi),), conditions=conditions)
+
+
+def _interval_text(lo: sp.Expr, hi: sp.Expr) -> str:
+    return f"({lo}, {hi})"
 
 
 def _require_normalisable(unnorm: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr) -> None:

@@ -932,7 +932,8 @@ def _grid_product(T: Tilted, n: int) -> dict | None:
                                     grid.shape) for f in fs]
             a = [vals[d + i * d:d + (i + 1) * d] for i in range(d)]
             op = ProductOperator(grid, list(vals[:d]), a)
-            return float(np.max(np.linalg.eigvals(op.matrix + np.diag(vals[-1].ravel())).real))
+            tilted = op.matrix.toarray() + np.diag(vals[-1].ravel())
+            return float(np.max(np.linalg.eigvals(tilted).real))
 
         def fn(x: np.ndarray, p: np.ndarray) -> float:
             return eig_at(x, p, n)

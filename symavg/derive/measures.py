@@ -32,7 +32,7 @@ import sympy as sp
 
 from .._sympy_util import is_rational_expression, lowest_terms, with_budget
 from ..report.derivation import Check, Step
-from .integrals import antiderivative, definite_integral
+from .integrals import antiderivative, definite_integral, limit_at
 
 
 @dataclass(frozen=True)
@@ -154,8 +154,7 @@ class DensityMeasure(InvariantMeasure):
             s = sp.Dummy("s")
             G = sp.Integral((g * rho).subs(y, s), (s, lo, y))
         else:
-            base = prim.subs(y, lo) if lo.is_finite else with_budget(sp.limit, (prim, y, lo),
-                                                                     4.0)
+            base = prim.subs(y, lo) if lo.is_finite else limit_at(prim, y, lo)
             if base is None:
                 s = sp.Dummy("s")
                 G = sp.Integral((g * rho).subs(y, s), (s, lo, y))

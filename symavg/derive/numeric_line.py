@@ -44,17 +44,26 @@ a drift is accepted on a line axis when :math:`q(y) = -(y - c)b/a` is positive a
 drift, an outward drift, a heavy-tailed law such as Cauchy's) it is refused with a
 :class:`ModelError`, as is a diffusion that vanishes on the axis.
 
-Linear algebra (dense, :math:`N = \prod_k n_k \le` :data:`MAX_POINTS`). With
+Linear algebra (sparse, :math:`N = \prod_k n_k \le` :data:`MAX_POINTS`). With
 :math:`A` the collocation matrix of :math:`\mathcal L_0` whose wall rows are
 replaced by the normal derivative, and :math:`u` the indicator of the other
 (interior) nodes, the discrete invariant law is the left null vector
-:math:`(A^T + uu^T)\ell = u` (so :math:`A^T\ell = 0`, :math:`u\cdot\ell = 1`),
+:math:`A^T\ell + \mu u = 0`, :math:`u\cdot\ell = 1` (so :math:`A^T\ell = 0`),
 :math:`q = u\ell`, :math:`\langle f\rangle = \sum_j q_jf_j` and
 :math:`\rho = q/W` with the Clenshaw-Curtis weights :math:`W` (0 on the walls).
 The discrete centering :math:`\langle h\rangle = 0` is then exactly the
 solvability of the collocation system; :math:`-\mathcal L_0\Phi = h` is solved as
-:math:`(A + uq^T)\Phi = -u(h - \langle h\rangle)`, then
-:math:`\Phi \leftarrow \Phi - \langle\Phi\rangle`.
+:math:`A\Phi + \mu u = -u(h - \langle h\rangle)`, :math:`u\cdot\Phi = 0`, then
+:math:`\Phi \leftarrow \Phi - q\cdot\Phi` (:math:`A\mathbf 1 = 0`). Both use the one
+bordered matrix :math:`K = \begin{pmatrix}A & u\\ u^T & 0\end{pmatrix}` (the law
+solves :math:`K^T`), nonsingular when the null space of :math:`A` is the constants (the
+centering forces :math:`\mu = 0`), factored once per grid: by LAPACK up to
+:data:`DENSE_POINTS` nodes and by a sparse LU (SuperLU, ``scipy.sparse.linalg.splu``)
+beyond. The Fourier and Chebyshev differentiation matrices are dense per axis, so a
+Kronecker product has :math:`\sum_k n_k` entries per row but its LU fills in to about
+:math:`N^2` (measured: 1.9e7 entries at :math:`N = 4608`); what lifted the old cap of 2500
+points is the single factorisation per grid (the law and every cell problem share it)
+and the sparse assembly.
 """
 
 from __future__ import annotations
@@ -68,8 +77,12 @@ import sympy as sp
 from ..errors import ModelError, UnsolvedError
 from ..models.generator import Generator
 
-#: the largest tensor grid solved densely
-MAX_POINTS = 2500
+#: the largest tensor grid solved (sparse LU of the bordered collocation system)
+MAX_POINTS = 20000
+#: up to this many nodes the bordered system is factored densely (LAPACK): the Chebyshev
+#: and Fourier differentiation matrices are dense per axis, so a sparse LU fills in to
+#: about N^2 entries anyway and SuperLU was 1.8x slower than LAPACK at N = 4608
+DENSE_POINTS = 6000
 #: negative density values tolerated, relative to the peak (tail oscillations)
 POSITIVITY = 1e-2
 #: the density drop (in units of Psi) that defines the bulk of a line axis (confinement test)
@@ -187,49 +200,80 @@ class ProductGrid:
 class ProductOperator:
     r"""The collocation matrix of :math:`b\cdot\nabla + \frac12 a:\nabla\nabla` on a
     :class:`ProductGrid`, with reflecting walls at the ends of the line axes, the invariant
-    law and the cell solver (dense; see the module docstring)."""
+    law and the cell solver (sparse LU; see the module docstring)."""
 
     def __init__(self, grid: ProductGrid, drift: list[np.ndarray],
                  diff: list[list[np.ndarray]]):
+        from scipy import sparse
+
         self.grid = grid
         self.d = len(grid.fast)
         self._d1 = [self._along(k, ax.d1) for k, ax in enumerate(grid.axes)]
         self._d2 = [self._along(k, ax.d2) for k, ax in enumerate(grid.axes)]
         N = int(np.prod(grid.shape))
-        A = np.zeros((N, N))
+        A = sparse.csr_matrix((N, N))
         for i in range(self.d):
             if np.any(drift[i]):
-                A += drift[i].ravel()[:, None] * self._d1[i]
+                A = A + sparse.diags(drift[i].ravel()) @ self._d1[i]
             for j in range(self.d):
                 if np.any(diff[i][j]):
-                    A += 0.5 * diff[i][j].ravel()[:, None] * self._second(i, j)
+                    A = A + sparse.diags(0.5 * diff[i][j].ravel()) @ self._second(i, j)
         # a node at an end of a line axis carries the wall: zero normal derivative
         index = np.indices(grid.shape).reshape(self.d, -1)
         interior = np.ones(N, dtype=bool)
+        walls = np.zeros(N, dtype=bool)
+        normal = sparse.csr_matrix((N, N))
         for k, ax in enumerate(grid.axes):
             if ax.kind != "line":
                 continue
             wall = interior & ((index[k] == 0) | (index[k] == ax.n - 1))
-            A[wall] = self._d1[k][wall]
+            normal = normal + sparse.diags(wall.astype(float)) @ self._d1[k]
+            walls |= wall
             interior &= ~wall
+        A = (sparse.diags((~walls).astype(float)) @ A + normal).tocsr()
+        A.eliminate_zeros()
         self.matrix = A
         self.interior = interior.astype(float)
         self._q: np.ndarray | None = None
+        self._lu = None
 
-    def _along(self, k: int, D: np.ndarray) -> np.ndarray:
-        out = np.ones((1, 1))
+    def _along(self, k: int, D: np.ndarray):
+        from scipy import sparse
+
+        out = sparse.identity(1, format="csr")
         for m, ax in enumerate(self.grid.axes):
-            out = np.kron(out, D if m == k else np.eye(ax.n))
+            out = sparse.kron(out, D if m == k else sparse.identity(ax.n), format="csr")
         return out
 
-    def _second(self, i: int, j: int) -> np.ndarray:
+    def _second(self, i: int, j: int):
         r""":math:`\partial_i\partial_j` as a Kronecker product (no dense matrix product)."""
+        from scipy import sparse
+
         if i == j:
             return self._d2[i]
-        out = np.ones((1, 1))
+        out = sparse.identity(1, format="csr")
         for m, ax in enumerate(self.grid.axes):
-            out = np.kron(out, ax.d1 if m in (i, j) else np.eye(ax.n))
+            out = sparse.kron(out, ax.d1 if m in (i, j) else sparse.identity(ax.n),
+                              format="csr")
         return out
+
+    def _bordered_solve(self, rhs: np.ndarray, transpose: bool = False) -> np.ndarray:
+        r"""``x`` (without the multiplier) solving :math:`Kx = r` or :math:`K^Tx = r` for the
+        bordered matrix :math:`K = \begin{pmatrix}A & u\\ u^T & 0\end{pmatrix}`, factored
+        once per operator: dense LU (LAPACK) up to :data:`DENSE_POINTS` nodes, sparse LU
+        (SuperLU, :func:`scipy.sparse.linalg.splu`) beyond."""
+        if self._lu is None:
+            from scipy import sparse
+
+            u = self.interior
+            K = sparse.bmat([[self.matrix, sparse.csr_matrix(u[:, None])],
+                             [sparse.csr_matrix(u[None, :]), None]], format="csc")
+            self._lu = _factor(K)
+        sol = self._lu(rhs, transpose)
+        if not np.all(np.isfinite(sol)):
+            raise UnsolvedError("the collocation system of the fast generator is singular on "
+                                "the grid; check that the fast process is ergodic")
+        return sol[:-1]
 
     def grad(self, u: np.ndarray) -> list[np.ndarray]:
         return [(D @ u.ravel()).reshape(u.shape) for D in self._d1]
@@ -244,12 +288,8 @@ class ProductOperator:
         r"""The normalised invariant density at the nodes (:math:`\rho = q/W`, 0 on the
         walls) and the residual :math:`\max|A^T\ell|`."""
         A, u = self.matrix, self.interior
-        try:
-            ell = np.linalg.solve(A.T + np.outer(u, u), u)
-        except np.linalg.LinAlgError:
-            raise UnsolvedError("the collocation matrix of the fast generator has more than "
-                                "one invariant law on the grid; check that the fast process "
-                                "is ergodic") from None
+        # A^T ell + mu u = 0, u . ell = 1 (A 1 = 0 forces mu = 0)
+        ell = self._bordered_solve(np.r_[np.zeros(u.size), 1.0], transpose=True)
         q = ell * u
         # where the density is tiny the discrete law oscillates about 0 at the size of the
         # discretisation error (double well: -3e-4 of the peak at 32 points, -6e-6 at 48,
@@ -271,9 +311,42 @@ class ProductOperator:
             self.density()
         A, u, q = self.matrix, self.interior, self._q
         hf = h.ravel() - q @ h.ravel()
-        phi = np.linalg.solve(A + np.outer(u, q), -hf * u)
+        # A Phi + mu u = -u hf, u . Phi = 0 (the centering q . (u hf) = 0 forces mu = 0);
+        # then the constant that makes q . Phi = 0 (A 1 = 0)
+        phi = self._bordered_solve(np.r_[-hf * u, 0.0])
         phi -= q @ phi
         return phi.reshape(h.shape), float(np.max(np.abs((A @ phi + hf) * u)))
+
+
+def _factor(K):
+    """A solver ``(rhs, transpose) -> x`` for the sparse matrix ``K``, factored once."""
+    n = K.shape[0]
+    if n <= DENSE_POINTS:
+        import warnings
+
+        from scipy.linalg import LinAlgWarning, lu_factor, lu_solve
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", LinAlgWarning)
+            try:
+                factors = lu_factor(K.toarray(), check_finite=False)
+            except (LinAlgWarning, np.linalg.LinAlgError):
+                factors = None
+        if factors is None or np.any(np.diag(factors[0]) == 0):
+            raise UnsolvedError("the collocation matrix of the fast generator has more than "
+                                "one invariant law on the grid; check that the fast process "
+                                "is ergodic")
+        return lambda rhs, transpose: lu_solve(factors, rhs, trans=1 if transpose else 0,
+                                               check_finite=False)
+    from scipy.sparse.linalg import splu
+
+    try:
+        lu = splu(K)
+    except RuntimeError:  # SuperLU: "Factor is exactly singular"
+        raise UnsolvedError("the collocation matrix of the fast generator has more than one "
+                            "invariant law on the grid; check that the fast process is "
+                            "ergodic") from None
+    return lambda rhs, transpose: lu.solve(rhs, trans="T" if transpose else "N")
 
 
 # ------------------------------------------------------------------ the scale
@@ -367,7 +440,7 @@ def product_grid(G: Generator, fast: Sequence[sp.Symbol], params: Mapping, n: in
         fit = max((m for m in range(2, n) if np.prod([f * m for f in factors]) <= MAX_POINTS),
                   default=2)
         raise ModelError(
-            f"the numeric cell solver with a fast variable on the line solves densely; "
+            f"the numeric cell solver with a fast variable on the line solves a sparse LU; "
             f"{' x '.join(str(ax.n) for ax in axes)} = {total} grid points exceed "
             f"{MAX_POINTS} (a line axis gets {line_factor} n points, a circle n). Pass "
             f"n={fit} or less to sa.reduce")

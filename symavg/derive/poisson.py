@@ -49,7 +49,13 @@ from ..models.generator import Generator
 from ..models.markov import poisson_solve
 from ..report.derivation import Check, Step
 from . import _context
-from .integrals import antiderivative, definite_integral, reduce_square_roots
+from .integrals import (
+    antiderivative,
+    beyond_elementary_periods,
+    definite_integral,
+    limit_at,
+    reduce_square_roots,
+)
 from .invariant import _describe
 from .measures import DiscreteMeasure, InvariantMeasure, ProductMeasure
 
@@ -526,6 +532,11 @@ def _quadrature(G: Generator, rhs: sp.Expr, fast: tuple,
     periodic = y in G.periodic_map
     integrand = sp.powsimp(2 * rhs * sp.exp(psi) / a, combine="exp")
     prim = antiderivative(integrand, y)
+    if prim is None and periodic and beyond_elementary_periods(integrand, y):
+        # e^(several harmonics): int_0^y left for quadrature; Phi' and the averages stay
+        # exact in it, and the substitution check evaluates it numerically
+        s = sp.Dummy("s")
+        prim = sp.Integral(integrand.subs(y, s), (s, 0, y))
     if prim is None:
         return None
     if periodic:
@@ -538,7 +549,7 @@ def _quadrature(G: Generator, rhs: sp.Expr, fast: tuple,
         grad = sp.powsimp(sp.expand(sp.exp(-psi) * (C - inner)), combine="exp")
     else:
         lo = measure.domain[0][1]
-        at_lo = with_budget(sp.limit, (prim, y, lo), 4.0)
+        at_lo = limit_at(prim, y, lo)
         if at_lo is None or at_lo.has(sp.oo, -sp.oo, sp.zoo, sp.nan):
             return None
         grad = sp.powsimp(sp.expand(-sp.exp(-psi) * (prim - at_lo)), combine="exp")
@@ -551,7 +562,7 @@ def _quadrature(G: Generator, rhs: sp.Expr, fast: tuple,
         # never integrated (exp of a trigonometric function, special functions): its form
         # only feeds the averages, and a short one by polynomial arithmetic will do
         grad = lowest_terms(grad, expanded=True)
-    else:
+    elif not grad.has(sp.Integral):  # simplify evaluates integrals numerically, minutes
         grad = with_budget(sp.simplify, (grad,), 3.0) or grad
     phi = None
     if _worth_integrating(grad, y):

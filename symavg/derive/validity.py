@@ -12,6 +12,15 @@ collected as SymPy relations on :attr:`EffectiveModel.validity
   Matrices* vol. 2, Ch. XV, Sec. 6), recorded by the strategies on the
   measure (:attr:`InvariantMeasure.conditions`);
 * stability of a slow manifold (a deterministic fast relaxation);
+* normalisability of a one-dimensional invariant density
+  :math:`\rho \propto e^{P(y)}\prod_i g_i(y)^{e_i}` (``P``, ``g_i`` polynomials in
+  ``y``): at an infinite end the leading term of ``P`` must be negative, or, when ``P``
+  is constant, the power :math:`s = \sum_i e_i\deg g_i` of the algebraic tail
+  :math:`\rho \sim |y|^{s}` must satisfy :math:`s < -1`; at a finite end ``c`` the
+  local power :math:`s_c = \sum_i e_i\operatorname{ord}_c g_i` must satisfy
+  :math:`s_c > -1` (:func:`normalisability_conditions`);
+* the region where a period integral by residues holds (no pole of the integrand on the
+  unit circle; :func:`symavg.derive.integrals.residue_conditions`);
 * positivity of the effective diffusion (diagonal entries and, in two slow
   dimensions, the determinant).
 
@@ -30,24 +39,63 @@ from sympy.core.function import AppliedUndef
 
 from ..errors import CheckFailedError, NoInvariantMeasureError
 from ..report.derivation import Check, Step
+from . import _context
 
-__all__ = ["hurwitz_conditions", "keep_undecided", "validity_conditions"]
+__all__ = ["hurwitz_conditions", "keep_undecided", "normalisability_conditions",
+           "validity_conditions"]
 
 
 def _decide(rel: sp.Basic) -> sp.Basic:
     """``rel`` with both sides put in lowest terms (SymPy then decides more often)."""
     if isinstance(rel, sp.core.relational.Relational):
         lhs = sp.factor(sp.cancel(rel.lhs - rel.rhs))
+        content, primitive = lhs.as_content_primitive()
+        if content.is_positive and primitive.free_symbols:  # 2 k > 0 is k > 0
+            lhs = primitive
         return rel.func(lhs, 0)
     return rel
 
 
+def _one_variable(rel: sp.Basic) -> sp.Basic:
+    """``rel`` on one symbol, polynomial of degree <= 4 in it, as the interval it defines
+    under the symbol's assumptions (``4 (C - 1)(C + 1) > 0`` with ``C`` positive is
+    ``C > 1``); ``rel`` itself otherwise."""
+    if not isinstance(rel, sp.core.relational.Relational) or len(rel.free_symbols) != 1:
+        return rel
+    (s,) = rel.free_symbols
+    e = rel.lhs - rel.rhs
+    if not e.is_polynomial(s) or sp.degree(e, s) > 4:
+        return rel
+    try:
+        region = sp.solve_univariate_inequality(rel, s, relational=False)
+    except (NotImplementedError, ValueError, TypeError):
+        return rel
+    domain = (sp.Interval.open(0, sp.oo) if s.is_positive else
+              sp.Interval(0, sp.oo) if s.is_nonnegative else sp.S.Reals)
+    region = region.intersect(domain)
+    if region == domain:
+        return sp.true
+    if region is sp.S.EmptySet:
+        return sp.false
+    if not isinstance(region, sp.Interval):
+        return rel
+    parts = []
+    if region.start != domain.start or region.left_open != domain.left_open:
+        parts.append(sp.StrictGreaterThan(s, region.start) if region.left_open
+                     else sp.GreaterThan(s, region.start))
+    if region.end != domain.end or region.right_open != domain.right_open:
+        parts.append(sp.StrictLessThan(s, region.end) if region.right_open
+                     else sp.LessThan(s, region.end))
+    return parts[0] if len(parts) == 1 else sp.And(*parts)
+
+
 def keep_undecided(relations: Sequence[sp.Basic], what: str) -> tuple[sp.Basic, ...]:
     """The relations SymPy does not prove true; a :class:`NoInvariantMeasureError`
-    (naming ``what``) for one it proves false."""
+    (naming ``what``) for one it proves false. A relation on one symbol is written as the
+    interval it defines (``C > 1``)."""
     out = []
     for rel in relations:
-        r = _decide(rel)
+        r = _one_variable(_decide(rel))
         if r is sp.true:
             continue
         if r is sp.false:
@@ -88,6 +136,89 @@ def hurwitz_conditions(B: sp.MatrixBase) -> tuple[sp.Basic, ...]:
     return tuple(conds)
 
 
+def _density_parts(unnorm: sp.Expr, y: sp.Symbol
+                   ) -> tuple[sp.Poly, list[tuple[sp.Expr, sp.Expr]]] | None:
+    r"""``unnorm`` as :math:`K e^{P(y)}\prod_i g_i(y)^{e_i}`: the polynomial ``P`` and the
+    pairs :math:`(g_i, e_i)` (``K`` and the ``e_i`` free of ``y``); None for another form."""
+    exponent = sp.S.Zero
+    powers: list[tuple[sp.Expr, sp.Expr]] = []
+    for fac in sp.Mul.make_args(sp.powsimp(sp.sympify(unnorm), combine="exp")):
+        if not fac.has(y):
+            continue
+        if isinstance(fac, sp.exp):
+            exponent += fac.args[0]
+        elif isinstance(fac, sp.Pow) and not fac.exp.has(y) and fac.base.is_polynomial(y):
+            powers.append((fac.base, fac.exp))
+        elif fac.is_polynomial(y):
+            powers.append((fac, sp.S.One))
+        else:
+            return None
+    poly = sp.S.Zero
+    for term in sp.Add.make_args(sp.expand(exponent)):
+        c, rest = term.as_independent(y, as_Add=False)
+        if isinstance(rest, sp.log) and rest.args[0].is_polynomial(y):
+            powers.append((rest.args[0], c))
+        elif term.is_polynomial(y):
+            poly += term
+        else:
+            return None
+    return sp.Poly(poly, y), powers
+
+
+def _order_at(g: sp.Expr, y: sp.Symbol, c: sp.Expr) -> int:
+    """The multiplicity of ``c`` as a root of the polynomial ``g`` (0 when ``g(c) != 0``
+    or undecided)."""
+    p = sp.Poly(g, y)
+    k = 0
+    while p.degree() > 0 and sp.simplify(p.eval(c)) == 0:
+        p = sp.Poly(sp.quo(p.as_expr(), y - c, y), y)
+        k += 1
+    return k
+
+
+def normalisability_conditions(unnorm: sp.Expr, y: sp.Symbol, lo: sp.Expr, hi: sp.Expr
+                               ) -> tuple[sp.Basic, ...] | None:
+    r"""Conditions on the parameters for :math:`\int_{lo}^{hi}\rho\,dy < \infty`, with
+    :math:`\rho = K e^{P(y)}\prod_i g_i(y)^{e_i}` (see the module docstring), or None
+    when ``unnorm`` is not of that form.
+
+    At an infinite end :math:`\pm\infty` with :math:`\deg P = n \ge 1`: :math:`(\pm1)^n
+    p_n < 0` (Gaussian-type decay; sufficient, and necessary unless :math:`p_n` vanishes);
+    with ``P`` constant: :math:`s + 1 < 0`, :math:`s = \sum_i e_i\deg g_i`, since
+    :math:`\rho \sim |y|^s` and :math:`\int^\infty y^s dy < \infty` iff :math:`s < -1`.
+    At a finite end ``c``: :math:`s_c + 1 > 0` with :math:`s_c = \sum_i e_i
+    \operatorname{ord}_c g_i` (:math:`\rho \sim |y - c|^{s_c}`). The relations are not
+    yet decided (see :func:`keep_undecided`).
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from symavg.derive.validity import normalisability_conditions
+    >>> y = sp.Symbol("y", real=True)
+    >>> k = sp.Symbol("k", positive=True)
+    >>> normalisability_conditions((1 + y**2) ** (-k / 2), y, -sp.oo, sp.oo)
+    (k - 1 > 0,)
+    """
+    parts = _density_parts(unnorm, y)
+    if parts is None:
+        return None
+    P, powers = parts
+    out: list[sp.Basic] = []
+    for end in (sp.sympify(lo), sp.sympify(hi)):
+        if end.is_infinite:
+            if P.degree() >= 1:
+                lead = P.LC() * (1 if end == sp.oo else (-1) ** P.degree())
+                out.append(sp.StrictGreaterThan(sp.factor(-lead), 0, evaluate=False))
+            else:
+                s = sum((e * sp.degree(g, y) for g, e in powers), sp.S.Zero)
+                out.append(sp.StrictGreaterThan(sp.factor(-s - 1), 0, evaluate=False))
+        else:
+            s = sum((e * _order_at(g, y, end) for g, e in powers), sp.S.Zero)
+            if s != 0:
+                out.append(sp.StrictGreaterThan(sp.factor(s + 1), 0, evaluate=False))
+    return tuple(dict.fromkeys(out))
+
+
 def _collect(measure: object) -> list[sp.Basic]:
     out = list(getattr(measure, "conditions", ()) or ())
     for f in getattr(measure, "factors", ()) or ():
@@ -104,6 +235,9 @@ def validity_conditions(drift: Sequence[sp.Expr], diff: sp.MatrixBase, slow: tup
     """
     _require_finite_real(drift, diff, slow)
     conds = _collect((records or {}).get("measure"))
+    conds += [c for c in _context.recorded_conditions()
+              if not any(isinstance(s, sp.Dummy) for s in c.free_symbols)]
+    conds = list(keep_undecided(conds, "a step of the derivation")) if conds else conds
     diff = sp.Matrix(diff)
     n = diff.shape[0]
     positivity = []
@@ -142,7 +276,11 @@ def validity_conditions(drift: Sequence[sp.Expr], diff: sp.MatrixBase, slow: tup
 
 def _nonnegative_where_defined(e: sp.Expr) -> bool:
     """True when ``e`` is proved nonnegative with every symbol also taken nonzero
-    (``2/k**2`` for a real ``k``: the value at ``k = 0`` is not an admissible model)."""
+    (``2/k**2`` for a real ``k``: the value at ``k = 0`` is not an admissible model) and
+    every square root taken real (``2 sqrt(C - 1) sqrt(C + 1)``: where it is not real, the
+    realness check refuses the model and a recorded condition excludes the region)."""
+    e = e.replace(lambda p: isinstance(p, sp.Pow) and p.exp == sp.S.Half,
+                  lambda p: sp.Dummy("r", nonnegative=True))
     repl = {}
     for s in e.free_symbols:
         assumptions = {k: v for k, v in s.assumptions0.items() if v is not None}
