@@ -212,3 +212,21 @@ def test_immutable():
     cp = CellProblem(2 + sp.cos(y), {y: 2 * sp.pi})
     with pytest.raises(AttributeError):
         cp.A = sp.Matrix([[1]])
+
+
+def test_residue_harmonic_mean_records_where_it_holds():
+    """A(y) = C + cos(2 pi y) on the unit cell: A* = <1/A>^{-1} = sqrt(C^2 - 1) (the
+    harmonic mean; Gradshteyn & Ryzhik 3.613.2 for int_0^{2pi} dt/(a + b cos t) =
+    2 pi/sqrt(a^2 - b^2), a > |b|). The residue value holds only where A has no zero in
+    the cell, C > 1: the tensor records it, shows it in a "validity" step, and numeric()
+    refuses C = 0.5, where A changes sign and no effective tensor exists."""
+    C = sp.Symbol("C", positive=True)
+    res = CellProblem(C + sp.cos(2 * sp.pi * y), {y: 1}).effective_tensor()
+    assert sp.simplify(res.tensor[0, 0] - sp.sqrt(C**2 - 1)) == 0
+    assert res.validity == (C > 1,)
+    assert res.steps.find("validity")
+    assert abs(res.numeric({C: 2.0})[0, 0] - np.sqrt(3.0)) < 1e-12
+    with pytest.raises(ModelError, match="C > 1"):
+        res.numeric({C: 0.5})
+    # a numeric contrast needs no condition
+    assert CellProblem(2 + sp.cos(y), {y: 2 * sp.pi}).effective_tensor().validity == ()

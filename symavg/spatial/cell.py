@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -72,6 +72,22 @@ from .fv import FVProblem
 
 #: work (millions of Python calls) given to ``sympy.integrate`` for one period average
 INTEGRATE_BUDGET = 3.0
+
+
+def _with_validity(res: EffectiveTensor, found: list) -> EffectiveTensor:
+    """``res`` with the recorded conditions SymPy does not prove (as intervals on one
+    parameter where they are), shown in a "validity" step."""
+    from ..derive.validity import keep_undecided
+
+    conds = keep_undecided(found, "the effective tensor")
+    if not conds:
+        return res
+    step = Step("validity", "The closed form holds where no pole of a period average "
+                "crosses the unit circle (the coefficient does not vanish in the cell):",
+                tuple((f"c_{{{k + 1}}}", c) for k, c in enumerate(conds)),
+                (Check("validity conditions recorded", True, "symbolic",
+                       "; ".join(map(str, conds))),), "validity")
+    return replace(res, steps=res.steps.then(step), validity=conds)
 
 
 # ----------------------------------------------------------------- result
@@ -94,6 +110,10 @@ class EffectiveTensor:
         change from the previous grid.
     params : dict
         The parameter values used (numeric route), or ``{}``.
+    validity : tuple of Relational
+        Where a closed form holds, as relations on the parameters (e.g. ``C > 1`` for a
+        period average by residues of ``1/(C + cos 2 pi y)``: no pole on the unit
+        circle); checked by :meth:`numeric`.
 
     Examples
     --------
@@ -109,11 +129,20 @@ class EffectiveTensor:
     method: str
     convergence: tuple[tuple[int, np.ndarray, float], ...] = ()
     params: Mapping[sp.Symbol, float] = field(default_factory=dict)
+    validity: tuple[sp.Basic, ...] = ()
 
     def numeric(self, params: Mapping[sp.Symbol, float] | None = None) -> np.ndarray:
-        """The tensor as a float array, evaluating any integrals by quadrature."""
+        """The tensor as a float array, evaluating any integrals by quadrature; a
+        :class:`~symavg.errors.ModelError` when ``params`` violate :attr:`validity`."""
         if isinstance(self.tensor, np.ndarray):
             return self.tensor
+        for rel in self.validity:
+            if sp.sympify(rel).subs(dict(params or {})) == sp.false:
+                raise ModelError(
+                    f"the effective tensor holds only where {rel}, and the parameter values "
+                    f"{dict(params or {})} violate it (e.g. the coefficient vanishes "
+                    "somewhere in the cell): choose values inside the validity region "
+                    "(EffectiveTensor.validity)")
         M = sp.Matrix(self.tensor).subs(dict(params or {}))
         out = np.empty(M.shape)
         for i in range(M.rows):
@@ -391,10 +420,13 @@ class CellProblem:
         """
         params = self._check_params(params)
         dep = self.depends_on()
-        if not numeric and len(dep) <= 1:
-            return self._closed_form(dep, params, budget)
-        if not numeric and self._separable_diagonal():
-            return self._closed_form_separable(params, budget)
+        if not numeric and (len(dep) <= 1 or self._separable_diagonal()):
+            from ..derive import _context
+
+            with _context.collecting_conditions() as found:
+                res = (self._closed_form(dep, params, budget) if len(dep) <= 1
+                       else self._closed_form_separable(params, budget))
+            return _with_validity(res, found)
         missing = [s for s in self.parameters if s not in params]
         if missing:
             hint = ", ".join(f"{s}: ..." for s in missing)
@@ -451,6 +483,7 @@ class CellProblem:
             res = with_budget(_residue_average, (f, y, L, points[0]), budget)
             if res is not None:
                 candidates.append((res, "residues, z = exp(2 pi i y/L)"))
+                residues_at = points[0]
         if not candidates:
             val = with_budget(_integrate, (f, y, L), budget)
             if val is not None and not val.has(sp.Integral) and not val.has(sp.nan, sp.zoo):
@@ -458,6 +491,11 @@ class CellProblem:
         for val, how in candidates:
             chk = _spot_check(val, f, y, L, points, name, how)
             if chk.passed:
+                if how.startswith("residues"):   # where no pole crosses the unit circle
+                    from ..derive import _context
+                    from ..derive.integrals import residue_conditions
+
+                    _context.record_conditions(residue_conditions(f, y, L, residues_at))
                 return val, chk
         return (sp.Integral(f, (y, 0, L)) / L,
                 Check(name, True, "numeric", "kept as an unevaluated integral (quadrature); "
