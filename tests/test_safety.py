@@ -280,3 +280,18 @@ def test_tikhonov_deterministic_fast_relaxation():
         sa.reduce(sa.SDE([x, y], [-x + y, (y - y**3) / eps], noise=[1, 0]))
     with pytest.raises(sa.NoInvariantMeasureError, match="not stable"):
         sa.reduce(sa.SDE([x, y], [-x + y, (y + x) / eps], noise=[1, 0]))
+
+
+def test_an_abandoned_route_forgets_only_its_own_conditions():
+    """In a nested reduction the levels share one list of validity conditions: a level
+    that abandons its closed-form attempt for the numeric route forgets the conditions
+    that attempt recorded, not those of the faster levels reduced before it."""
+    from symavg.derive import _context
+
+    C, k = sp.symbols("C k", positive=True)
+    with _context.collecting_conditions() as found:
+        _context.record_conditions((C > 1,))         # an outer level (residues)
+        mark = len(_context.recorded_conditions())
+        _context.record_conditions((k > 2,))         # the closed-form attempt
+        _context.discard_conditions(mark)
+        assert found == [C > 1]

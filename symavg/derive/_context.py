@@ -93,8 +93,9 @@ def recorded_conditions() -> tuple:
     return tuple(_CONDITIONS.get() or ())
 
 
-def discard_conditions() -> None:
-    """Forget the relations recorded so far (a route abandoned for another)."""
+def discard_conditions(since: int = 0) -> None:
+    """Forget the relations recorded after the first ``since`` (those of a route abandoned
+    for another; an outer level's conditions, recorded before, are kept)."""
     found = _CONDITIONS.get()
     if found is not None:
-        found.clear()
+        del found[since:]

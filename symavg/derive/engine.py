@@ -73,7 +73,12 @@ from ..models.sde import SDE
 from ..report.derivation import Average, Check, Derivation, Step
 from ..report.names import fresh_name, user_names
 from . import poisson
-from ._context import collecting_conditions, discard_conditions, numeric_parameters
+from ._context import (
+    collecting_conditions,
+    discard_conditions,
+    numeric_parameters,
+    recorded_conditions,
+)
 from .invariant import InvariantMeasure, invariant_measure
 from .measures import DensityMeasure, DiscreteMeasure
 from .poisson import Corrector, centering_check, solve_poisson
@@ -274,6 +279,7 @@ def _reduce_view(view: _View, model: object, fast: object, eps: sp.Symbol,
         return multiscale.long_time(red, view, model, fast, eps, timescale, ctx,
                                     params=params, n=n, method=method)
 
+    before = len(recorded_conditions())   # an outer level's conditions stay
     if method != "numeric":
         try:
             return finish(_reduce_symbolic(deriv, L0, L1, L2, mid, ctx))
@@ -288,7 +294,7 @@ def _reduce_view(view: _View, model: object, fast: object, eps: sp.Symbol,
             reason = str(exc)
     else:
         reason = "numeric route requested"
-    discard_conditions()  # those of the closed-form attempt: not the numeric result's
+    discard_conditions(before)  # those of the closed-form attempt: not the numeric result's
     with numeric_parameters(params, n, slow):
         deriv = deriv.then(Step(
             "numeric cell problems",
