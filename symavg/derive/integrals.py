@@ -266,22 +266,9 @@ def odd_polynomial_exponent(f: sp.Expr, y: sp.Symbol) -> bool:
     :math:`e^{-y^4/4 - a y^2}` has one (Bessel functions of order 1/4) and is not
     matched here.
     """
-    exps = [e for e in f.atoms(sp.exp) if e.has(y)]
-    if len(exps) != 1:
-        return False
-    P = exps[0].args[0]
-    try:
-        poly = sp.Poly(P, y)
-        rest = sp.Poly(sp.cancel(f / exps[0]), y)
-    except sp.PolynomialError:
-        return False
-    if rest.is_zero or poly.degree() < 3 or poly.free_symbols_in_domain:
-        return False
-    n = poly.degree()
-    coeffs = poly.all_coeffs()
-    shift = coeffs[1] / (n * coeffs[0])
-    depressed = sp.Poly(sp.expand(P.subs(y, y - shift)), y)
-    return any(c != 0 for (k,), c in depressed.terms() if k % 2 == 1)
+    depressed = _depressed_exponent(f, y, numeric_only=True)
+    return depressed is not None and any(c != 0 for (k,), c in depressed.terms()
+                                         if k % 2 == 1)
 
 
 def several_term_exponent(f: sp.Expr, y: sp.Symbol) -> bool:
@@ -294,22 +281,32 @@ def several_term_exponent(f: sp.Expr, y: sp.Symbol) -> bool:
     the special functions SymPy knows otherwise; ``integrate`` takes 8-40 s on each, and a
     Bessel value is no more use downstream than quadrature, so it is not sought.
     """
+    depressed = _depressed_exponent(f, y)
+    return depressed is not None and sum(1 for (k,), c in depressed.terms()
+                                         if k >= 1 and c != 0) > 1
+
+
+def _depressed_exponent(f: sp.Expr, y: sp.Symbol, numeric_only: bool = False
+                        ) -> sp.Poly | None:
+    r"""For :math:`f = Q(y)e^{P(y)}` with polynomials :math:`Q \ne 0` and :math:`P` of degree
+    :math:`n \ge 3`: :math:`P(y - p_{n-1}/(n p_n))` as a polynomial in ``y`` (the shift
+    removes the second-highest power); None for any other ``f``, or, with
+    ``numeric_only``, when the coefficients of ``P`` hold symbols."""
     exps = [e for e in f.atoms(sp.exp) if e.has(y)]
     if len(exps) != 1:
-        return False
+        return None
     P = exps[0].args[0]
     try:
         poly = sp.Poly(P, y)
         rest = sp.Poly(sp.cancel(f / exps[0]), y)
     except sp.PolynomialError:
-        return False
-    if rest.is_zero or poly.degree() < 3:
-        return False
+        return None
+    if rest.is_zero or poly.degree() < 3 or (numeric_only and poly.free_symbols_in_domain):
+        return None
     n = poly.degree()
     coeffs = poly.all_coeffs()
     shift = coeffs[1] / (n * coeffs[0])
-    depressed = sp.Poly(sp.expand(P.subs(y, y - shift)), y)
-    return sum(1 for (k,), c in depressed.terms() if k >= 1 and c != 0) > 1
+    return sp.Poly(sp.expand(P.subs(y, y - shift)), y)
 
 
 def gamma_integral(f: sp.Expr, y: sp.Symbol,

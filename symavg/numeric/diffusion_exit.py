@@ -46,6 +46,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import ModelError, SimulationError
+from .exit_times import LogRate
 
 __all__ = [
     "DiffusionExitEstimate",
@@ -245,7 +246,7 @@ def _bounds(ker: _Kernel, x0: Mapping, lower: Mapping | None, upper: Mapping | N
 
 # --------------------------------------------------------- plain Monte Carlo
 @dataclass(frozen=True)
-class DiffusionExitEstimate:
+class DiffusionExitEstimate(LogRate):
     r"""The mean exit time ``E[tau]`` of a diffusion from an interval, with its standard error.
 
     Attributes
@@ -267,16 +268,6 @@ class DiffusionExitEstimate:
     dt: float
     times: np.ndarray
     codes: np.ndarray
-
-    @property
-    def log_rate(self) -> float:
-        r""":math:`\epsilon\log\hat E[\tau]`, which tends to the barrier :math:`\Delta V`."""
-        return self.eps * math.log(self.mean)
-
-    @property
-    def log_rate_stderr(self) -> float:
-        """Its standard error (delta method): ``eps * stderr / mean``."""
-        return self.eps * self.stderr / self.mean
 
 
 def _check_common(paths: int, dt: float) -> None:
@@ -479,7 +470,7 @@ def exit_probability(model: Any, x0: Mapping, lower: Mapping, upper: Mapping, *,
 
 
 @dataclass(frozen=True)
-class SplittingExitTime:
+class SplittingExitTime(LogRate):
     r"""The mean exit time of a 1-D well by splitting and the renewal formula.
 
     Attributes
@@ -501,16 +492,6 @@ class SplittingExitTime:
     approach: float
     failure: float
     success: float
-
-    @property
-    def log_rate(self) -> float:
-        r""":math:`\epsilon\log\hat E[\tau]`."""
-        return self.eps * math.log(self.mean)
-
-    @property
-    def log_rate_stderr(self) -> float:
-        """Its standard error: ``eps * stderr / mean``."""
-        return self.eps * self.stderr / self.mean
 
 
 def splitting_mean_exit_time(model: Any, x0: Mapping, upper: Mapping, *, level: float,

@@ -44,8 +44,24 @@ from .switching import _ERRORS, _fastest_rate, _kernel, _rate_matrix, stationary
 __all__ = ["ExitTimeEstimate", "mean_exit_time"]
 
 
+class LogRate:
+    r"""The Arrhenius rate of a mean-exit-time estimate with ``mean``, ``stderr`` and
+    ``eps``: :math:`\epsilon\log\hat E[\tau]`, which tends to the barrier :math:`\Delta V`
+    (Freidlin-Wentzell), and its standard error by the delta method."""
+
+    @property
+    def log_rate(self) -> float:
+        r""":math:`\epsilon\log\hat E[\tau]`, which tends to the barrier :math:`\Delta V`."""
+        return self.eps * math.log(self.mean)  # type: ignore[attr-defined]
+
+    @property
+    def log_rate_stderr(self) -> float:
+        """Its standard error (delta method): ``eps * stderr / mean``."""
+        return self.eps * self.stderr / self.mean  # type: ignore[attr-defined]
+
+
 @dataclass(frozen=True)
-class ExitTimeEstimate:
+class ExitTimeEstimate(LogRate):
     r"""The mean exit time ``E[tau]`` from a box, with its standard error.
 
     Attributes
@@ -67,16 +83,6 @@ class ExitTimeEstimate:
     paths: int
     times: np.ndarray
     jumps: int
-
-    @property
-    def log_rate(self) -> float:
-        r""":math:`\epsilon\log\hat E[\tau]`, which tends to the barrier :math:`\Delta V`."""
-        return self.eps * math.log(self.mean)
-
-    @property
-    def log_rate_stderr(self) -> float:
-        """Its standard error (delta method): ``eps * stderr / mean``."""
-        return self.eps * self.stderr / self.mean
 
     def _repr_html_(self) -> str:
         from ..report.results import estimate_html
