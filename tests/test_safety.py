@@ -295,3 +295,33 @@ def test_an_abandoned_route_forgets_only_its_own_conditions():
         _context.record_conditions((k > 2,))         # the closed-form attempt
         _context.discard_conditions(mark)
         assert found == [C > 1]
+
+
+def test_residue_region_of_several_harmonics_is_recorded_and_checked():
+    """A(y) = C + cos(2 pi y) + cos(4 pi y)/4 on the unit cell: the harmonic mean
+    1/<1/A> exists only where A keeps its sign; with t = cos(2 pi y),
+    A = C - 1/4 + t + t^2/2 increases in t on [-1, 1], so its minimum is C - 3/4 at t = -1
+    (by hand) and the mean needs C > 3/4. Whether the
+    average comes by residues or stays an integral for quadrature (as here, with a small
+    budget), the condition is recorded as CellMinimum(4 A) > 0 (not as a discriminant: the
+    denominator is not one first harmonic); the tensor refuses C = 1/2 (A changes sign) and
+    evaluates at C = 2 as the quadrature of 1/<1/A> does."""
+    import numpy as np
+    from scipy.integrate import quad
+
+    from symavg.derive.integrals import CellMinimum
+    from symavg.spatial import CellProblem
+
+    y = sp.Symbol("y", real=True)
+    C = sp.Symbol("C", positive=True)
+    A = C + sp.cos(2 * sp.pi * y) + sp.cos(4 * sp.pi * y) / 4
+    res = CellProblem(A, {y: 1}).effective_tensor(budget=0.5)
+    (cond,) = res.validity
+    assert cond.lhs.func is CellMinimum
+    assert cond.xreplace({C: sp.Float(0.8)}) == sp.true
+    assert cond.xreplace({C: sp.Float(0.7)}) == sp.false      # 0.7 < 3/4
+    with pytest.raises(sa.ModelError, match="CellMinimum"):
+        res.numeric({C: 0.5})
+    mean_inv = quad(lambda t: 1 / (2 + np.cos(2 * np.pi * t) + np.cos(4 * np.pi * t) / 4),
+                    0, 1)[0]
+    assert abs(res.numeric({C: 2.0})[0, 0] - 1 / mean_inv) < 1e-10

@@ -1224,6 +1224,76 @@ def _laurent_form(f: sp.Expr, y: sp.Symbol, L: sp.Expr) -> tuple[sp.Expr, sp.Sym
     return sp.together(g / z), z
 
 
+class CellMinimum(sp.Function):
+    r""":math:`\min_{0 \le y \le L} g(y)`: the smallest value of a function of one periodic
+    variable over its cell, a validity condition's left side (``CellMinimum(g, y, L) > 0``:
+    ``g`` has no zero in the cell).
+
+    It stays unevaluated while ``g`` or ``L`` holds a parameter, and becomes a number once
+    they hold none (a grid of 2048 points over the cell, the smallest refined by
+    :func:`scipy.optimize.minimize_scalar` on the neighbouring interval), so
+    ``EffectiveModel.check_validity`` decides it at the values it is given. ``y`` is bound:
+    it is not among the free symbols.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from symavg.derive.integrals import CellMinimum
+    >>> y, C = sp.symbols("y C", real=True)
+    >>> g = C + sp.cos(2 * sp.pi * y) + sp.cos(4 * sp.pi * y) / 4
+    >>> CellMinimum(g, y, 1).free_symbols
+    {C}
+    >>> float(CellMinimum(g.subs(C, 2), y, 1))     # 2 + t + (2 t^2 - 1)/4 at t = cos = -1
+    1.25
+    """
+
+    nargs = 3
+
+    @classmethod
+    def eval(cls, g: sp.Expr, y: sp.Symbol, L: sp.Expr) -> sp.Expr | None:
+        if not isinstance(y, sp.Symbol):
+            raise TypeError("CellMinimum(g, y, L): y must be a symbol")
+        if (g.free_symbols - {y}) or not L.is_number or L.has(sp.Integral):
+            return None
+        import numpy as np
+        from scipy.optimize import minimize_scalar
+
+        length = float(L)
+        fn = sp.lambdify([y], g, "numpy")
+        grid = np.linspace(0.0, length, 2049)
+        vals = np.broadcast_to(np.asarray(fn(grid), dtype=float), grid.shape)
+        k = int(np.argmin(vals))
+        h = length / 2048
+        res = minimize_scalar(lambda t: float(fn(t)), bounds=(grid[k] - h, grid[k] + h),
+                              method="bounded", options={"xatol": 1e-12})
+        return sp.Float(min(float(vals[k]), float(res.fun)))
+
+    @property
+    def free_symbols(self) -> set:
+        g, y, L = self.args
+        return (g.free_symbols - {y}) | L.free_symbols
+
+    def _latex(self, printer: object) -> str:
+        g, y, L = self.args
+        p = printer._print  # type: ignore[attr-defined]
+        return rf"\min_{{{p(y)} \in [0, {p(L)}]}} \left({p(g)}\right)"
+
+
+def _no_zero_in_cell(f: sp.Expr, y: sp.Symbol, L: sp.Expr,
+                     point: dict[sp.Symbol, sp.Expr]) -> tuple[sp.Basic, ...]:
+    """The condition that the denominator of ``f`` keeps, over the cell, the sign it has
+    at ``point``: ``CellMinimum(s * den, y, L) > 0`` (no pole crosses the unit circle);
+    ``()`` when the denominator holds no parameter."""
+    den = sp.fraction(sp.together(sp.sympify(f)))[1]
+    if not (den.free_symbols - {y}):
+        return ()
+    at = complex(sp.N(den.subs(point).subs(y, sp.sympify(L) / 7)))
+    if abs(at.imag) > 1e-12 or at.real == 0:
+        return ()
+    side = 1 if at.real > 0 else -1
+    return (sp.StrictGreaterThan(CellMinimum(side * den, y, L), 0),)
+
+
 def residue_conditions(f: sp.Expr, y: sp.Symbol, L: sp.Expr,
                        point: dict[sp.Symbol, sp.Expr]) -> tuple[sp.Basic, ...]:
     r"""Where the residue value of :func:`period_integral_residues` holds, as relations.
@@ -1232,15 +1302,17 @@ def residue_conditions(f: sp.Expr, y: sp.Symbol, L: sp.Expr,
     every parameter value at which the same poles lie inside the unit circle; it changes
     only where a pole crosses the circle, i.e. where ``f`` has a real singularity. For an
     integrand whose denominator is (a power of) one first harmonic
-    :math:`A + B\cos	heta + C\sin	heta`, :math:`q` is the quadratic
-    :math:`rac{B - iC}{2}z^2 + Az + rac{B + iC}{2}` (up to a constant), whose roots
-    :math:`r, 1/ar r` lie on the circle exactly when its discriminant
+    :math:`A + B\cos\theta + C\sin\theta`, :math:`q` is the quadratic
+    :math:`\frac{B - iC}{2}z^2 + Az + \frac{B + iC}{2}` (up to a constant), whose roots
+    :math:`r, 1/\bar r` lie on the circle exactly when its discriminant
     :math:`A^2 - B^2 - C^2` is :math:`\le 0`: the condition is that the discriminant of
     ``q`` keeps the sign it has at ``point`` (a constant factor of ``q`` scales it by a
     square, which may be negative for a complex factor; for
-    :math:`1/(C + \cos 2\pi y)`: :math:`C^2 - 1 > 0`). For every other ``q`` the region
-    is not written as relations (empty tuple); the value is then checked at up to three
-    admissible points only.
+    :math:`1/(C + \cos 2\pi y)`: :math:`C^2 - 1 > 0`). For every other ``q`` (several
+    harmonics) the condition is that the denominator keeps its sign over the cell,
+    ``CellMinimum(s * den, y, L) > 0`` (:class:`CellMinimum`, decided at numeric values):
+    no pole crosses the circle. It is necessary; the value was also checked by
+    quadrature at up to three admissible points.
     """
     form = _laurent_form(f, y, sp.sympify(L))
     if form is None:
@@ -1255,10 +1327,12 @@ def residue_conditions(f: sp.Expr, y: sp.Symbol, L: sp.Expr,
     q = sp.Poly(sp.cancel(P.as_expr() / z**k0), z)
     sqf = sp.Poly(sp.prod(fac.as_expr() for fac, _ in sp.factor_list(q)[1]), z)
     if sqf.degree() != 2:
-        return ()
+        return _no_zero_in_cell(f, y, L, point)
     disc = sp.factor(sp.expand(sqf.discriminant()))
-    if disc.has(sp.I) or not disc.free_symbols:
+    if not disc.free_symbols:
         return ()
+    if disc.has(sp.I):
+        return _no_zero_in_cell(f, y, L, point)
     # q is self-reciprocal up to a constant factor, whose square (real, of either sign for a
     # complex factor such as -i) scales the discriminant: the side is the point's side
     side = sp.sign(sp.N(disc.subs(point)))

@@ -497,6 +497,12 @@ class CellProblem:
 
                     _context.record_conditions(residue_conditions(f, y, L, residues_at))
                 return val, chk
+        if points:   # the integral exists only where the denominator has no zero in the cell
+            from ..derive import _context
+            from ..derive.integrals import _laurent_form, _no_zero_in_cell
+
+            if _laurent_form(f, y, sp.sympify(L)) is not None:
+                _context.record_conditions(_no_zero_in_cell(f, y, L, points[0]))
         return (sp.Integral(f, (y, 0, L)) / L,
                 Check(name, True, "numeric", "kept as an unevaluated integral (quadrature); "
                       + ("closed form failed its spot check" if candidates
