@@ -274,3 +274,23 @@ def test_rational_integrands_over_the_line_without_integrate(monkeypatch):
         assert res.method == "exact" and res.value == sp.pi / 2 and res.check.passed
     x = sp.Symbol("x", real=True)
     assert definite_integral((y - x) / (1 + y**2), y, -sp.oo, sp.oo).method == "unevaluated"
+
+
+def test_a_period_integral_left_for_quadrature_records_where_it_exists():
+    """1/(C + cos 2 pi y + cos(4 pi y)/4) over the unit cell, with a budget too small for a
+    closed form: left for quadrature, the integral exists only where the denominator keeps
+    its sign (C > 3/4: with t = cos 2 pi y it is C - 1/4 + t + t^2/2, smallest at t = -1,
+    by hand); the result carries that as CellMinimum(4 C + 4 cos + cos 2) > 0, which is
+    true at C = 1 and false at C = 1/2."""
+    from symavg.derive.integrals import CellMinimum, _definite_integral, definite_integral
+
+    _definite_integral.cache_clear()
+    y = sp.Symbol("y", real=True)
+    C = sp.Symbol("C", positive=True)
+    f = 1 / (C + sp.cos(2 * sp.pi * y) + sp.cos(4 * sp.pi * y) / 4)
+    res = definite_integral(f, y, 0, 1, periodic=True, budget=0.5)
+    assert res.method == "unevaluated"
+    (cond,) = res.conditions
+    assert cond.lhs.func is CellMinimum
+    assert cond.xreplace({C: sp.Integer(1)}) == sp.true
+    assert cond.xreplace({C: sp.Rational(1, 2)}) == sp.false
