@@ -46,7 +46,7 @@ from ..models.effective import TIME, EffectiveModel
 from ..report.averages import time_average_record
 from ..report.calls import given, keyword_arguments, recorded
 from ..report.derivation import Average, Check, Derivation, Step
-from .levy_area import coefficient_directions, ito_drift
+from .levy_area import ito_drift, reduced_drift
 
 
 def _separate(expr: sp.Expr, fast: tuple, slow: tuple, where: str) -> dict[sp.Expr, sp.Expr]:
@@ -198,21 +198,9 @@ def reduce_chaotic(model: DeterministicFlow, fast: Sequence[sp.Symbol] | sp.Symb
     diff = (a * S * a.T).applyfunc(sp.expand)
     sym_part = ito_drift(a, slow, S / 2)
     levy_part = ito_drift(a, slow, A_lev)
-    drift, corrections = [], []
-    for i in range(len(slow)):
-        avg_g = sum((c * (1 if q == 1 else num(means[q][0])) for q, c in g_parts[i].items()),
-                    sp.S.Zero)
-        corr = sp.expand(sym_part[i] + levy_part[i])
-        drift.append(sp.expand(avg_g + corr))
-        corrections.append(corr)
-
-    def effect(dL: sp.Matrix, dS: sp.Matrix) -> tuple[list, sp.Matrix]:
-        return ito_drift(a, slow, dL), a * dS * a.T
-
-    directions = coefficient_directions(
-        G.info["joint_covariance"], K, effect,
-        {i: [(c, means[q][1]) for q, c in g_parts[i].items() if q != 1]
-         for i in range(len(slow))}, len(slow))
+    corrections = [sp.expand(sym_part[i] + levy_part[i]) for i in range(len(slow))]
+    drift, directions = reduced_drift(a, slow, g_parts, means, corrections, num,
+                                      G.info["joint_covariance"], K)
     checks = []
     for h, e in est.items():
         checks.append(Check(f"Green-Kubo of {h}: autocorrelation vs batch means", e.agree,

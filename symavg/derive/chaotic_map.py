@@ -53,7 +53,7 @@ from ..report.averages import time_average_record
 from ..report.calls import given, keyword_arguments, recorded
 from ..report.derivation import Average, Check, Derivation, Step
 from .chaotic import _separate
-from .levy_area import coefficient_directions, ito_drift
+from .levy_area import ito_drift, reduced_drift
 
 
 def _absorb_constant(hs: list, a: sp.Matrix, f_parts: list, slow: tuple) -> list:
@@ -197,21 +197,9 @@ def reduce_chaotic_map(model: DeterministicMap,
     Lmat = sp.Matrix(K, K, lambda k, l: num(G.one_sided[k, l]))
     S, L = Smat[0, 0], Lmat[0, 0]
     diff = (a * Smat * a.T).applyfunc(sp.expand)
-    corrs = ito_drift(a, slow, Lmat)
-    drift, corrections = [], []
-    for i in range(len(slow)):
-        avg_g = sum((c * (1 if q == 1 else num(means[q][0])) for q, c in g_parts[i].items()),
-                    sp.S.Zero)
-        drift.append(sp.expand(avg_g + corrs[i]))
-        corrections.append(corrs[i])
-
-    def effect(dL: sp.Matrix, dS: sp.Matrix) -> tuple[list, sp.Matrix]:
-        return ito_drift(a, slow, dL), a * dS * a.T
-
-    directions = coefficient_directions(
-        G.info["joint_covariance"], K, effect,
-        {i: [(c, means[q][1]) for q, c in g_parts[i].items() if q != 1]
-         for i in range(len(slow))}, len(slow))
+    corrections = ito_drift(a, slow, Lmat)
+    drift, directions = reduced_drift(a, slow, g_parts, means, corrections, num,
+                                      G.info["joint_covariance"], K)
     h = hs[0] if K == 1 else sp.Matrix(hs)
     A = a if K > 1 else sp.Matrix(a[:, 0])
     checks = []

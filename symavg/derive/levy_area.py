@@ -139,3 +139,29 @@ def coefficient_directions(joint_cov: np.ndarray, K: int,
                 d[i] = sp.expand(c * sp.Float(float(se), 15))
                 out.append({"drift": d, "diffusion": sp.zeros(n_slow, n_slow)})
     return out
+
+
+def reduced_drift(a: sp.Matrix, slow: Sequence[sp.Symbol], g_parts: Sequence[Mapping],
+                  means: Mapping, corrections: Sequence[sp.Expr],
+                  num: Callable[[float], sp.Expr], joint_cov: np.ndarray, K: int
+                  ) -> tuple[list[sp.Expr], list[dict[str, sp.Matrix]]]:
+    r"""The reduced drift :math:`\langle g_i\rangle + c_i` of a flow- or map-driven slow
+    variable, and its error directions (:func:`coefficient_directions`).
+
+    ``g_parts[i]`` maps each fast factor ``q`` of the O(1) drift of the i-th slow variable
+    to its coefficient (``q = 1`` for the part free of the fast variables); ``means[q]`` is
+    the time average of ``q`` and its standard error; ``corrections[i]`` is the Itô drift
+    :math:`\sum_{j,k,l} a_{jk}\partial_j a_{il}\Lambda_{kl}`; ``num`` rounds a float to the
+    digits the derivation shows."""
+    drift = [sp.expand(sum((c * (1 if q == 1 else num(means[q][0]))
+                            for q, c in g_parts[i].items()), sp.S.Zero) + corrections[i])
+             for i in range(len(slow))]
+
+    def effect(dL: sp.Matrix, dS: sp.Matrix) -> tuple[list, sp.Matrix]:
+        return ito_drift(a, slow, dL), a * dS * a.T
+
+    directions = coefficient_directions(
+        joint_cov, K, effect,
+        {i: [(c, means[q][1]) for q, c in g_parts[i].items() if q != 1]
+         for i in range(len(slow))}, len(slow))
+    return drift, directions
