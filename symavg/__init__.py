@@ -4,7 +4,6 @@ Declare a slow-fast system symbolically, derive the reduced model with every
 step checked, then simulate and verify it numerically.
 """
 
-from ._symbols import epsilon
 from .errors import (
     CenteringError,
     CheckFailedError,
@@ -17,12 +16,19 @@ from .errors import (
     SymavgError,
     UnsolvedError,
 )
-from .models import SDE, EffectiveModel, Generator, MarkovChain, SwitchingSDE
 
-# --- the derivation engine, model files, reports, networks, the numeric layer and
-# spatial homogenization: imported on first use (PEP 562), so that ``import symavg``
-# costs SymPy's import and the declarations only (scipy, numba load when needed).
+# --- everything but the error classes is imported on first use (PEP 562): the
+# declarations and ``epsilon`` load SymPy, the derivation engine, model files,
+# reports, networks, the numeric layer (scipy, numba) and spatial homogenization load
+# when first touched. ``import symavg`` itself costs the error classes only.
 _LAZY = {
+    # declarations (SymPy)
+    "epsilon": "symavg._symbols",
+    "SDE": "symavg.models",
+    "EffectiveModel": "symavg.models",
+    "Generator": "symavg.models",
+    "MarkovChain": "symavg.models",
+    "SwitchingSDE": "symavg.models",
     # derive (core)
     "InvariantMeasure": "symavg.derive",
     "PoissonSolution": "symavg.derive",
@@ -104,7 +110,7 @@ def _provide_numeric() -> None:
     """Wire the declarations' numeric methods to the numeric layer (imported on first call)."""
     import importlib
 
-    from .models import _hooks
+    from . import _hooks
 
     def lazy(module: str, attr: str):  # noqa: ANN202
         def call(*args: object, **kwargs: object) -> object:
@@ -132,41 +138,18 @@ def __dir__() -> list[str]:
 
 __version__ = "0.1.0"
 
+#: the error classes (imported above) and every name imported on first use
 __all__ = [
-    "SDE",
     "CenteringError",
-    "DeterministicFlow",
-    "DeterministicMap",
-    "ErgodicityError",
-    "Check",
     "CheckFailedError",
-    "Derivation",
-    "EffectiveModel",
-    "Generator",
-    "MarkovChain",
-    "SwitchingSDE",
-    "ReactionNetwork",
+    "ErgodicityError",
     "ModelError",
     "NoInvariantMeasureError",
     "ParseError",
     "ScaleSeparationError",
     "SimulationError",
-    "Step",
     "SymavgError",
     "UnsolvedError",
-    "epsilon",
-    "InvariantMeasure",
-    "PoissonSolution",
-    "average",
-    "homogenize",
-    "invariant_measure",
-    "reduce",
-    "smoluchowski_kramers",
-    "solve_poisson",
-    "ModelSpec",
-    "load_model",
-    "loads_model",
-    "parse_expr",
     *_LAZY,
     *_LAZY_MODULES,
 ]

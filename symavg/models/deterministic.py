@@ -37,7 +37,7 @@ import sympy as sp
 
 from .._symbols import epsilon
 from ..errors import ModelError
-from . import _hooks
+from .. import _hooks
 from ._common import check_no_floats, check_scale, reject_strings, state_tuple
 
 

@@ -20,7 +20,7 @@ import sympy as sp
 
 from ..errors import ModelError
 from ..report.derivation import Derivation
-from . import _hooks
+from .. import _hooks
 from .generator import Generator
 
 #: The time variable of the full model; :attr:`EffectiveModel.timescale` is written in it.
@@ -191,7 +191,7 @@ class EffectiveModel:
                 f"state={list(self.state)}, "
                 f"drift={list(self.drift)}, diffusion={self.diffusion.tolist()})")
 
-    # numeric side, provided by symavg.numeric (see models/_hooks.py)
+    # numeric side, provided by symavg.numeric (see symavg/_hooks.py)
     def lambdify(self, backend: str = "numpy", **kwargs: Any) -> Any:
         """Numeric drift, noise and diffusion; see :func:`symavg.lambdify_model`."""
         return _hooks.call("lambdify_model", self, backend=backend, **kwargs)

@@ -40,7 +40,7 @@ import sympy as sp
 
 from .._symbols import epsilon
 from ..errors import ModelError
-from . import _hooks
+from .. import _hooks
 from ._common import check_no_floats, check_scale
 
 __all__ = ["Reaction", "ReactionNetwork", "parse_reaction"]

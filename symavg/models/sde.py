@@ -21,7 +21,7 @@ import sympy as sp
 
 from .._symbols import epsilon
 from ..errors import ModelError
-from . import _hooks
+from .. import _hooks
 from ._admissible import (
     check_periodic_coefficients,
     check_periods,
@@ -194,7 +194,7 @@ class SDE:
     def index(self, variable: sp.Symbol) -> int:
         return self.state.index(variable)
 
-    # numeric side, provided by symavg.numeric (see models/_hooks.py)
+    # numeric side, provided by symavg.numeric (see symavg/_hooks.py)
     def lambdify(self, backend: str = "numpy", **kwargs: Any) -> Any:
         """Numeric drift, noise and diffusion; see :func:`symavg.lambdify_model`."""
         return _hooks.call("lambdify_model", self, backend=backend, **kwargs)

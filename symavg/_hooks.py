@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import SymavgError
+from .errors import SymavgError
 
 _PROVIDERS: dict[str, Callable[..., Any]] = {}
 
