@@ -2,8 +2,8 @@
 
 The declarations and ``epsilon`` (SymPy), the derivation engine, the model-file parser,
 the numeric layer (NumPy, SciPy, numba) and plotting are imported on first use through
-the package's ``__getattr__`` (PEP 562). Checked in a fresh interpreter by the modules present, not by a clock
-(the times are in ``benchmarks/README.md``, "Start-up").
+the package's ``__getattr__`` (PEP 562). Checked in a fresh interpreter by the modules
+present, not by a clock (the times are in ``benchmarks/README.md``, "Start-up").
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import textwrap
 CODE = textwrap.dedent("""
     import sys
     import symavg
-    heavy = ["sympy", "symavg.models", "numpy", "scipy", "numba", "matplotlib", "dask", "symavg.derive",
-             "symavg.numeric", "symavg.io", "symavg.spatial", "symavg.ldp"]
+    heavy = ["sympy", "symavg.models", "numpy", "scipy", "numba", "matplotlib", "dask",
+             "symavg.derive", "symavg.numeric", "symavg.io", "symavg.spatial", "symavg.ldp"]
     print(",".join(m for m in heavy if m in sys.modules) or "none")
     import symavg as sa
     missing = [n for n in sa.__all__ if not hasattr(sa, n)]

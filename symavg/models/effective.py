@@ -18,9 +18,9 @@ from typing import Any
 
 import sympy as sp
 
+from .. import _hooks
 from ..errors import ModelError
 from ..report.derivation import Derivation
-from .. import _hooks
 from .generator import Generator
 
 #: The time variable of the full model; :attr:`EffectiveModel.timescale` is written in it.

@@ -38,9 +38,9 @@ from typing import Any
 
 import sympy as sp
 
+from .. import _hooks
 from .._symbols import epsilon
 from ..errors import ModelError
-from .. import _hooks
 from ._common import check_no_floats, check_scale
 
 __all__ = ["Reaction", "ReactionNetwork", "parse_reaction"]

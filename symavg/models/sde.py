@@ -19,9 +19,9 @@ from typing import Any
 
 import sympy as sp
 
+from .. import _hooks
 from .._symbols import epsilon
 from ..errors import ModelError
-from .. import _hooks
 from ._admissible import (
     check_periodic_coefficients,
     check_periods,
