@@ -38,7 +38,7 @@ Stoch. Proc. Appl. 87 (2000) 167), leaving the :math:`O(\Delta t)` of the scheme
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +47,7 @@ import sympy as sp
 
 from ..errors import ModelError, SimulationError
 from .exit_times import LogRate
+from .splitting import Path, SplittingEstimate, check_splitting, splitting
 
 __all__ = [
     "DiffusionExitEstimate",
@@ -333,102 +334,76 @@ def diffusion_mean_exit_time(model: Any, x0: Mapping, lower: Mapping | None = No
 
 # ------------------------------------------------------------------ splitting
 @dataclass(frozen=True)
-class SplittingEstimate:
-    r"""An adaptive-multilevel-splitting estimate of :math:`P(\text{reach hi before lo})`.
+class _LineSampler:
+    """The 1-D kernel as a :class:`~symavg.numeric.splitting.PathSampler` (the coordinate
+    is the variable; the state is ``[x]``)."""
 
-    Attributes
-    ----------
-    probability, stderr : float
-        The mean over the independent AMS runs, and its standard error (the runs'
-        standard deviation over ``sqrt(runs)``).
-    runs : ndarray
-        Each run's estimate.
-    success_time : float
-        Mean duration of the excursions that reach ``hi`` (over the final replicas).
-    iterations : int
-        Total AMS iterations over the runs.
-    replicas : int
-    dt : float
-    """
-
-    probability: float
-    stderr: float
-    runs: np.ndarray
-    success_time: float
-    iterations: int
-    replicas: int
+    ker: _Kernel
     dt: float
+    max_steps: int
+
+    def seed(self, rng: np.random.Generator) -> None:
+        self.ker.seed(rng)
+
+    def path(self, state: np.ndarray, lo: float, hi: float) -> Path:
+        xs, c = self.ker.exit_path(float(state[0]), self.dt, lo, hi, self.max_steps)
+        return Path(xs[:, None], xs, np.arange(len(xs)) * self.dt, 1 if c == 1 else -1)
 
 
-def _ams_run(ker: _Kernel, z0: float, lo: float, hi: float, N: int, kill: int, dt: float,
-             rng: np.random.Generator, max_steps: int, max_iter: int
-             ) -> tuple[float, list[float], int]:
-    """One AMS run: (estimate, durations of the replicas that reached hi, iterations)."""
-    ker.seed(rng)
-    paths, reached = [], np.zeros(N, dtype=bool)
-    for i in range(N):
-        path, c = ker.exit_path(z0, dt, lo, hi, max_steps)
-        paths.append(path)
-        reached[i] = c == 1
-    levels = np.array([math.inf if reached[i] else float(paths[i].max()) for i in range(N)])
-    weight = 1.0
-    it = 0
-    while True:
-        z = np.partition(levels, kill - 1)[kill - 1]
-        if not np.isfinite(z):
-            break
-        killed = np.flatnonzero(levels <= z)
-        alive = np.flatnonzero(levels > z)
-        if alive.size == 0:
-            return 0.0, [], it
-        it += 1
-        if it > max_iter:
-            raise SimulationError(f"adaptive multilevel splitting did not reach hi = {hi} in "
-                                  f"{max_iter} iterations (level {z:.4g}): raise replicas or "
-                                  "max_iter, or check that hi is reachable")
-        weight *= 1.0 - killed.size / N
-        parents = rng.choice(alive, size=killed.size)
-        new = []
-        for i, q in zip(killed, parents):
-            j = int(np.argmax(paths[q] > z))
-            tail, c = ker.exit_path(paths[q][j], dt, lo, hi, max_steps)
-            new.append((i, np.concatenate([paths[q][: j + 1], tail[1:]]), c == 1))
-        for i, path, ok in new:
-            paths[i] = path
-            reached[i] = ok
-            levels[i] = math.inf if ok else float(path.max())
-    times = [(len(paths[i]) - 1) * dt for i in range(N) if reached[i]]
-    return weight * float(reached.mean()), times, it
-
-
-def exit_probability(model: Any, x0: Mapping, lower: Mapping, upper: Mapping, *,
+def exit_probability(model: Any, x0: Mapping, lower: Mapping | float | None = None,
+                     upper: Mapping | float | None = None, *, coordinate: Any = None,
                      eps: float | None = None, params: Mapping | None = None,
-                     replicas: int = 100, kill: int = 10, runs: int = 8, dt: float = 1e-3,
-                     seed: int | None = None, max_steps: int = 100_000_000,
-                     max_iter: int = 1_000_000) -> SplittingEstimate:
-    r"""``P(x reaches hi before lo)`` from ``x0``, by adaptive multilevel splitting.
+                     replicas: int = 100, kill: int = 10, runs: int = 8,
+                     dt: float | None = None, seed: int | None = None,
+                     max_steps: int = 100_000_000, max_iter: int = 1_000_000,
+                     s0: Hashable | None = None, dt_factor: float = 0.05,
+                     t_max: float = 1e9, backend: str = "auto") -> SplittingEstimate:
+    r"""``P(xi reaches hi before lo)`` from ``x0``, by adaptive multilevel splitting.
 
-    The reaction coordinate is the variable itself. Each of the ``runs``
-    independent runs uses ``replicas`` paths and kills ``kill`` of them (and every
-    tie) per iteration; see the module docstring for the estimator (unbiased).
-    Its relative variance per run is about :math:`\log(1/p)/N` for :math:`N`
-    replicas, so ``p = 1e-10`` costs about ``23 replicas / kill`` iterations.
+    One AMS loop (:mod:`symavg.numeric.splitting`) over three path samplers:
+
+    * a one-variable diffusion (``sa.SDE`` or a reduced ``EffectiveModel``): the
+      reaction coordinate is the variable, Euler-Maruyama with the Brownian-bridge exit
+      test (module docstring);
+    * a diffusion in several variables, or any diffusion with ``coordinate=`` given: the
+      reaction coordinate :math:`\xi` is ``coordinate`` (a SymPy expression of the
+      state), the sets are :math:`A = \{\xi \le lo\}` and :math:`B = \{\xi \ge hi\}`,
+      full states are stored and restarted from
+      (:mod:`symavg.numeric.diffusion_paths`);
+    * a PDMP (:class:`~symavg.SwitchingSDE` without noise) in one slow variable: the
+      coordinate is that variable, a replica's state is ``(x, chain state)``
+      (:mod:`symavg.numeric.pdmp_paths`).
+
+    Each of the ``runs`` independent runs uses ``replicas`` paths and kills ``kill`` of
+    them (and every tie) per iteration; the estimator is unbiased. Its relative variance
+    per run is about :math:`\log(1/p)/N` for :math:`N` replicas, so ``p = 1e-10`` costs
+    about ``23 replicas / kill`` iterations.
 
     Parameters
     ----------
-    model : SDE or EffectiveModel
-        One variable.
+    model : SDE, EffectiveModel or SwitchingSDE (a PDMP)
     x0 : dict {Symbol: float}
-        The start, between the faces.
-    lower, upper : dict {Symbol: float}
-        The failure face ``lo`` and the target face ``hi``.
+        The start (every variable of the state), strictly between the sets.
+    lower, upper : dict {Symbol: float} or float
+        ``lo`` and ``hi``: ``{x: value}`` when the coordinate is the variable ``x``, or the
+        values of ``coordinate``.
+    coordinate : SymPy expression, optional
+        The reaction coordinate :math:`\xi(X)` of a diffusion; required in several
+        variables. ``None``: the variable itself (one variable).
     eps, params
         Values of the scale parameter and of the other parameters.
     replicas, kill, runs
         ``N`` replicas per run, killed ``kill`` (with ties) per iteration; independent
         runs (at least 2) for the standard error.
     dt, seed, max_steps, max_iter
-        Time step, seed, the step limit per path and the iteration limit per run.
+        Time step (diffusions: the Euler-Maruyama step, default ``1e-3``; PDMPs: the RK4
+        step in chain states without an exact flow, default ``4 dt_factor / R`` as in
+        :func:`symavg.simulate`), seed, the step limit per path (diffusions) and the
+        iteration limit per run.
+    s0, dt_factor, t_max, backend
+        PDMPs only: the initial chain state (default drawn per replica from the
+        stationary law of :math:`Q(x_0)`), the step factor, the time limit per path and
+        the kernel backend.
 
     Returns
     -------
@@ -447,26 +422,83 @@ def exit_probability(model: Any, x0: Mapping, lower: Mapping, upper: Mapping, *,
     >>> abs(est.probability - 0.5) < 4 * est.stderr + 0.05
     True
     """
+    from ..models import SwitchingSDE
+
+    if isinstance(model, SwitchingSDE):
+        from .pdmp_paths import pdmp_exit_probability
+
+        if coordinate is not None and [coordinate] != list(model.state):
+            raise ModelError("the reaction coordinate of a PDMP is its slow variable; drop "
+                             "coordinate=")
+        return pdmp_exit_probability(model, x0, _face(lower, model.state), _face(upper,
+                                     model.state), eps=eps, params=params, s0=s0,
+                                     replicas=replicas, kill=kill, runs=runs, dt=dt,
+                                     dt_factor=dt_factor, seed=seed, max_iter=max_iter,
+                                     t_max=t_max, backend=backend)
+    dt = 1e-3 if dt is None else dt
+    _check_common(replicas, dt)
+    check_splitting(replicas, kill, runs)
+    if coordinate is not None or len(getattr(model, "state", ())) > 1:
+        return _coordinate_exit_probability(model, x0, lower, upper, coordinate, eps, params,
+                                            replicas, kill, runs, dt, seed, max_steps,
+                                            max_iter)
     ker = _kernel(model, eps, params)
-    z0, lo, hi = _bounds(ker, x0, lower, upper)
+    z0, lo, hi = _bounds(ker, x0, _face(lower, model.state), _face(upper, model.state))
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise ModelError("exit_probability needs both faces: lower={x: lo}, upper={x: hi}")
-    if not (1 <= kill < replicas):
-        raise ModelError(f"need 1 <= kill < replicas; got kill={kill}, replicas={replicas}")
-    if runs < 2:
-        raise ModelError(f"runs must be at least 2 (for the standard error); got {runs}")
-    _check_common(replicas, dt)
-    est, times, iters = [], [], 0
-    for ss in np.random.SeedSequence(seed).spawn(runs):
-        pr, tr, it = _ams_run(ker, z0, lo, hi, replicas, kill, dt, np.random.default_rng(ss),
-                              max_steps, max_iter)
-        est.append(pr)
-        times += tr
-        iters += it
-    e = np.array(est)
-    return SplittingEstimate(float(e.mean()), float(e.std(ddof=1) / math.sqrt(runs)), e,
-                             float(np.mean(times)) if times else math.nan, iters,
-                             int(replicas), float(dt))
+    return splitting(_LineSampler(ker, dt, max_steps), lambda i: np.array([z0]), lo, hi,
+                     replicas=replicas, kill=kill, runs=runs, seed=seed, max_iter=max_iter,
+                     dt=dt)
+
+
+def _face(side: Mapping | float | None, state: Any) -> Mapping | None:
+    """A face given as ``{x: value}`` (kept) or as a number (the one variable's value)."""
+    if side is None or isinstance(side, Mapping):
+        return side
+    if len(state) != 1:
+        raise ModelError(f"a face given as a number {side} needs coordinate= in several "
+                         f"variables {list(state)}")
+    return {state[0]: float(side)}
+
+
+def _coordinate_exit_probability(model: Any, x0: Mapping, lower: Any, upper: Any,
+                                 coordinate: Any, eps: float | None, params: Mapping | None,
+                                 replicas: int, kill: int, runs: int, dt: float,
+                                 seed: int | None, max_steps: int, max_iter: int
+                                 ) -> SplittingEstimate:
+    """The several-variable route: AMS on the reaction coordinate ``xi``."""
+    from .diffusion_paths import coordinate_sampler
+
+    state = list(getattr(model, "state", ()))
+    if coordinate is None:
+        raise ModelError(f"the model has several variables {state}: give the reaction "
+                         "coordinate, exit_probability(..., coordinate=expr) with expr a "
+                         "SymPy expression of the state, and lower=/upper= its values on the "
+                         "sets A = {expr <= lower} and B = {expr >= upper}")
+    xi = sp.sympify(coordinate)
+    faces = []
+    for side, name in ((lower, "lower"), (upper, "upper")):
+        if isinstance(side, Mapping):
+            if len(side) != 1 or sp.sympify(next(iter(side))) != xi:
+                raise ModelError(f"{name} must be a number (the value of the coordinate "
+                                 f"{xi}) or {{{xi}: value}}; got {side}")
+            side = next(iter(side.values()))
+        if side is None:
+            raise ModelError(f"exit_probability needs both faces: give {name}= (a value of "
+                             f"the coordinate {xi})")
+        faces.append(float(side))
+    lo, hi = faces
+    missing = [z for z in state if z not in x0]
+    if missing:
+        raise ModelError(f"x0 has no value for {missing}")
+    ker = coordinate_sampler(model, xi, eps, params, dt, max_steps)
+    z = np.array([float(x0[v]) for v in state])
+    c0 = ker.value(z)
+    if not lo < c0 < hi:
+        raise ModelError(f"x0 is not between the sets: the coordinate {xi} is {c0:.6g} there, "
+                         f"not inside ({lo}, {hi})")
+    return splitting(ker, lambda i: z, lo, hi, replicas=replicas, kill=kill, runs=runs,
+                     seed=seed, max_iter=max_iter, dt=dt)
 
 
 @dataclass(frozen=True)
@@ -483,6 +515,10 @@ class SplittingExitTime(LogRate):
         The AMS estimate of ``p``.
     approach, failure, success : float
         :math:`t_1`, :math:`E[T_f]` (plain Monte Carlo) and :math:`E[T_s]` (AMS).
+    cycle : float
+        :math:`E[C_f]`, the mean duration of a failed cycle :math:`z_0 \to x_0 \to z_0`
+        (for a diffusion :math:`t_1 + E[T_f]`; for a PDMP measured, see
+        :mod:`symavg.numeric.pdmp_paths`).
     """
 
     mean: float
@@ -492,14 +528,18 @@ class SplittingExitTime(LogRate):
     approach: float
     failure: float
     success: float
+    cycle: float = math.nan
 
 
 def splitting_mean_exit_time(model: Any, x0: Mapping, upper: Mapping, *, level: float,
                              eps: float | None = None, params: Mapping | None = None,
                              paths: int = 200, replicas: int = 100, kill: int = 10,
-                             runs: int = 8, dt: float = 1e-3, seed: int | None = None,
-                             max_steps: int = 100_000_000) -> SplittingExitTime:
-    r"""Mean time for a 1-D diffusion from ``x0`` (a stable point) to reach ``upper``.
+                             runs: int = 8, dt: float | None = None, seed: int | None = None,
+                             max_steps: int = 100_000_000, s0: Hashable | None = None,
+                             dt_factor: float = 0.05, t_max: float = 1e9,
+                             backend: str = "auto") -> SplittingExitTime:
+    r"""Mean time from ``x0`` (a stable point) to reach ``upper``, for a 1-D diffusion or a
+    one-variable PDMP.
 
     ``level`` (:math:`z_0`, between ``x0`` and ``upper``, a few noise widths
     :math:`\sqrt{\epsilon}` from ``x0``) cuts the path into cycles; see the module
@@ -507,9 +547,16 @@ def splitting_mean_exit_time(model: Any, x0: Mapping, upper: Mapping, *, level: 
     ``paths`` plain paths each, :math:`p` and :math:`E[T_s]` from
     :func:`exit_probability`.
 
+    A PDMP (:class:`~symavg.SwitchingSDE` without noise, one slow variable) takes the
+    renewal formula of :mod:`symavg.numeric.pdmp_paths`,
+    :math:`E[\tau] = t_1 + E[T_s] + \frac{1-p}{p} E[C_f]` with :math:`C_f` the failed
+    cycle :math:`z_0 \to x_0 \to z_0` measured by plain Monte Carlo: exact when a single
+    chain state flows up through ``level`` (checked; an error otherwise), since every
+    upward crossing of :math:`z_0` is then at the same full state.
+
     Parameters
     ----------
-    model : SDE or EffectiveModel
+    model : SDE, EffectiveModel or SwitchingSDE (a PDMP)
         One variable.
     x0, upper : dict {Symbol: float}
         The stable point and the target face.
@@ -520,7 +567,9 @@ def splitting_mean_exit_time(model: Any, x0: Mapping, upper: Mapping, *, level: 
     paths : int
         Plain paths for :math:`t_1` and for :math:`E[T_f]`.
     replicas, kill, runs, dt, seed, max_steps
-        As in :func:`exit_probability`.
+        As in :func:`exit_probability` (``dt`` default ``1e-3`` for a diffusion).
+    s0, dt_factor, t_max, backend
+        PDMPs only, as in :func:`exit_probability` (``s0`` the chain state at the start).
 
     Returns
     -------
@@ -537,6 +586,18 @@ def splitting_mean_exit_time(model: Any, x0: Mapping, upper: Mapping, *, level: 
     >>> est.probability.probability < 0.1 < est.approach
     True
     """
+    from ..models import SwitchingSDE
+
+    if isinstance(model, SwitchingSDE):
+        from .pdmp_paths import pdmp_splitting_mean_exit_time
+
+        mean, se, pe, t1, tf, cf = pdmp_splitting_mean_exit_time(
+            model, x0, upper, level=level, eps=eps, params=params, s0=s0, paths=paths,
+            replicas=replicas, kill=kill, runs=runs, dt=dt, dt_factor=dt_factor, seed=seed,
+            t_max=t_max, backend=backend)
+        return SplittingExitTime(mean, se, float(eps) if eps is not None else math.nan, pe,
+                                 t1, tf, pe.success_time, cf)
+    dt = 1e-3 if dt is None else dt
     ker = _kernel(model, eps, params)
     v = ker.variable
     a, _, b = _bounds(ker, x0, None, upper)
@@ -566,4 +627,5 @@ def splitting_mean_exit_time(model: Any, x0: Mapping, upper: Mapping, *, level: 
     stderr = math.sqrt(((t1 + tf) / p**2 * pe.stderr) ** 2 + (se1 / p) ** 2
                        + ((1 - p) / p * sef) ** 2)
     return SplittingExitTime(float(mean), float(stderr),
-                             float(eps) if eps is not None else math.nan, pe, t1, tf, ts)
+                             float(eps) if eps is not None else math.nan, pe, t1, tf, ts,
+                             t1 + tf)

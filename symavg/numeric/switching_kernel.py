@@ -17,7 +17,11 @@ arguments:
   augmented system :math:`\dot z = b_s(z)`, :math:`\dot H = \lambda_s(z)`;
 * ``noise(s, z..., p...)``: :math:`\sigma_s(z)` row-major (switching SDEs);
 * ``run(Z, S, p, times, out, rng, dt, stats, max_events)``: the loop over
-  paths and events (see :mod:`symavg.numeric.switching` for the algorithm).
+  paths and events (see :mod:`symavg.numeric.switching` for the algorithm);
+* ``run_exit``: the same loop until each path leaves a box (mean exit times);
+* ``run_path`` (PDMPs): one path, recorded after every step or flow segment, until a
+  coordinate leaves an interval, with the crossing located (adaptive multilevel
+  splitting, :mod:`symavg.numeric.pdmp_paths`).
 
 The numba module and the NumPy fallback are the same text, with and without
 the ``@njit`` decorators: the fallback runs the same per-path loop in the
@@ -433,4 +437,75 @@ if H >= E:
         stats[j, 2] = code
         stats[j, 3] = t
 '''
-    return run + "\n\n" + exit_run
+    if noisy:
+        return run + "\n\n" + exit_run
+    return run + "\n\n" + exit_run + "\n\n" + _path_source(n, exact_states, unpack_p, Pc,
+                                                              advance, jump_block)
+
+
+def _path_source(n: int, exact_states: list[int], unpack_p: str, Pc: str, advance: str,
+                 jump_block: str) -> str:
+    """``run_path``: one PDMP path, recorded after every step or flow segment, until a
+    coordinate leaves an interval (the paths that adaptive multilevel splitting needs)."""
+    import textwrap
+
+    def at(text: str, indent: int) -> str:
+        return textwrap.indent(textwrap.dedent(text), " " * indent)
+
+    ys = ", ".join(f"y{i}" for i in range(n))
+    As = ", ".join(f"a{i}" for i in range(n))
+    cond = " or ".join(f"s == {i}" for i in exact_states) or "False"
+    position = (f"if {cond}:\n    {ys}, = flow(s, th, {As}{Pc})\n"
+                f"else:\n    {ys}, _, _ = rk4(s, th, {As}, Ha{Pc})\n")
+    pick_z = "zc = z0\n" + "".join(f"if c == {i}:\n    zc = z{i}\n" for i in range(n))
+    pick_y = "yc = y0\n" + "".join(f"if c == {i}:\n    yc = y{i}\n" for i in range(n))
+    set_face = "".join(f"if c == {i}:\n    z{i} = face\n" for i in range(n))
+    y_to_z = "".join(f"z{i} = y{i}\n" for i in range(n))
+    record = ("if k >= cap:\n    cap *= 2\n    Z2 = numpy.empty((cap, N))\n"
+              "    Z2[:k] = ZZ[:k]\n    ZZ = Z2\n    S2 = numpy.empty(cap, numpy.int64)\n"
+              "    S2[:k] = SS[:k]\n    SS = S2\n    T2 = numpy.empty(cap)\n"
+              "    T2[:k] = TT[:k]\n    TT = T2\n"
+              + "".join(f"ZZ[k, {i}] = z{i}\n" for i in range(n))
+              + "SS[k] = s\nTT[k] = t\nk += 1\n")
+    return f'''{_MARK}def run_path(z_init, s_init, p, c, lo, hi, tmax, rng, dt, max_events):
+    """One path from ``(z_init, s_init)`` until its coordinate ``z[c]`` leaves ``(lo, hi)``
+    or ``t`` reaches ``tmax``. Returns ``(Z, S, T, code, side, jumps)``: the state, chain
+    state and time after every step or flow segment (row 0 the start); ``code`` 0: it left,
+    through ``hi`` (``side`` +1) or ``lo`` (-1), and the last row is the crossing itself,
+    located on its segment by bisection on the segment's flow, in the chain state it
+    crossed in; 4: still inside at ``tmax``; 1-3 as in ``run``."""
+{unpack_p}    cap = 256
+    ZZ = numpy.empty((cap, N))
+    SS = numpy.empty(cap, numpy.int64)
+    TT = numpy.empty(cap)
+{"".join(f"    z{i} = z_init[{i}]" + chr(10) for i in range(n))}    s = s_init
+    t = 0.0
+    E = -math.log1p(-rng.random())
+    H = 0.0
+    nj = 0
+    ns = 0
+    code = 0
+    side = 0
+    k = 0
+{at(record, 4)}    tk = tmax
+    while t < tk:
+{at("".join(f"a{i} = z{i}" + chr(10) for i in range(n)), 8)}        ta = t
+        Ha = H
+{at(advance, 8)}{at(pick_z, 8)}        if zc >= hi or zc <= lo:
+            side = 1 if zc >= hi else -1
+            face = hi if side > 0 else lo
+            tl = 0.0
+            tr = t - ta
+            for _ in range(60):
+                th = 0.5 * (tl + tr)
+{at(position, 16)}{at(pick_y, 16)}                if (yc - face) * side >= 0.0:
+                    tr = th
+                else:
+                    tl = th
+            th = tr
+{at(position, 12)}{at(y_to_z, 12)}{at(set_face, 12)}            t = ta + th
+{at(record, 12)}            break
+{at(jump_block, 8)}{at(record, 8)}    if code == 0 and side == 0:
+        code = 4
+    return ZZ[:k].copy(), SS[:k].copy(), TT[:k].copy(), code, side, nj
+'''
