@@ -95,8 +95,8 @@ def test_pdmp_exit_probability_past_plain_monte_carlo():
 
 @pytest.mark.slow
 def test_pdmp_splitting_mean_exit_time_past_plain_monte_carlo():
-    """At eps = 0.01 (Delta V / eps = 8.6, E[tau] = 2.4e5 time units: a plain Monte Carlo
-    path would take some 4e7 jumps) the renewal formula for the PDMP, E[tau] = t1 + E[T_s] +
+    """At eps = 0.01 (Delta V / eps = 8.6, E[tau] = 2.4e5 time units: plain Monte Carlo at
+    the same 10% error takes about 11 minutes of kernel time, benchmarks/README.md) the renewal formula for the PDMP, E[tau] = t1 + E[T_s] +
     (1 - p)/p E[C_f] with the cycles closed at (z0, s = 1), the one chain state that flows up
     through z0 (pdmp_paths module docstring; Cerou, Guyader, Lelievre & Pommier, J. Chem.
     Phys. 134 (2011) 054108 for the 1-D diffusion), gives the mean time from the well to
