@@ -35,8 +35,8 @@ from symavg.numeric.pdmp_paths import pdmp_sampler
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from test_ldp_splitting import (  # noqa: E402
     XM,
-    feedback_pdmp,
     fd_committor,
+    feedback_pdmp,
     maier_stein,
     pdmp_committor,
     pdmp_exact_mean_exit_time,

@@ -39,10 +39,11 @@ def V(z):
 
 def pdmp_committor(e, lo, hi, z):
     """(q0, q1)(z) = P(reach hi before lo | x = z, chain state 0 or 1) from the backward
-    equations of the PDMP, f_i q_i' + sum_j (Q_ij/e)(q_j - q_i) = 0 (Davis, Markov Models
-    and Optimization, 1993, sec. 32; Bressloff & Newby 2014, sec. II), with q0(lo) = 0 (state
-    0 flows down into lo) and q1(hi) = 1: shot from v(lo) = (0, 1) by scipy's Radau and
-    rescaled by v1(hi) (the system is linear)."""
+    equations of the PDMP, f_i q_i' + sum_j (Q_ij/e)(q_j - q_i) = 0 (the generator of a PDMP:
+    Davis, Markov Models and Optimization, Chapman & Hall 1993, sec. 26; for the two-state
+    PDMP, Bressloff & Newby, Phys. Rev. E 89 (2014) 042701), with q0(lo) = 0 (state 0 flows
+    down into lo) and q1(hi) = 1: shot from v(lo) = (0, 1) by scipy's Radau and rescaled by
+    v1(hi) (the system is linear)."""
     def rhs(u, q):
         return [(A0 + A1 * u * u) / e * (q[1] - q[0]) / u, -B / e * (q[0] - q[1]) / (1 - u)]
     sol = solve_ivp(rhs, (lo, hi), [0.0, 1.0], method="Radau", rtol=1e-11, atol=1e-12,
@@ -96,12 +97,13 @@ def test_pdmp_exit_probability_past_plain_monte_carlo():
 @pytest.mark.slow
 def test_pdmp_splitting_mean_exit_time_past_plain_monte_carlo():
     """At eps = 0.01 (Delta V / eps = 8.6, E[tau] = 2.4e5 time units: plain Monte Carlo at
-    the same 10% error takes about 11 minutes of kernel time, benchmarks/README.md) the renewal formula for the PDMP, E[tau] = t1 + E[T_s] +
-    (1 - p)/p E[C_f] with the cycles closed at (z0, s = 1), the one chain state that flows up
-    through z0 (pdmp_paths module docstring; Cerou, Guyader, Lelievre & Pommier, J. Chem.
-    Phys. 134 (2011) 054108 for the 1-D diffusion), gives the mean time from the well to
-    0.45 within 4 standard errors of the exact double-integral value (Faggionato, Gabrielli &
-    Ribezzi Crivellari 2010; Bressloff & Newby 2014), with a standard error below 20%."""
+    the same 10% error takes about 11 minutes of kernel time, benchmarks/README.md) the
+    renewal formula for the PDMP, E[tau] = t1 + E[T_s] + (1 - p)/p E[C_f] with the cycles
+    closed at (z0, s = 1), the one chain state that flows up through z0 (pdmp_paths module
+    docstring; Cerou, Guyader, Lelievre & Pommier, J. Chem. Phys. 134 (2011) 054108 for the
+    1-D diffusion), gives the mean time from the well to 0.45 within 4 standard errors of
+    the exact double-integral value (Faggionato, Gabrielli & Ribezzi Crivellari 2010;
+    Bressloff & Newby 2014), with a standard error below 20%."""
     m, prm = feedback_pdmp()
     e = 0.01
     ref = pdmp_exact_mean_exit_time(e, XM, 0.45)

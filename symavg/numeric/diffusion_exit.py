@@ -14,7 +14,10 @@ Stoch. Proc. Appl. 87 (2000) 167), leaving the :math:`O(\Delta t)` of the scheme
 * :func:`diffusion_mean_exit_time`: plain Monte Carlo of :math:`E[\tau]`.
 * :func:`exit_probability`: :math:`P(\text{reach } hi \text{ before } lo)` by
   adaptive multilevel splitting (AMS; Cérou & Guyader, Stoch. Anal. Appl. 25 (2007)
-  417), with the variable itself as reaction coordinate. Each
+  417), with the variable itself as reaction coordinate; the AMS loop is
+  :mod:`symavg.numeric.splitting`, shared with the several-variable route (a reaction
+  coordinate, :mod:`symavg.numeric.diffusion_paths`) and the PDMP route
+  (:mod:`symavg.numeric.pdmp_paths`), to which this function dispatches. Each
   iteration kills the ``kill`` replicas of lowest maximal level (and every tie), and
   restarts each from a copy of a survivor's path at its first point above that
   level; the estimator :math:`\hat p = \prod_j (1 - K_j/N)\cdot N_B/N` is unbiased
@@ -32,7 +35,9 @@ Stoch. Proc. Appl. 87 (2000) 167), leaving the :math:`O(\Delta t)` of the scheme
   probability to reach ``hi`` from :math:`z_0` before :math:`x_0` (AMS),
   :math:`E[T_f]`, :math:`E[T_s]` the mean durations of a failed and of a successful
   excursion. It is exact in one dimension (the strong Markov property at the
-  hitting times of the points :math:`x_0`, :math:`z_0`).
+  hitting times of the points :math:`x_0`, :math:`z_0`). For a PDMP see
+  :mod:`symavg.numeric.pdmp_paths` (exact when one chain state flows up through
+  :math:`z_0`).
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Hashable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -80,10 +80,11 @@ class PDMPSampler:
     max_events: int
     t_max: float
     name: str
-    _rng: list = field(default_factory=lambda: [np.random.default_rng(0)])
+    rng: np.random.Generator | None = None
 
     def seed(self, rng: np.random.Generator) -> None:
-        self._rng[0] = rng
+        """Use ``rng`` (a NumPy Generator, passed to the kernel) for the next paths."""
+        self.rng = rng
 
     def drifts(self, x: float) -> np.ndarray:
         """``f_s(x)`` for every chain state ``s``."""
@@ -100,10 +101,12 @@ class PDMPSampler:
     def path(self, state: np.ndarray, lo: float, hi: float) -> Path:
         from .switching import _ERRORS
 
+        if self.rng is None:
+            raise SimulationError("seed the sampler first (PDMPSampler.seed(rng))")
         with np.errstate(over="ignore", invalid="ignore"):
             Z, S, T, code, side, _ = self.module.run_path(
                 np.array(state[:-1], dtype=float), int(state[-1]), self.p, 0, float(lo),
-                float(hi), self.t_max, self._rng[0], self.dt, self.max_events)
+                float(hi), self.t_max, self.rng, self.dt, self.max_events)
         if code == 4:
             raise SimulationError(f"{self.name}: a path was still inside {lo} < "
                                   f"{self.variable} < {hi} at t_max = {self.t_max}: raise "
@@ -155,8 +158,8 @@ def _value(side: Mapping | None, var: Any, default: float, what: str) -> float:
     return float((side or {}).get(var, default))
 
 
-def _starter(ker: PDMPSampler, x: float, s0: Hashable | None, model: Any,
-             rng: np.random.Generator) -> Callable[[int], np.ndarray]:
+def _starter(ker: PDMPSampler, x: float, s0: Hashable | None, rng: np.random.Generator
+             ) -> Callable[[int], np.ndarray]:
     """Initial full states ``[x, s]``: ``s0``, or drawn from the stationary law of Q(x)."""
     if s0 is not None:
         if s0 not in ker.labels:
@@ -201,7 +204,7 @@ def pdmp_exit_probability(model: Any, x0: Mapping, lower: Mapping, upper: Mappin
         raise ModelError(f"x0 = {z} is not inside the box {lo} < {var} < {hi}")
     ker = pdmp_sampler(model, z, eps, params, dt, dt_factor, max_events, t_max, backend)
     first, rest = np.random.SeedSequence(seed).spawn(2)
-    start = _starter(ker, z, s0, model, np.random.default_rng(first))
+    start = _starter(ker, z, s0, np.random.default_rng(first))
     return splitting(ker, start, lo, hi, replicas=replicas, kill=kill, runs=runs,
                      seed=int(rest.generate_state(1)[0]), max_iter=max_iter, dt=ker.dt)
 
@@ -271,7 +274,7 @@ def pdmp_splitting_mean_exit_time(model: Any, x0: Mapping, upper: Mapping, *, le
                          "never returns, so x0 is not the bottom of a well")
     sigma = int(up[0])
     s_first, s_cyc, s_ams = np.random.SeedSequence(seed).spawn(3)
-    start = _starter(ker, a, s0, model, np.random.default_rng(s_first))
+    start = _starter(ker, a, s0, np.random.default_rng(s_first))
     cy = _cycles(ker, a, level, b, sigma, paths, start, np.random.default_rng(s_cyc))
     if cy.cycles.size < 2:
         raise SimulationError(f"fewer than 2 paths from level = {level} returned to x0 = {a}: "
