@@ -14,6 +14,7 @@ from scipy.interpolate import RegularGridInterpolator
 
 import symavg as sa
 from symavg.errors import ModelError
+from symavg.numeric.pdmp_paths import pdmp_sampler
 
 x, y = sp.symbols("x y", real=True)
 eps = sa.epsilon
@@ -114,6 +115,14 @@ def test_pdmp_splitting_mean_exit_time_past_plain_monte_carlo():
     assert abs(T.mean - ref) < 4 * T.stderr, (T.mean, T.stderr, ref)
     assert T.stderr < 0.2 * ref
     assert T.cycle > T.failure > 0 and T.approach > 0
+    # the regeneration the formula rests on: every upward crossing of z0 is at (z0, s = 1),
+    # every return to the well at (x-, s = 0), the crossing located on the flow segment
+    ker = pdmp_sampler(m, XM, e, prm, None, 0.05, 10**9, 1e9, "auto")
+    ker.seed(np.random.default_rng(5))
+    ups = [ker.path(np.array([XM, float(s)]), -np.inf, 0.1).states[-1] for s in (0, 1) * 20]
+    downs = [ker.path(np.array([0.1, 1.0]), XM, 0.45) for _ in range(40)]
+    assert all(u[0] == 0.1 and u[1] == 1 for u in ups)
+    assert all(d.states[-1, 0] == XM and d.states[-1, 1] == 0 for d in downs if d.side == -1)
 
 
 def maier_stein(beta=3):
@@ -214,6 +223,8 @@ def test_splitting_routes_name_bad_input():
         sa.ldp.exit_probability(m2, {x: -0.7}, -0.9, 0.3, coordinate=x, eps=0.1)
     with pytest.raises(ModelError, match="both faces"):
         sa.ldp.exit_probability(m2, {x: -0.7, y: 0.0}, None, 0.3, coordinate=x, eps=0.1)
+    with pytest.raises(ModelError, match="do not renew"):
+        sa.ldp.splitting_mean_exit_time(m2, {x: -1.0, y: 0.0}, {x: 0.3}, level=-0.8, eps=0.1)
     m, prm = feedback_pdmp()
     with pytest.raises(ModelError, match="both faces"):
         sa.ldp.exit_probability(m, {x: 0.1}, None, {x: 0.45}, eps=0.05, params=prm)

@@ -426,6 +426,16 @@ def exit_probability(model: Any, x0: Mapping, lower: Mapping | float | None = No
     ...                        runs=4, dt=1e-3, seed=2)
     >>> abs(est.probability - 0.5) < 4 * est.stderr + 0.05
     True
+
+    In the plane, with the coordinate ``x + y`` (sets ``x + y <= -1`` and ``x + y >= 1``),
+    the same by symmetry:
+
+    >>> y = sp.Symbol("y", real=True)
+    >>> bm2 = sa.SDE([x, y], [0, 0], diffusion=[[1, 0], [0, 1]])
+    >>> est = exit_probability(bm2, {x: 0.0, y: 0.0}, -1.0, 1.0, coordinate=x + y,
+    ...                        replicas=50, kill=5, runs=4, dt=1e-3, seed=2)
+    >>> abs(est.probability - 0.5) < 4 * est.stderr + 0.05
+    True
     """
     from ..models import SwitchingSDE
 
@@ -602,6 +612,12 @@ def splitting_mean_exit_time(model: Any, x0: Mapping, upper: Mapping, *, level: 
             t_max=t_max, backend=backend)
         return SplittingExitTime(mean, se, float(eps) if eps is not None else math.nan, pe,
                                  t1, tf, pe.success_time, cf)
+    if len(getattr(model, "state", ())) > 1:
+        raise ModelError(f"splitting_mean_exit_time is for one variable; the model has "
+                         f"{list(model.state)}. In several variables a path crosses the level "
+                         "set of a coordinate at a spread-out point, so the cycles do not "
+                         "renew: use exit_probability(..., coordinate=expr), or reduce the "
+                         "model first (sa.reduce(model, order=1)) when the others are fast")
     dt = 1e-3 if dt is None else dt
     ker = _kernel(model, eps, params)
     v = ker.variable
