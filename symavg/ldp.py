@@ -4,7 +4,8 @@ The Hamiltonian (principal eigenvalue of the tilted fast generator), the
 rate function (its Legendre transform), the quasipotential, the action of a
 path and minimum-action paths, and the simulations that check them (a rare-event
 sampler, exit times of PDMPs and of small-noise diffusions, adaptive multilevel
-splitting, stationary densities); see
+splitting for 1-D diffusions, for diffusions in several variables with a reaction
+coordinate and for PDMPs, stationary densities); see
 ``docs/ldp.md``. SciPy's optimisers are imported when first called.
 
 Examples
@@ -35,7 +36,6 @@ from .derive.ldp import (
 )
 from .numeric.diffusion_exit import (
     DiffusionExitEstimate,
-    SplittingEstimate,
     SplittingExitTime,
     diffusion_mean_exit_time,
     exit_probability,
@@ -44,6 +44,7 @@ from .numeric.diffusion_exit import (
 from .numeric.exit_times import ExitTimeEstimate, mean_exit_time
 from .numeric.min_action import MinimumActionPath, action, geometric_action, minimum_action_path
 from .numeric.rare_events import TailEstimate, additive_tail_probability
+from .numeric.splitting import SplittingEstimate
 from .numeric.stationary_density import DensityEstimate, stationary_density
 
 __all__ = [
