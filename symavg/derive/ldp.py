@@ -948,11 +948,54 @@ def _grid_product(T: Tilted, n: int) -> dict | None:
                 numeric=numeric, grid=max(4, (2 * n) // 3))
 
 
+def _numeric_route(T: Tilted, domain: tuple | None, n: int | None) -> dict:
+    """The numeric principal eigenvalue for the fast diffusion variables (and chain).
+
+    One variable on a circle or on a reflecting ``domain=``: second-order finite
+    differences (with a chain: one block per state). Several on circles, no chain:
+    Fourier collocation. Variables on the line otherwise (one without ``domain=``,
+    or several), no chain: the ground-state transform and a box grid
+    (:mod:`.ldp_grid`, reversible fast dynamics)."""
+    from .ldp_grid import box_grid_route
+
+    K = T.generator
+    per = K.periodic_map
+    if not T.fast:
+        raise UnsolvedError("no strategy for the principal eigenvalue of the tilted "
+                            "generator: the fast process has neither a finite chain with a "
+                            "closed form nor fast diffusion variables")
+    if domain is not None and (len(T.fast) != 1 or T.fast[0] in per):
+        raise LDPError(f"domain=(lo, hi) is the reflecting interval of one fast variable on "
+                       f"the line; the fast variables here are {list(T.fast)}"
+                       + (f" ({T.fast[0]} is on a circle)" if len(T.fast) == 1 else "")
+                       + ". Leave domain out: a box for variables on the line is then "
+                       "chosen from the tilted ground state.")
+    one = len(T.fast) == 1 and (T.fast[0] in per or domain is not None)
+    if K.jump is not None:
+        if one:
+            return _grid_chain_1d(T, domain, 200 if n is None else n)
+        raise UnsolvedError(
+            f"the fast process has a chain and the continuous variables {list(T.fast)}: the "
+            "numeric route covers a chain with one fast diffusion variable on a circle or on "
+            "a reflecting domain=(lo, hi)")
+    if one:
+        return _grid_1d(T, domain, 200 if n is None else n)
+    if all(y in per for y in T.fast):
+        return _grid_product(T, 12 if n is None else min(n, 12))
+    if any(y in per for y in T.fast):
+        raise UnsolvedError(f"the fast variables {list(T.fast)} mix circles and the line: the "
+                            "numeric routes cover all on circles, or all on the line")
+    out = box_grid_route(T, n)
+    if out is None:  # pragma: no cover - box_grid_route covers what is left
+        raise UnsolvedError(f"no numeric route for the fast variables {list(T.fast)}")
+    return out
+
+
 # --------------------------------------------------------------- hamiltonian
 def hamiltonian(model: SDE | SwitchingSDE, fast: Sequence[sp.Symbol] | None = None,
                 momentum: Sequence[sp.Symbol] | sp.Symbol | None = None, *,
                 params: Mapping | None = None, domain: tuple | None = None,
-                n: int = 200, tol: float = 1e-5, method: str = "auto") -> Hamiltonian:
+                n: int | None = None, tol: float = 1e-5, method: str = "auto") -> Hamiltonian:
     r"""The slow-fast Hamiltonian :math:`H(x, p)`, with its derivation record.
 
     .. math::
@@ -1026,29 +1069,15 @@ def hamiltonian(model: SDE | SwitchingSDE, fast: Sequence[sp.Symbol] | None = No
     out = _finite_chain(T)
     if out is None and method == "auto":
         out = _exponential_ansatz(T)
-    if out is None and T.fast and T.generator.jump is not None:
-        out = _grid_chain_1d(T, domain, n)
-        if out is None:
-            raise UnsolvedError(
-                "the fast process has a chain and several continuous variables: its tilted "
-                "eigenproblem has no closed form here and the numeric route covers a chain "
-                "with one fast diffusion variable")
     if out is None:
-        if len(T.fast) == 1:
-            out = _grid_1d(T, domain, n)
-        else:
-            out = _grid_product(T, min(n, 12))
-    if out is None:
-        raise UnsolvedError(
-            f"no strategy for the principal eigenvalue of the tilted generator in the fast "
-            f"variables {list(T.fast)}: the closed forms need a finite chain or a linear fast "
-            "process, the numeric route one fast variable or several on circles")
+        out = _numeric_route(T, domain, n)
     steps += out["steps"]
     H = Hamiltonian(out["expr"], T.slow, T.momentum, T.generator, out["eigenfunction"],
                     out["characteristic"], out["strategy"],
                     Derivation("slow-fast Hamiltonian", tuple(steps)), model, prm,
                     out["numeric"], out.get("finite_where"))
-    checks, averages = _hamiltonian_checks(H, T, model, fast, tol, out.get("grid"))
+    checks, averages = _hamiltonian_checks(H, T, model, fast, tol, out.get("grid"),
+                                           out.get("own_average", False))
     steps.append(Step("checks", r"$H(x, 0) = 0$ (the tilted generator at $p = 0$ is "
                       r"$\mathcal L_0$); $\nabla_p H(x, 0) = \langle f\rangle$, the averaged "
                       r"drift"
@@ -1058,7 +1087,7 @@ def hamiltonian(model: SDE | SwitchingSDE, fast: Sequence[sp.Symbol] | None = No
                       averages=averages))
     given = {k: v for k, v in (("fast", fast), ("momentum", momentum), ("params", params),
                                ("domain", domain)) if v is not None}
-    given.update({k: v for k, v, d in (("n", n, 200), ("tol", tol, 1e-5)) if v != d})
+    given.update({k: v for k, v, d in (("n", n, None), ("tol", tol, 1e-5)) if v != d})
     xs, ps = _probe_point(H.dim, 0.5), _probe_point(H.dim, 0.25)
     origin = _origin(_model_code(model), "hamiltonian", "model", given, out["expr"],
                      lambda: (f"evaluate({xs!r}, {ps!r})", H.evaluate(xs, ps)))
@@ -1122,14 +1151,21 @@ def _model_symbols(model: Any) -> set:
 
 
 def _hamiltonian_checks(H: Hamiltonian, T: Tilted, model: Any, fast: Any, tol: float,
-                        grid: int | None) -> tuple[list[Check], tuple[Average, ...]]:
+                        grid: int | None, own_average: bool = False
+                        ) -> tuple[list[Check], tuple[Average, ...]]:
     """The checks of a Hamiltonian, and the averages of the averaged drift they use (from
-    the averaging reduction: :math:`F = \\langle f\\rangle` with its integrand and law)."""
+    the averaging reduction: :math:`F = \\langle f\\rangle` with its integrand and law).
+
+    ``own_average``: the numeric route computes :math:`\\langle f\\rangle` itself (from
+    its ground state at :math:`p = 0`, ``fn.average``), and the averaging engine is not
+    asked (its closed forms do not exist where that route is taken)."""
     checks: list[Check] = []
     zero = {p: 0 for p in H.momentum}
     avg = None
     averages: tuple[Average, ...] = ()
     try:
+        if own_average:
+            raise SymavgError("the numeric route averages with its own ground state")
         from .engine import reduce as _reduce
 
         red = _reduce(model, fast=None if isinstance(model, SwitchingSDE) else list(T.fast))
@@ -1153,17 +1189,21 @@ def _hamiltonian_checks(H: Hamiltonian, T: Tilted, model: Any, fast: Any, tol: f
         worst = max(abs(fn(x, np.zeros(H.dim))) for x in xs)
         checks.append(Check("H(x, 0) = 0", worst < 10 * tol, "numeric",
                             f"max |H(x, 0)| = {worst:.1e} at 3 points, params {_fmt(prm)}"))
-        if avg is not None:
+        ref = _averaged_drift_at(avg, H.slow, prm, xs) if avg is not None else None
+        label = "dH/dp(x, 0) = averaged drift"
+        if ref is None and hasattr(fn, "average"):
+            ref = [fn.average(x) for x in xs]
+            label = "dH/dp(x, 0) = <f> under the grid's fast law (ground state at p = 0)"
+        if ref is not None:
             h = 1e-3
-            af = sp.lambdify([H.slow], avg.subs(prm), "numpy")
             worst = 0.0
-            for x in xs:
+            for x, r in zip(xs, ref):
                 for k in range(H.dim):
                     e = np.zeros(H.dim)
                     e[k] = h
                     d = (fn(x, e) - fn(x, -e)) / (2 * h)
-                    worst = max(worst, abs(d - float(np.asarray(af(tuple(x))).ravel()[k])))
-            checks.append(Check("dH/dp(x, 0) = averaged drift", worst < 1e-3 + 100 * tol,
+                    worst = max(worst, abs(d - r[k]))
+            checks.append(Check(label, worst < 1e-3 + 100 * tol,
                                 "numeric", f"max difference {worst:.1e} (central differences)"))
     if fn is not None:
         worst = 0.0
@@ -1189,10 +1229,35 @@ def _hamiltonian_checks(H: Hamiltonian, T: Tilted, model: Any, fast: Any, tol: f
     if grid is not None and fn is not None and hasattr(fn, "eig"):
         x, p = xs[0], np.full(H.dim, 0.5)
         e1, e2 = fn.eig(x, p, grid), fn.eig(x, p, 2 * grid)
-        err = abs(e2 - e1) / 3
+        q = 2 ** getattr(fn, "order", 2) - 1      # Richardson: the error of lambda_2n
+        err = abs(e2 - e1) / q
         checks.append(Check("grid converged", err < tol, "numeric",
-                            f"|lambda_2n - lambda_n|/3 = {err:.1e} at p = 0.5 (tol {tol:g})"))
+                            f"|lambda_2n - lambda_n|/{q} = {err:.1e} at p = 0.5 (tol {tol:g})"))
+        if hasattr(fn, "box_check"):
+            b1, b2 = fn.box_check(x, p)
+            checks.append(Check("box large enough", abs(b2 - b1) < tol, "numeric",
+                                f"the eigenvalue on a box 5/4 as large differs by "
+                                f"{abs(b2 - b1):.1e} at p = 0.5 (tol {tol:g})"))
     return checks, averages
+
+
+def _averaged_drift_at(avg: sp.Matrix, slow: tuple, prm: Mapping, xs: list
+                       ) -> list[np.ndarray] | None:
+    """The averaged drift at the points ``xs``, or None when it cannot be evaluated
+    numerically (an average the engine left as a multiple improper integral)."""
+    avg_p = avg.subs(prm)
+    try:
+        if avg_p.atoms(sp.Integral):
+            out = [np.array([complex(sp.N(e.subs(dict(zip(slow, x))))) for e in avg_p])
+                   for x in xs]
+        else:
+            af = sp.lambdify([slow], avg_p, "numpy")
+            out = [np.asarray(af(tuple(x)), complex).ravel() for x in xs]
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    if not all(np.all(np.isfinite(r)) and np.all(np.abs(r.imag) < 1e-9) for r in out):
+        return None
+    return [r.real for r in out]
 
 
 def _fmt(prm: Mapping) -> str:
