@@ -53,7 +53,8 @@ def test_nonlinear_coupled_fast_drift_matches_an_exact_eigenfunction():
     K_p u = -grad U . grad u + lap u + (p f + p^2/2) u has the positive eigenfunction
     u = exp(p k . y): K_p u / u = -p k . grad U + p^2 |k|^2 + p k . grad U + p^2/2, so
     H = (|k|^2 + 1/2) p^2 = 5.5 p^2 (derived here by hand; u e^{-U/2} is normalisable, so
-    it is the ground state of the transformed operator and H the principal eigenvalue)."""
+    it is the ground state of the transformed operator and H the principal eigenvalue).
+    Its Legendre transform is L(x, v) = v^2 / 22."""
     U = (y1**2 + y2**2) ** 2 / 4
     b = [-sp.diff(U, v) for v in (y1, y2)]
     f = sp.expand(sp.diff(U, y1) + 2 * sp.diff(U, y2))
@@ -66,6 +67,10 @@ def test_nonlinear_coupled_fast_drift_matches_an_exact_eigenfunction():
     assert "A^{-1} b_p is a gradient" in H.steps.steps[1].checks[0].name
     for pv in (-2.0, -0.4, 0.3, 1.0):
         assert H.evaluate(0.5, pv) == pytest.approx(5.5 * pv**2, abs=3e-4 * (1 + pv**2))
+    # the numeric Legendre transform on top: L(x, v) = v^2 / (4 * 5.5)
+    v = sp.Symbol("v", real=True)
+    L = sa.ldp.rate_function(H, velocity=v)
+    assert L.evaluate(0.3, 0.5) == pytest.approx(0.25 / 22, rel=1e-3)
 
 
 def test_coupled_ou_by_the_grid_matches_the_matrix_riccati_route():
