@@ -1643,7 +1643,10 @@ def quasipotential(model: SDE | SwitchingSDE | Hamiltonian, start: object | None
             break
     if chosen is None:
         raise UnsolvedError("no nonzero root of H(x, p) = 0 passed the substitution check")
-    F = sp.integrate(chosen, x)
+    from .integrals import partial_fraction_antiderivative
+
+    F = partial_fraction_antiderivative(chosen, x)
+    F = sp.integrate(chosen, x) if F is None else F
     if F.has(sp.Integral):
         z = sp.Dummy("z")
         V = sp.Integral(chosen.subs(x, z), (z, start, x))

@@ -61,6 +61,7 @@ import numpy as np
 import scipy.integrate as si
 import sympy as sp
 
+from .. import _sympy_util
 from .._sympy_util import with_budget, zero_check
 from ..errors import CheckFailedError, ModelError, UnsolvedError
 from ..report.averages import grid_average_record, period_average_record
@@ -476,15 +477,21 @@ class CellProblem:
         from ..derive.integrals import period_integral_exact
 
         candidates = []
+        residues_exhausted = False
         exact = period_integral_exact(f, y, L)
         if exact is not None:
             candidates.append((sp.simplify(exact / L), "exact Fourier rule"))
         elif points:
-            res = with_budget(_residue_average, (f, y, L, points[0]), budget)
+            out = _sympy_util.run_budgeted(_residue_average, (f, y, L, points[0]), budget)
+            res = out.value if out.status == "ok" else None
+            # the residue sum reached its work limit: integrate needs the same roots (of the
+            # same polynomial, in tan(pi y/L)) and an antiderivative besides, and spent its
+            # whole budget too (7 s of the default one on 1/(C + cos 2 pi y + cos 4 pi y/4))
+            residues_exhausted = out.status == "limit"
             if res is not None:
                 candidates.append((res, "residues, z = exp(2 pi i y/L)"))
                 residues_at = points[0]
-        if not candidates:
+        if not candidates and not residues_exhausted:
             val = with_budget(_integrate, (f, y, L), budget)
             if val is not None and not val.has(sp.Integral) and not val.has(sp.nan, sp.zoo):
                 candidates.append((sp.simplify(val / L), "sympy.integrate"))
@@ -506,7 +513,9 @@ class CellProblem:
         return (sp.Integral(f, (y, 0, L)) / L,
                 Check(name, True, "numeric", "kept as an unevaluated integral (quadrature); "
                       + ("closed form failed its spot check" if candidates
-                         else "no closed form within the budget")))
+                         else "no closed form within the budget")
+                      + ("; the residue sum reached its work limit, integrate (the same "
+                         "roots) not tried" if residues_exhausted else "")))
 
     def _closed_form(self, dep: tuple[sp.Symbol, ...], params: dict[sp.Symbol, float],
                      budget: float) -> EffectiveTensor:
