@@ -91,6 +91,11 @@ def _with_validity(res: EffectiveTensor, found: list) -> EffectiveTensor:
     return replace(res, steps=res.steps.then(step), validity=conds)
 
 
+#: relative agreement of two spectral grids at which the closed-form comparison stops
+#: (100x below its tolerance 1e-6)
+COMPARE_CONVERGED = 1e-8
+
+
 # ----------------------------------------------------------------- result
 @dataclass(frozen=True)
 class EffectiveTensor:
@@ -688,16 +693,38 @@ class CellProblem:
                                "semi-analytic" if semi else "closed form", params=params)
 
     def _compare_numeric(self, Astar: sp.Matrix, point: dict[sp.Symbol, float]) -> Check:
-        """Closed form vs a spectral solve at one admissible parameter point."""
+        """Closed form vs a spectral solve at one admissible parameter point.
+
+        The solve runs at ``n = N/4, N/2, N`` points per varying direction (``N = 256`` in
+        1-D, 64 otherwise) and stops at the first ``n`` that agrees with the one before to
+        :data:`COMPARE_CONVERGED` (relative): the spectral solution of a smooth field
+        converges exponentially, so a converged coarse grid gives the same comparison as
+        the finest one at a fraction of the cost (64^3: 2.6 s, 32^3: 0.3 s). Without
+        convergence the finest grid is compared, as before."""
+        top = 256 if self.dim == 1 else 64
         try:
             closed = EffectiveTensor(Astar, Derivation("tmp"), "closed form").numeric(point)
-            num = self._solve_grid(point, 256 if self.dim == 1 else 64, "spectral", 1e-12)[0]
+            prev, used = None, top
+            for m in (top // 4, top // 2, top):
+                try:
+                    num = self._solve_grid(point, m, "spectral", 1e-12)[0]
+                except ModelError:
+                    if m == top:
+                        raise
+                    continue   # a coarse grid point where A is not positive definite
+                scale = max(1.0, float(np.max(np.abs(num))))
+                if prev is not None and np.max(np.abs(num - prev)) <= COMPARE_CONVERGED * scale:
+                    used = m
+                    break
+                prev = num
         except Exception as exc:  # a failed comparison is recorded, not hidden
             return Check("closed form vs spectral solve", False, "numeric", repr(exc))
         err = float(np.max(np.abs(closed - num)) / max(1.0, np.max(np.abs(closed))))
         where = ", ".join(f"{s}={v:.3g}" for s, v in point.items()) or "no parameters"
+        grid = (f"n = {used} (n = {used // 2} agrees to {COMPARE_CONVERGED:g})" if used < top
+                else f"n = {top}")
         return Check("closed form vs spectral solve", err < 1e-6, "numeric",
-                     f"max rel. difference {err:.1e} at {where}")
+                     f"max rel. difference {err:.1e} at {where}, spectral grid {grid}")
 
     # -------------------------------------------------------------- numeric route
     def _grid_field(self, params: dict[sp.Symbol, float], n: int) -> tuple[np.ndarray,
