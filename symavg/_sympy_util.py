@@ -326,7 +326,8 @@ def factor_radicands(e: sp.Expr) -> sp.Expr | None:
     radicand changed.
 
     A radicand that is a polynomial (or rational function) of symbols, rational numbers
-    and function values of at most :data:`RADICAND_OPS` operations is replaced by
+    and function values of at most :data:`RADICAND_OPS` operations and
+    :data:`FACTOR_GENERATORS` generators is replaced by
     ``factor`` of it, so that SymPy's own rules for powers of products and powers apply:
     :math:`\sqrt{u^2} = u` for :math:`u \ge 0` by the symbols' assumptions,
     :math:`|u|` for real :math:`u` (the two-state Perron root at :math:`p = 0`,
@@ -346,7 +347,8 @@ def factor_radicands(e: sp.Expr) -> sp.Expr | None:
         base = w.base
         if (not w.exp.is_Rational or w.exp.is_Integer or base in bases
                 or not isinstance(base, sp.Add) or sp.count_ops(base) > RADICAND_OPS
-                or not is_rational_expression(base, functions=True)):
+                or not is_rational_expression(base, functions=True)
+                or len(base.free_symbols) + len(base.atoms(sp.Function)) > FACTOR_GENERATORS):
             continue
         factored = sp.factor(base)
         if factored != base and not isinstance(factored, sp.Add):
