@@ -1274,8 +1274,8 @@ def _period_integral_residues(f: sp.Expr, y: sp.Symbol, L: sp.Expr, budget: floa
     from .. import _sympy_util
 
     f, L = sp.sympify(f), sp.sympify(L)
-    if f.has(sp.Integral, AppliedUndef):  # not a rational function of cos, sin
-        return None, False
+    if f.has(sp.Integral, AppliedUndef) or not rational_in_harmonics(f, y, L):
+        return None, False  # residue_integral would return None
     points = admissible_points(f, y, L)
     if not points:
         return None, False
@@ -1285,6 +1285,14 @@ def _period_integral_residues(f: sp.Expr, y: sp.Symbol, L: sp.Expr, budget: floa
     val = out.value
     chk = _check_at_points(val, f, y, L, points)
     return ((val, chk, points[0]) if chk.passed else None), False
+
+
+def rational_in_harmonics(f: sp.Expr, y: sp.Symbol, L: sp.Expr) -> bool:
+    r"""Whether ``f`` is a rational function of :math:`z = e^{2\pi i y/L}` (of ``cos``,
+    ``sin`` of multiples of :math:`2\pi y/L`), the class of :func:`residue_integral`: a
+    cheap in-process test before its forked, budgeted call (``cos(sin y)`` is not)."""
+    form = _laurent_form(f, y, sp.sympify(L))
+    return form is not None and form[0].is_rational_function(form[1])
 
 
 def _laurent_form(f: sp.Expr, y: sp.Symbol, L: sp.Expr) -> tuple[sp.Expr, sp.Symbol] | None:

@@ -479,14 +479,15 @@ class CellProblem:
         name = f"<{f}> over {y}"
         if not f.has(y):
             return f, Check(name, True, "symbolic", "constant in y")
-        from ..derive.integrals import period_integral_exact
+        from ..derive.integrals import period_integral_exact, rational_in_harmonics
 
         candidates = []
         residues_exhausted = False
         exact = period_integral_exact(f, y, L)
         if exact is not None:
             candidates.append((sp.simplify(exact / L), "exact Fourier rule"))
-        elif points:
+        elif points and rational_in_harmonics(f, y, L):
+            # (otherwise the residue rule returns None: no fork for it)
             out = _sympy_util.run_budgeted(_residue_average, (f, y, L, points[0]), budget)
             res = out.value if out.status == "ok" else None
             # the residue sum reached its work limit: integrate needs the same roots (of the
