@@ -317,12 +317,55 @@ def nonzero_witness(expr: sp.Expr, seed: int = 2024) -> str | None:
     return None
 
 
-def zero_check(name: str, expr: sp.Expr, budget: float = 5.0) -> Check:
-    """Decide whether ``expr`` is identically zero and return the :class:`Check`.
+#: radicands up to this many operations are factored by :func:`factor_radicands`
+RADICAND_OPS = 200
 
-    Tries ``expand``, then ``cancel`` (rational functions), then one exact point
-    where the value is clearly nonzero (:func:`nonzero_witness`, which proves
-    ``expr`` nonzero), then ``simplify`` (within ``budget`` units of work, see
+
+def factor_radicands(e: sp.Expr) -> sp.Expr | None:
+    r"""``e`` with the radicand of each fractional power factored, or ``None`` when no
+    radicand changed.
+
+    A radicand that is a polynomial (or rational function) of symbols, rational numbers
+    and function values of at most :data:`RADICAND_OPS` operations and
+    :data:`FACTOR_GENERATORS` generators is replaced by
+    ``factor`` of it, so that SymPy's own rules for powers of products and powers apply:
+    :math:`\sqrt{u^2} = u` for :math:`u \ge 0` by the symbols' assumptions,
+    :math:`|u|` for real :math:`u` (the two-state Perron root at :math:`p = 0`,
+    :math:`\sqrt{(a + b)^2} = a + b`). Exact; polynomial arithmetic only, in-process.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> a, b = sp.symbols("a b", positive=True)
+    >>> factor_radicands(sp.sqrt(a**2 + 2*a*b + b**2) - a - b)
+    0
+    >>> factor_radicands(sp.sqrt(a + b)) is None
+    True
+    """
+    bases: dict[sp.Expr, sp.Expr] = {}
+    for w in e.atoms(sp.Pow):
+        base = w.base
+        if (not w.exp.is_Rational or w.exp.is_Integer or base in bases
+                or not isinstance(base, sp.Add) or sp.count_ops(base) > RADICAND_OPS
+                or not is_rational_expression(base, functions=True)
+                or len(base.free_symbols) + len(base.atoms(sp.Function)) > FACTOR_GENERATORS):
+            continue
+        factored = sp.factor(base)
+        if factored != base and not isinstance(factored, sp.Add):
+            bases[base] = factored
+    if not bases:
+        return None
+    return e.replace(lambda w: isinstance(w, sp.Pow) and w.base in bases,
+                     lambda w: sp.Pow(bases[w.base], w.exp))
+
+
+def zero_check(name: str, expr: sp.Expr, budget: float = 5.0) -> Check:
+    r"""Decide whether ``expr`` is identically zero and return the :class:`Check`.
+
+    Tries ``expand``, then ``cancel`` (rational functions), then ``cancel`` after
+    factoring the radicands (:func:`factor_radicands`: :math:`\sqrt{u^2} = u`), then
+    one exact point where the value is clearly nonzero (:func:`nonzero_witness`, which
+    proves ``expr`` nonzero), then ``simplify`` (within ``budget`` units of work, see
     :func:`with_budget`), then a numeric spot check at random parameter values.
     """
     expr = sp.sympify(expr)
@@ -339,6 +382,10 @@ def zero_check(name: str, expr: sp.Expr, budget: float = 5.0) -> Check:
         # rational functions (of symbols and function values): cancel decides, fast
         if sp.cancel(expanded) == 0:
             return Check(name, True, "symbolic", "residual cancels to 0")
+        radicands = factor_radicands(expanded)
+        if radicands is not None and sp.cancel(sp.expand(radicands)) == 0:
+            return Check(name, True, "symbolic",
+                         "residual cancels to 0 with its radicands factored")
     if not expr.has(sp.Integral):
         witness = nonzero_witness(expr)
         if witness is not None:

@@ -194,6 +194,22 @@ def test_gaussian_adjoint_check_detects_a_wrong_density():
     assert not _gaussian_adjoint_check(B2, z2, a2, z2, S_bad, S_bad.det()).passed
 
 
+def test_det_and_adjugate_agree_with_sympy():
+    """det_and_adjugate against Matrix.det/adjugate (independent: cofactor expansion): the
+    Lyapunov covariance of B = [[-1, a, 0], [0, -1, 1], [b, 0, -2]], a = 2 I (rational in a,
+    b: the polynomial-arithmetic route), S adj S = det S I, and a matrix with cos(x)."""
+    from symavg.derive.invariant import _lyapunov, det_and_adjugate
+
+    a, b = sp.symbols("a b", real=True)
+    S = _lyapunov(sp.Matrix([[-1, a, 0], [0, -1, 1], [b, 0, -2]]), 2 * sp.eye(3))
+    d, adj = det_and_adjugate(S)
+    assert sp.cancel(d - S.det()) == 0
+    assert all(sp.cancel(u - w) == 0 for u, w in zip(adj, S.adjugate()))
+    assert (S * adj - d * sp.eye(3)).applyfunc(sp.cancel) == sp.zeros(3, 3)
+    T = sp.Matrix([[2 + sp.cos(x), 1], [1, 3]])
+    assert det_and_adjugate(T) == (T.det(), T.adjugate())
+
+
 def test_circle_divergence_form_density_is_cancelled_to_uniform():
     """L0 = d/dy (a d/dy) with a = D/(1 + k + k cos y): Gibbs weight e^Psi/(2a) = 1/2,
     and the density prints as 1/(2 pi) rather than an uncancelled ratio."""

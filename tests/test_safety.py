@@ -297,7 +297,7 @@ def test_an_abandoned_route_forgets_only_its_own_conditions():
         assert found == [C > 1]
 
 
-def test_residue_region_of_several_harmonics_is_recorded_and_checked():
+def test_residue_region_of_several_harmonics_is_recorded_and_checked(monkeypatch):
     """A(y) = C + cos(2 pi y) + cos(4 pi y)/4 on the unit cell: the harmonic mean
     1/<1/A> exists only where A keeps its sign; with t = cos(2 pi y),
     A = C - 1/4 + t + t^2/2 increases in t on [-1, 1], so its minimum is C - 3/4 at t = -1
@@ -305,12 +305,28 @@ def test_residue_region_of_several_harmonics_is_recorded_and_checked():
     average comes by residues or stays an integral for quadrature (as here, with a small
     budget), the condition is recorded as CellMinimum(4 A) > 0 (not as a discriminant: the
     denominator is not one first harmonic); the tensor refuses C = 1/2 (A changes sign) and
-    evaluates at C = 2 as the quadrature of 1/<1/A> does."""
+    evaluates at C = 2 as the quadrature of 1/<1/A> does. When the residue sum reaches
+    its work limit, no budgeted integrate follows (it needs the same roots)."""
     import numpy as np
     from scipy.integrate import quad
 
+    from symavg import _sympy_util
     from symavg.derive.integrals import CellMinimum
-    from symavg.spatial import CellProblem
+    from symavg.spatial import CellProblem, cell
+
+    real = _sympy_util.run_budgeted
+
+    def guarded(fn, args, work, kwargs=None):
+        out = real(fn, args, work, kwargs)
+        if fn is cell._residue_average and out.status == "limit":
+            monkeypatch.setattr(cell, "with_budget", no_integrate)
+        return out
+
+    def no_integrate(fn, *args, **kwargs):
+        assert fn is not cell._integrate, "a budgeted integrate after the residue limit"
+        return _sympy_util.with_budget(fn, *args, **kwargs)
+
+    monkeypatch.setattr(_sympy_util, "run_budgeted", guarded)
 
     y = sp.Symbol("y", real=True)
     C = sp.Symbol("C", positive=True)

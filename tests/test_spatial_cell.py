@@ -230,3 +230,20 @@ def test_residue_harmonic_mean_records_where_it_holds():
         res.numeric({C: 0.5})
     # a numeric contrast needs no condition
     assert CellProblem(2 + sp.cos(y), {y: 2 * sp.pi}).effective_tensor().validity == ()
+
+
+def test_closed_form_comparison_stops_at_a_converged_spectral_grid():
+    """The closed form vs spectral check solves on n = 16, 32, 64 and stops where two grids
+    agree to 1e-8: A = diag(2 + sin y1, 3 + cos y2) (A*_11 = sqrt(3), A*_22 = 2 sqrt(2),
+    Gradshteyn & Ryzhik 3.661.4) is converged at n = 32; a + cos y1 with a = 1.02 (A*_11 =
+    sqrt(a^2 - 1), nearly singular) is not, and is compared on the finest grid, n = 64."""
+    cp = CellProblem(sp.diag(2 + sp.sin(y1), 3 + sp.cos(y2)), {y1: 2 * sp.pi, y2: 2 * sp.pi})
+    res = cp.effective_tensor()
+    assert res.tensor == sp.ImmutableMatrix(sp.diag(sp.sqrt(3), 2 * sp.sqrt(2)))
+    (chk,) = [c for c in res.steps.checks if c.name == "closed form vs spectral solve"]
+    assert chk.passed and "grid n = 32 (n = 16 agrees" in chk.detail
+    res = CellProblem(sp.diag(a + sp.cos(y1), 2), {y1: 2 * sp.pi, y2: 1}).effective_tensor(
+        params={a: 1.02})
+    assert float(res.tensor[0, 0]) == pytest.approx(np.sqrt(1.02**2 - 1), rel=1e-12)
+    (chk,) = [c for c in res.steps.checks if c.name == "closed form vs spectral solve"]
+    assert chk.passed and chk.detail.endswith("spectral grid n = 64")

@@ -128,14 +128,27 @@ def check_psd(a: sp.MatrixBase, state: Sequence[sp.Symbol], eps: sp.Symbol,
     import numpy as np
 
     per = dict(periodic or {})
+    # the entries with symbols, by position: constant entries are evaluated once, the
+    # others by exact substitution (xreplace: the symbols are atoms here, no function of
+    # them is undefined) and evalf, entry by entry (a.subs(point) of the whole matrix and
+    # numpy's conversion of its Floats took 0.06-0.09 s per declaration)
+    cells = [(i, j, sp.sympify(a[i, j])) for i in range(n) for j in range(n)]
+    try:
+        fixed = np.array([[complex(sp.N(a[i, j], 15)) if not a[i, j].free_symbols else 0j
+                           for j in range(n)] for i in range(n)])
+    except (TypeError, ValueError):
+        return
+    varying = [(i, j, e) for i, j, e in cells if e.free_symbols]
     for _ in range(4 * _POINTS):
         point = {s: _sample(s, rng) * (3 if s not in per else 1) for s in state}
         for s, L in per.items():  # a uniform point of the circle
             if L.is_number:
                 point[s] = sp.Rational(rng.randint(0, 999), 1000) * L
         point[eps] = sp.Rational(rng.randint(5, 50), 100)
+        num = fixed.copy()
         try:
-            num = np.array(a.subs(point).evalf(15).tolist(), dtype=complex)
+            for i, j, e in varying:
+                num[i, j] = complex(sp.N(e.xreplace(point), 15))
         except (TypeError, ValueError):
             continue
         if not np.all(np.isfinite(num)):

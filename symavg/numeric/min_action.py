@@ -81,6 +81,7 @@ class _Local:
         self.H = H
         self.d = H.dim
         self.quadratic = None
+        self._Di_const: np.ndarray | None = None
         self.fn = H.numeric(prm)
         if H.expr is not None:
             e = _substitute(H.expr, prm, H)
@@ -93,6 +94,8 @@ class _Local:
                 X = H.slow
                 self._bl = sp.lambdify([X], list(b), "numpy")
                 self._Dl = sp.lambdify([X], list(D), "numpy")
+                if not D.free_symbols:  # a constant diffusion: its inverse once
+                    self._Di_const = np.linalg.inv(np.array(D.tolist(), dtype=float))
                 self.quadratic = (sp.lambdify([X], b, "numpy"), sp.lambdify([X], D, "numpy"),
                                   sp.lambdify([X], b.jacobian(X), "numpy"),
                                   [sp.lambdify([X], D.diff(xk), "numpy") for xk in X])
@@ -151,9 +154,11 @@ class _Local:
         def arr(vals: list) -> np.ndarray:
             return np.stack([np.broadcast_to(np.asarray(v, float), (m,)) for v in vals], axis=1)
         b = arr(self._bl(cols))
-        D = arr(self._Dl(cols)).reshape(m, d, d)
-        Di = np.linalg.inv(D)
-        Dy, Db = np.einsum("kij,kj->ki", Di, Y), np.einsum("kij,kj->ki", Di, b)
+        if self._Di_const is not None:   # the same products, by one matrix for all segments
+            Dy, Db = Y @ self._Di_const.T, b @ self._Di_const.T
+        else:
+            Di = np.linalg.inv(arr(self._Dl(cols)).reshape(m, d, d))
+            Dy, Db = np.einsum("kij,kj->ki", Di, Y), np.einsum("kij,kj->ki", Di, b)
         bb = np.maximum(np.einsum("ki,ki->k", b, Db), 0.0)
         yy = np.einsum("ki,ki->k", Y, Dy)
         ok = (bb > 1e-300) & (yy > 0)
