@@ -283,10 +283,10 @@ def test_two_fast_circles_non_separable_tensor_grid_hamiltonian():
     Hj = sa.ldp.hamiltonian(joint, fast=[y1, y2])
     assert Hj.steps.passed
     assert Hj.evaluate(0.0, 1.1) == pytest.approx(_mathieu_principal(1.1, 2.0), abs=1e-9)
-    # a non-reversible nonlinear fast drift on the line has no route (a reversible one
-    # takes the box grid: tests/test_ldp_grid.py)
+    # a non-reversible nonlinear fast drift on the line with state-dependent fast noise has
+    # no route (the others are in tests/test_ldp_grid.py)
     rot = sa.SDE([x, y1, y2], [-x + y1 + y2, (-y1**3 + y2) / eps, (-y1 - y2) / eps],
-                 diffusion=D)
+                 diffusion=sp.diag(0, 2 * (1 + y2**2) / eps, 2 / eps))
     with pytest.raises(SymavgError, match="not reversible"):
         sa.ldp.hamiltonian(rot, fast=[y1, y2])
 

@@ -1,9 +1,10 @@
 """The numeric Hamiltonian for fast diffusion variables on the line (issue 11, item 1).
 
-Route: the ground-state transform of a reversible tilted generator and a box grid
-(``symavg/derive/ldp_grid.py``). References: an exact eigenfunction, the matrix
-Riccati closed form, and the independent one-variable routes (reflecting finite
-differences on the original operator).
+Routes (``symavg/derive/ldp_grid.py``): the ground-state transform of a reversible
+tilted generator and a box grid; for a non-reversible drift, the ray-integral weight and
+an exponentially fitted grid. References: exact eigenfunctions, the matrix Riccati
+closed form, and independent one-variable computations (reflecting finite differences
+on the original operator).
 """
 
 from __future__ import annotations
@@ -120,16 +121,41 @@ def test_one_fast_variable_on_the_line_needs_no_domain():
         assert H.evaluate(0.0, pv) == pytest.approx(ref, abs=1e-4)
 
 
+def _rotating(U, gamma):
+    """dy = (-grad U + gamma J grad U)/eps dt + sqrt(2/eps) dW, J the rotation by pi/2, and
+    f = k . (grad U - gamma J grad U), k = (1, 2): e^{-U} stays invariant (J grad U is
+    divergence-free against it) and u = exp(p k . y) is an exact positive eigenfunction of
+    K_p, H = (|k|^2 + 1/2) p^2 = 5.5 p^2 as for the reversible case (same derivation:
+    K_p u / u = p b . k + p^2 |k|^2 - p b . k + p^2/2)."""
+    g1, g2 = sp.diff(U, y1), sp.diff(U, y2)
+    b = [-g1 - gamma * g2, -g2 + gamma * g1]
+    f = sp.expand(-(b[0] + 2 * b[1]))
+    return sa.SDE([x, y1, y2], [f, b[0] / eps, b[1] / eps], diffusion=D)
+
+
+@pytest.mark.parametrize("U, gamma", [((y1**2 + y2**2) ** 2 / 4, 1),
+                                      (y1**4 / 4 + y2**4 / 4 + y1**2 / 2, sp.Rational(3, 10))])
+def test_non_reversible_fast_drift_matches_an_exact_eigenfunction(U, gamma):
+    """A rotating (non-reversible) fast drift, see ``_rotating``: the ray-integral weight
+    and the exponentially fitted (Scharfetter-Gummel) grid (Scharfetter & Gummel, IEEE
+    Trans. Electron Devices 16 (1969) 64) give H = 5.5 p^2."""
+    H = sa.ldp.hamiltonian(_rotating(U, gamma), fast=[y1, y2], momentum=p, n=32, tol=1e-2)
+    assert "fitted grid" in H.strategy, H.strategy
+    assert H.steps.passed, [c for c in H.steps.checks if not c.passed]
+    for pv in (-2.0, 0.3, 1.0):
+        assert H.evaluate(0.5, pv) == pytest.approx(5.5 * pv**2, rel=2e-3, abs=2e-4)
+
+
 def test_box_grid_names_what_it_does_not_cover():
-    # a rotating (non-reversible) fast drift: A^-1 b has a curl
-    rot = sa.SDE([x, y1, y2], [y1 * y2, (-y1**3 + y2) / eps, (-y1 - y2**3) / eps],
-                 diffusion=D)
-    with pytest.raises(UnsolvedError, match="not reversible"):
-        sa.ldp.hamiltonian(rot, fast=[y1, y2], momentum=p)
-    # fast noise depending on the fast variables
-    mult = sa.SDE([x, y1, y2], [y1**2 + y2**2, -y1**3 / eps, -y2**3 / eps],
+    # a rotation whose ray-integral weight does not confine (the conjugated potential's
+    # leading part is positive along the diagonal)
+    loose = _rotating(y1**4 / 4 + y2**4 / 4 + y1**2 / 2 + y1 * y2 / 4, 1)
+    with pytest.raises(UnsolvedError, match="does not confine"):
+        sa.ldp.hamiltonian(loose, fast=[y1, y2], momentum=p, n=16)
+    # a non-reversible drift with fast noise depending on the fast variables
+    mult = sa.SDE([x, y1, y2], [y1**2 + y2**2, (-y1**3 + y2) / eps, (-y1 - y2**3) / eps],
                   diffusion=sp.diag(eps, 2 * (1 + y1**2) / eps, 2 / eps))
-    with pytest.raises(UnsolvedError, match="constant fast diffusion"):
+    with pytest.raises(UnsolvedError, match="constant and diagonal"):
         sa.ldp.hamiltonian(mult, fast=[y1, y2], momentum=p)
     # domain= is the reflecting interval of one fast variable
     cubic = sa.SDE([x, y1, y2], [y1**2, -y1**3 / eps, -y2 / eps], diffusion=D)

@@ -69,12 +69,20 @@ from ..report.derivation import Check, Step
 if TYPE_CHECKING:
     from .ldp import Tilted
 
-__all__ = ["BOX_WEIGHT", "GRID_POINTS", "box_grid_route", "ground_state_potential"]
+__all__ = ["BOX_WEIGHT", "FITTED_POINTS", "GRID_POINTS", "NotReversibleError", "box_grid_route",
+           "ground_state_potential", "ray_weight_transform"]
+
+class NotReversibleError(UnsolvedError):
+    """The ground-state transform does not apply (a non-reversible drift, or fast noise
+    that is not constant or is singular)."""
+
 
 #: share of ``psi**2`` allowed on the outermost layer of each face of the box
 BOX_WEIGHT = 1e-9
 #: default points per axis by the number of fast variables (the finer grid doubles it)
 GRID_POINTS = {1: 64, 2: 48, 3: 16}
+#: the same for the second-order fitted grid (non-reversible drifts)
+FITTED_POINTS = {1: 200, 2: 64, 3: 20}
 _GROW = 1.25
 _MAX_GROW = 40
 #: half-width of a fitted box in standard deviations of the ground state's psi**2
@@ -202,11 +210,12 @@ def largest_eigenpair(M, bound: float, near: float | None = None
     from scipy.sparse.linalg import eigsh
 
     if near is not None:
-        w, U = eigsh(M, k=1, sigma=near + 1e-2 * (1.0 + abs(near)), which="LM", tol=1e-12)
+        w, U = eigsh(M, k=1, sigma=near + 1e-2 * (1.0 + abs(near)), which="LM", tol=1e-12,
+                     v0=np.ones(n))
         if _one_signed(U[:, 0]) > 0.99:
             return float(w[0]), U[:, 0]
     sigma = bound + 1e-3 * (1.0 + abs(bound))
-    w, U = eigsh(M, k=1, sigma=sigma, which="LM", tol=1e-12)
+    w, U = eigsh(M, k=1, sigma=sigma, which="LM", tol=1e-12, v0=np.ones(n))
     return float(w[0]), U[:, 0]
 
 
@@ -235,11 +244,11 @@ def ground_state_potential(T: Tilted) -> tuple[sp.Matrix, sp.Expr, Check]:
     y = T.fast
     b, A = sp.Matrix(K.drift), sp.Matrix(K.diffusion)
     if any(sp.diff(e, v) != 0 for e in A for v in y):
-        raise UnsolvedError(f"the fast noise {A.tolist()} depends on the fast variables "
+        raise NotReversibleError(f"the fast noise {A.tolist()} depends on the fast variables "
                             f"{list(y)}: the numeric route for fast variables on the line "
                             "needs a constant fast diffusion matrix")
     if A.det() == 0:
-        raise UnsolvedError(f"the fast diffusion matrix {A.tolist()} is singular: the "
+        raise NotReversibleError(f"the fast diffusion matrix {A.tolist()} is singular: the "
                             "numeric route for fast variables on the line needs noise on "
                             "every fast variable")
     Ainv = A.inv()
@@ -249,7 +258,7 @@ def ground_state_potential(T: Tilted) -> tuple[sp.Matrix, sp.Expr, Check]:
     check = zero_check("A^{-1} b_p is a gradient (the tilted fast drift is reversible)",
                        sp.expand(curl))
     if not check.passed:
-        raise UnsolvedError(
+        raise NotReversibleError(
             f"the fast drift {list(b)} is not reversible for the fast noise (A^-1 b_p has a "
             f"curl, {list(sp.expand(curl))}): the numeric route for several fast variables "
             "on the line covers reversible fast dynamics (b = A grad(phi)/2), by the "
@@ -259,6 +268,175 @@ def ground_state_potential(T: Tilted) -> tuple[sp.Matrix, sp.Expr, Check]:
     div = sum((sp.diff(b[i], y[i]) for i in range(len(y))), sp.S.Zero)
     W = sp.expand((b.T * Ainv * b)[0] / 2 + div / 2)
     return A, sp.expand(V - W), check
+
+
+def ray_weight_transform(T: Tilted) -> tuple[sp.Matrix, sp.Matrix, sp.Expr, sp.Expr]:
+    r"""``(A, b', V', g)`` of the conjugation :math:`\psi = e^{g} u` for a fast drift that
+    is not reversible, with the *ray-integral* weight
+
+    .. math::
+
+        g(y) = \int_0^1 A^{-1} b_p(t y)\cdot y\,dt ,
+
+    which is :math:`\varphi/2` exactly when :math:`A^{-1}b_p = \nabla\varphi/2`, and
+    otherwise has the growth of the drift (for :math:`b = -\nabla U + \gamma J\nabla U`
+    with a radial :math:`U` it is :math:`-U/2`, the exact law). The conjugated operator
+    (module docstring of :mod:`.ldp_grid`, with :math:`\nabla u = e^{-g}(\nabla\psi -
+    \psi\nabla g)`)
+
+    .. math::
+
+        e^{g}\mathcal K_p e^{-g}\psi = b'\cdot\nabla\psi + \tfrac12 A:\nabla^2\psi
+            + V'\psi, \quad b' = b_p - A\nabla g, \quad
+        V' = V - b_p\cdot\nabla g - \tfrac12 A:\nabla^2 g + \tfrac12\nabla g\cdot
+            A\nabla g ,
+
+    keeps a drift (the non-reversible part) but its eigenfunctions decay like those of
+    the reversible case.
+
+    Raises
+    ------
+    NotReversibleError
+        When the fast noise is not constant and diagonal, or the drift not polynomial in
+        the fast variables (the ray integral is taken exactly for polynomials).
+    """
+    K = T.generator
+    y = T.fast
+    b, A = sp.Matrix(K.drift), sp.Matrix(K.diffusion)
+    d = len(y)
+    if any(sp.diff(e, v) != 0 for e in A for v in y) or any(
+            A[i, j] != 0 for i in range(d) for j in range(d) if i != j):
+        raise NotReversibleError(
+            f"the fast drift is not reversible and the fast noise {A.tolist()} is not "
+            "constant and diagonal: the exponentially fitted route needs independent fast "
+            "noises of constant size")
+    if not all(sp.sympify(e).is_polynomial(*y) for e in b):
+        raise NotReversibleError(
+            f"the fast drift {list(b)} is not reversible and not polynomial in {list(y)}: "
+            "the weight of the exponentially fitted route is the ray integral of "
+            "A^-1 b_p, taken exactly for polynomial drifts")
+    t = sp.Dummy("t", positive=True)
+    Ainv = A.inv()
+    ray = sp.expand(((Ainv * b).subs({v: t * v for v in y}, simultaneous=True).T
+                     * sp.Matrix(y))[0])
+    g = sp.expand(sp.integrate(sp.Poly(ray, t).as_expr(), (t, 0, 1)))
+    grad = sp.Matrix([sp.diff(g, v) for v in y])
+    V = sum((q.potential for q in K.potential_parts), sp.S.Zero)
+    bp = sp.expand(b - A * grad)
+    Vp = sp.expand(V - (b.T * grad)[0]
+                   - sum((A[i, i] * sp.diff(g, y[i], 2) for i in range(d)), sp.S.Zero) / 2
+                   + (grad.T * A * grad)[0] / 2)
+    return A, bp, Vp, g
+
+
+def bernoulli(z: np.ndarray) -> np.ndarray:
+    """:math:`B(z) = z / (e^z - 1) > 0` with :math:`B(0) = 1` (``1/scipy.special.exprel``)."""
+    from scipy.special import exprel
+
+    return 1.0 / exprel(z)
+
+
+def fitted_matrix(grid: TensorGrid, A: np.ndarray, drift: Sequence[Callable],
+                  potential: np.ndarray):
+    r"""The Scharfetter-Gummel (exponentially fitted) matrix of
+    :math:`b'\cdot\nabla + \tfrac12 A:\nabla^2 + V'` (``A`` diagonal) on ``grid`` with
+    :math:`\psi = 0` outside. The weight of node :math:`j` towards :math:`j \pm 1` along an
+    axis is :math:`\frac{a}{2h^2} B(\mp z)`, :math:`z = 2 b' h/a` at the cell midpoint
+    (Scharfetter & Gummel, IEEE Trans. Electron Devices 16 (1969) 64): exact for constant
+    coefficients, second order, and positive for any drift, so the matrix is Metzler.
+    ``drift[k]`` maps the grid's coordinate arrays to :math:`b'_k`."""
+    from scipy.sparse import coo_matrix
+
+    shape = grid.shape
+    N = int(np.prod(shape))
+    idx = np.arange(N).reshape(shape)
+    diag = np.array(np.broadcast_to(potential, shape), dtype=float)
+    rows, cols, vals = [], [], []
+    for k, ax in enumerate(grid.axes):
+        h, a = ax.h, float(A[k, k])
+        for sgn in (1, -1):
+            mid = list(grid.points)
+            mid[k] = grid.points[k] + sgn * h / 2
+            with np.errstate(over="ignore", invalid="ignore"):
+                bm = np.broadcast_to(np.asarray(drift[k](*mid), float), shape)
+                wgt = a / (2 * h * h) * bernoulli(-sgn * 2 * bm * h / a)
+            keep = np.ones(shape, bool)
+            sl = [slice(None)] * len(shape)
+            sl[k] = ax.m - 1 if sgn == 1 else 0
+            keep[tuple(sl)] = False
+            rows.append(idx[keep])
+            cols.append(np.roll(idx, -sgn, axis=k)[keep])
+            vals.append(wgt[keep])
+            diag = diag - wgt            # across a face the weight still leaves: killing
+    rows.append(idx.ravel())
+    cols.append(idx.ravel())
+    vals.append(diag.ravel())
+    return coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                      shape=(N, N)).tocsc()
+
+
+def perron(M, guess: float | None) -> tuple[float, np.ndarray, np.ndarray]:
+    """The Perron root of the Metzler ``M`` with its right and left eigenvectors (both
+    positive): dense for small matrices (the eigenvalue of largest real part), otherwise
+    shift-invert ARPACK above ``guess`` (a coarser grid's root), kept when the
+    eigenvector is one-signed (only the Perron vector is)."""
+    n = M.shape[0]
+    if n <= _DENSE or guess is None:
+        if n > 1600:
+            raise UnsolvedError("internal: a dense Perron root of a large grid")
+        Ad = M.toarray()
+        w, U = np.linalg.eig(Ad)
+        wl, Vl = np.linalg.eig(Ad.T)
+        k, kl = int(np.argmax(w.real)), int(np.argmax(wl.real))
+        return float(w[k].real), np.abs(U[:, k].real), np.abs(Vl[:, kl].real)
+    from scipy.sparse.linalg import ArpackNoConvergence, eigs
+
+    ones = np.ones(n)
+    # shifts just above the guess first (fast), last above the largest row sum: a bound on
+    # the Perron root of a Metzler matrix, where it is the nearest eigenvalue (slow, sure)
+    bound = float(np.max(np.asarray(M.sum(axis=1)).ravel()))
+    shifts = [guess + c * (1.0 + abs(guess)) for c in (0.05, 0.5, 2.0)]
+    shifts.append(max(bound, shifts[-1]) + 1e-3 * (1.0 + abs(bound)))
+    for sigma in shifts:
+        try:
+            w, U = eigs(M, k=1, sigma=sigma, which="LM", tol=1e-12, maxiter=50000, v0=ones)
+        except ArpackNoConvergence:
+            continue
+        if abs(w[0].imag) < 1e-8 * (1 + abs(w[0])) and _one_signed(U[:, 0].real) > 0.99:
+            _, Vl = eigs(M.T.tocsc(), k=1, sigma=sigma, which="LM", tol=1e-12,
+                         maxiter=50000, v0=ones)
+            return float(w[0].real), np.abs(U[:, 0].real), np.abs(Vl[:, 0].real)
+    raise UnsolvedError("the Perron root of the exponentially fitted grid was not found "
+                        "(no positive eigenvector near the coarse grid's root): try another n=")
+
+
+def _check_confining(Vp: sp.Expr, T: Tilted, prm: Mapping) -> None:
+    """Refuse a ray-integral weight that does not confine: the top-degree part of
+    :math:`V'` at :math:`p = 0` must be negative in every direction (sampled on the unit
+    sphere), else :math:`V' \to +\\infty` along some direction and the fitted grid's box
+    fills with modes of the faces (the weight is then far from the fast law)."""
+    y = T.fast
+    V0 = sp.expand(sp.sympify(Vp).subs({q: 0 for q in T.momentum}).subs(prm))
+    poly = sp.Poly(V0, *y)
+    top = max(sum(mon) for mon in poly.monoms())
+    lead = sum((c * sp.prod([v**e for v, e in zip(y, mon)])
+                for mon, c in zip(poly.monoms(), poly.coeffs()) if sum(mon) == top),
+               sp.S.Zero)
+    free = lead.free_symbols - set(y)
+    if free:
+        raise NotReversibleError(f"the fitted grid's weight depends on {sorted(map(str, free))}"
+                                 " with no value given: pass params=")
+    d = len(y)
+    rng = np.random.default_rng(0)
+    dirs = rng.normal(size=(4000, d))
+    dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
+    vals = np.asarray(sp.lambdify(y, lead, "numpy")(*dirs.T), float) * np.ones(len(dirs))
+    if top < 2 or float(np.max(vals)) >= 0:
+        raise NotReversibleError(
+            "the fast drift is not reversible, and the ray-integral weight of the fitted "
+            f"grid does not confine it (the leading part {lead} of the conjugated potential "
+            "is not negative in every direction): no numeric route for this non-reversible "
+            "fast drift")
 
 
 def box_grid_route(T: Tilted, n: int | None) -> dict | None:
@@ -272,11 +450,18 @@ def box_grid_route(T: Tilted, n: int | None) -> dict | None:
     if d > 3:
         raise UnsolvedError(f"{d} fast diffusion variables on the line: the tensor-grid "
                             "route covers at most 3 (its size grows as n**d)")
-    m = int(n) if n is not None else GRID_POINTS[d]
+    try:
+        A, U, check = ground_state_potential(T)
+        drift_c, kind, order = None, "symmetric", 4
+    except NotReversibleError as why:
+        A, drift_c, U, g = ray_weight_transform(T)      # raises when it does not apply
+        kind, order = "fitted", 2
+        check = Check("the fast drift is not reversible: conjugated by the ray-integral "
+                      "weight e^g", True, "symbolic", f"{why}; g = {g}")
+    m = int(n) if n is not None else (GRID_POINTS if kind == "symmetric" else
+                                      FITTED_POINTS)[d]
     if m < 8:
-        raise UnsolvedError(f"n = {m} points per axis is too few for fourth-order "
-                            "differences: use n >= 8")
-    A, U, check = ground_state_potential(T)
+        raise UnsolvedError(f"n = {m} points per axis is too few: use n >= 8")
     args = [T.slow, T.momentum, *T.fast]
     zero_p = {q: 0 for q in T.momentum}
     b0 = [e.subs(zero_p) for e in K.drift]
@@ -292,6 +477,11 @@ def box_grid_route(T: Tilted, n: int | None) -> dict | None:
             raise UnsolvedError(f"the fast diffusion matrix {An.tolist()} is not positive "
                                 f"definite at {prm}")
 
+        fd = None if drift_c is None else [sp.lambdify(args, e.subs(prm), "numpy")
+                                           for e in drift_c]
+        if fd is not None:
+            _check_confining(U, T, prm)
+
         def matrix(x: np.ndarray, p: np.ndarray, box: Sequence, mm: int) -> tuple:
             grid = TensorGrid([Axis(lo, hi, mm) for lo, hi in box])
             with np.errstate(over="ignore", invalid="ignore"):
@@ -299,7 +489,25 @@ def box_grid_route(T: Tilted, n: int | None) -> dict | None:
             if not np.all(np.isfinite(pot)):
                 raise UnsolvedError(f"the ground-state potential is not finite on the grid at "
                                     f"x = {list(x)}, p = {list(p)}")
-            return schrodinger_matrix(grid, An, pot), grid, upper_bound(An, pot, grid)
+            if fd is None:
+                return schrodinger_matrix(grid, An, pot), grid, upper_bound(An, pot, grid)
+            X, P = tuple(x), tuple(p)
+            drift = [(lambda *yy, f=f: f(X, P, *yy)) for f in fd]
+            return fitted_matrix(grid, An, drift, pot), grid, None
+
+        def solve(x: np.ndarray, p: np.ndarray, box: Sequence, mm: int,
+                  near: float | None) -> tuple[float, np.ndarray, TensorGrid]:
+            """The principal eigenvalue at ``mm`` points on ``box`` and the weight of each
+            point in it (``psi**2``, or ``u v`` for the fitted grid)."""
+            M, grid, bound = matrix(x, p, box, mm)
+            if fd is None:
+                val, psi = largest_eigenpair(M, bound, near=near)
+                return val, psi ** 2, grid
+            if near is None and M.shape[0] > _DENSE:
+                coarse = max(8, int(_DENSE ** (1 / d)))
+                near = perron(matrix(x, p, box, coarse)[0], None)[0]
+            val, u, v = perron(M, near)
+            return val, u * v, grid
 
         def drift0(x: np.ndarray, yv: np.ndarray) -> np.ndarray:
             return np.asarray(fb0(tuple(x), tuple(np.zeros(len(T.momentum))), *yv),
@@ -342,10 +550,11 @@ def box_grid_route(T: Tilted, n: int | None) -> dict | None:
         def fitted_box(x: np.ndarray, p: np.ndarray) -> tuple[list, float]:
             """A box fitted to the ground state at ``m`` points, and the eigenvalue there.
 
-            Each pass centres the box at the mean of ``psi**2`` with a half-width of
-            ``_WIDTHS`` of its standard deviations, or grows it by 5/4 along an axis whose
-            faces carry more than BOX_WEIGHT of ``psi**2``; the first box with light faces
-            and at most twice as wide as that is taken. The search starts from the box of
+            While a face carries more than BOX_WEIGHT of the weight (``psi**2``, or ``u v``),
+            the axes with heavy faces grow by 5/4 around the weight's mean; once every face
+            is light, an axis wider than twice ``_WIDTHS`` standard deviations shrinks (by
+            at most half per pass) around the mean. The first box with light faces and no
+            axis to shrink is taken. The search starts from the box of
             the fast law itself (``p = 0``) at the same ``x``."""
             key = (tuple(np.round(x, 12)), tuple(np.round(p, 12)))
             if key in fitted:
@@ -356,13 +565,14 @@ def box_grid_route(T: Tilted, n: int | None) -> dict | None:
             else:
                 box = start_box(x)
             rising, last, step = 0, None, None
+            near = None
             for _ in range(_MAX_GROW):
-                M, grid, bound = matrix(x, p, box, m)
-                val, psi = largest_eigenpair(M, bound)
+                val, weight, grid = solve(x, p, box, m, near)
+                near = val
                 # not confined (V - W -> +inf along some direction, H = +inf): the ground
                 # state sits on the faces and the eigenvalue rises faster and faster as
                 # the box grows (a confined one converges: its increments shrink)
-                heavy = grid.face_weight(psi ** 2) > 1e-3
+                heavy = grid.face_weight(weight) > 1e-3
                 inc = None if last is None else val - last
                 rising = (rising + 1 if heavy and inc is not None and inc > 0 and
                           (step is None or inc >= 0.8 * step) else 0)
@@ -370,26 +580,27 @@ def box_grid_route(T: Tilted, n: int | None) -> dict | None:
                 if rising >= 4:
                     fitted[key] = (box, math.inf)
                     return box, math.inf
-                w = (psi ** 2).reshape(grid.shape)
+                w = weight.reshape(grid.shape)
                 w = w / w.sum()
-                heavy, new, fits = [], [], True
+                stats = []
                 for k, (lo, hi) in enumerate(box):
                     marg = w.sum(axis=tuple(j for j in range(d) if j != k))
                     pts = grid.axes[k].points
                     mu = float(marg @ pts)
                     sd = float(np.sqrt(max(marg @ (pts - mu) ** 2, 0.0)))
-                    face = max(float(marg[0]), float(marg[-1]))
-                    half = (hi - lo) / 2
-                    if face > BOX_WEIGHT:
-                        fits = False
-                        heavy.append(k)
-                        new.append((mu - _GROW * half, mu + _GROW * half))
-                    else:
-                        want = _WIDTHS * sd
-                        if half > 2 * want:       # light faces, but the grid is wasted
-                            fits = False
-                        new.append((mu - want, mu + want) if half > 2 * want
-                                   else (mu - half, mu + half))
+                    stats.append((mu, sd, max(float(marg[0]), float(marg[-1])), (hi - lo) / 2))
+                light = all(face <= BOX_WEIGHT for _, _, face, _ in stats)
+                fits = light and all(half <= 2 * _WIDTHS * sd for _, sd, _, half in stats)
+                if light:
+                    # the ground state is inside: shrink an axis that wastes the grid, at
+                    # most by half per pass, around its mean
+                    new = [(mu - max(_WIDTHS * sd, half / 2), mu + max(_WIDTHS * sd, half / 2))
+                           if half > 2 * _WIDTHS * sd else (mu - half, mu + half)
+                           for mu, sd, _, half in stats]
+                else:
+                    # grow the axes whose faces are heavy, following the mean
+                    new = [(mu - _GROW * half, mu + _GROW * half) if face > BOX_WEIGHT
+                           else (lo, hi) for (mu, _, face, half), (lo, hi) in zip(stats, box)]
                 if fits:
                     fitted[key] = (box, val)
                     if len(fitted) > 512:
@@ -411,15 +622,14 @@ def box_grid_route(T: Tilted, n: int | None) -> dict | None:
                 box = [((lo + hi) / 2 - scale * (hi - lo) / 2,
                         (lo + hi) / 2 + scale * (hi - lo) / 2) for lo, hi in box]
                 mm = int(round(scale * (mm + 1))) - 1
-            M, _, bound = matrix(x, p, box, mm)
-            return largest_eigenpair(M, bound, near=val)[0]
+            return solve(x, p, box, mm, val)[0]
 
         def fn(x: np.ndarray, p: np.ndarray) -> float:
             e1 = eig(x, p, m)
             if not math.isfinite(e1):
                 return e1
             e2 = eig(x, p, 2 * m)
-            return e2 + (e2 - e1) / 15
+            return e2 + (e2 - e1) / (2 ** order - 1)
 
         def average(x: np.ndarray) -> np.ndarray:
             r"""``<f>`` under the fast law at ``x``: :math:`\sum \psi_0^2 f / \sum
@@ -428,29 +638,40 @@ def box_grid_route(T: Tilted, n: int | None) -> dict | None:
             x = np.atleast_1d(np.asarray(x, float))
             p0 = np.zeros(len(T.momentum))
             box, val = fitted_box(x, p0)
-            M, grid, bound = matrix(x, p0, box, 2 * m)
-            _, psi = largest_eigenpair(M, bound, near=val)
-            w = psi ** 2 / float(np.sum(psi ** 2))
+            _, weight, grid = solve(x, p0, box, 2 * m, val)
+            w = weight / float(np.sum(weight))
             return np.array([float(np.sum(w * np.broadcast_to(np.asarray(
                 f(tuple(x), tuple(p0), *grid.points), float), grid.shape).ravel()))
                 for f in ff])
 
         fn.eig = eig  # type: ignore[attr-defined]
-        fn.order = 4  # type: ignore[attr-defined]
+        fn.order = order  # type: ignore[attr-defined]
         fn.average = average  # type: ignore[attr-defined]
         fn.box_check = lambda x, p: (eig(x, p, 2 * m), eig(x, p, 2 * m, _GROW))  # type: ignore[attr-defined]
         return fn
 
     names = ", ".join(map(str, T.fast))
-    text = ("No closed form. The tilted fast drift is reversible (A^{-1} b_p is a gradient), "
-            "so the ground-state transform psi = e^{phi/2} u turns K_p into the symmetric "
-            "operator A:grad^2/2 + V - W below, whose ground state decays. Its largest "
-            f"eigenvalue in {names}: fourth-order central differences on a box with psi = 0 "
-            f"outside, at {m} and {2 * m} points per axis, Richardson-extrapolated; the box "
-            "is centred at the fast drift's stable point and grown until each face carries "
-            f"less than {BOX_WEIGHT:g} of psi^2.")
-    step = Step("principal eigenvalue", text, ((r"V - W", U),), (check,),
-                "numeric principal eigenvalue (ground-state transform, box grid)")
+    if kind == "symmetric":
+        text = ("No closed form. The tilted fast drift is reversible (A^{-1} b_p is a "
+                "gradient), so the ground-state transform psi = e^{phi/2} u turns K_p into the "
+                "symmetric operator A:grad^2/2 + V - W below, whose ground state decays. Its "
+                f"largest eigenvalue in {names}: fourth-order central differences on a box "
+                f"with psi = 0 outside, at {m} and {2 * m} points per axis, "
+                "Richardson-extrapolated; the box is centred at the fast drift's stable point "
+                f"and fitted until each face carries less than {BOX_WEIGHT:g} of psi^2.")
+        strategy = "numeric principal eigenvalue (ground-state transform, box grid)"
+        shown: tuple = ((r"V - W", U),)
+    else:
+        text = ("No closed form, and the tilted fast drift is not reversible: K_p conjugated "
+                "by the ray-integral weight e^g (g below; exact for a reversible drift) keeps "
+                "the drift b' below but has decaying eigenfunctions. Its Perron root in "
+                f"{names}: the Scharfetter-Gummel (exponentially fitted) discretisation, a "
+                "Metzler matrix for any drift, on a box with psi = 0 outside, at "
+                f"{m} and {2 * m} points per axis, Richardson-extrapolated (second order); the "
+                f"box is fitted until each face carries less than {BOX_WEIGHT:g} of u v (the "
+                "right and left eigenvectors).")
+        strategy = "numeric principal eigenvalue (ray-weighted fitted grid, box)"
+        shown = (("g", g), (r"b'", sp.Matrix(drift_c)), (r"V'", U))
+    step = Step("principal eigenvalue", text, shown, (check,), strategy)
     return dict(expr=None, eigenfunction=None, characteristic=None, steps=[step],
-                strategy="numeric principal eigenvalue (ground-state transform, box grid)",
-                numeric=numeric, grid=m, own_average=True)
+                strategy=strategy, numeric=numeric, grid=m, own_average=True)
