@@ -1013,7 +1013,10 @@ def hamiltonian(model: SDE | SwitchingSDE, fast: Sequence[sp.Symbol] | None = No
     several); otherwise a numeric
     principal eigenvalue (the chain's matrix; finite differences for one fast
     variable, on the circle or on ``domain``; Fourier collocation on the
-    tensor grid for several fast variables on circles), at ``params``.
+    tensor grid for several fast variables on circles; for fast variables on the
+    line, the ground-state transform of a reversible drift or the ray-weighted
+    exponentially fitted grid of a non-reversible one on a fitted box,
+    :mod:`symavg.derive.ldp_grid`), at ``params``.
 
     Checks recorded: the tilted generator against its definition;
     the eigen-equation; :math:`H(x, 0) = 0`; :math:`\nabla_p H(x, 0)` equals
@@ -1034,8 +1037,11 @@ def hamiltonian(model: SDE | SwitchingSDE, fast: Sequence[sp.Symbol] | None = No
         Parameter values for the numeric route and checks.
     domain : (lo, hi), optional
         Truncated domain of a non-periodic fast variable for the numeric route.
-    n : int
-        Grid points of the numeric route for one fast variable (checked against ``2 n``).
+    n : int, optional
+        Grid points (per axis) of the numeric route, checked against ``2 n``. Default:
+        200 for one fast variable on a circle or ``domain``, 12 per circle for several,
+        and for the line routes 64, 48, 16 (reversible, 1-3 variables) or 200, 64, 20
+        (fitted grid).
     method : {"auto", "grid"}
         ``"grid"`` skips the closed forms for fast diffusions (exponential ansatz,
         Riccati) and takes the numeric grid route, e.g. to cross-check them.
