@@ -146,6 +146,31 @@ def test_non_reversible_fast_drift_matches_an_exact_eigenfunction(U, gamma):
         assert H.evaluate(0.5, pv) == pytest.approx(5.5 * pv**2, rel=2e-3, abs=2e-4)
 
 
+def test_fast_chain_with_two_continuous_variables_matches_the_hand_derivation():
+    """A fast chain s = +-1 (rates lambda/eps) and two fast OU variables relaxing to
+    mu_i s, dy_i = (mu_i s - y_i)/eps dt + sqrt(2/eps) dW_i, drive dx = (y1 + y2) dt. As in
+    the one-variable case of tests/test_ldp.py, u_s = c_s exp(p (y1 + y2)) is an
+    eigenfunction of the tilted block operator (the y terms cancel), so
+    H = 2 p^2 + (Perron root of Q + p (mu1 + mu2) diag(s)) =
+    2 p^2 + sqrt(lambda^2 + (mu1 + mu2)^2 p^2) - lambda, derived here by hand (the Perron
+    root of the 2 x 2 matrix [[-lambda - c p, lambda], [lambda, -lambda + c p]]; the
+    tilted generator as in Freidlin & Wentzell, *Random Perturbations of Dynamical
+    Systems*, 2nd ed., Ch. 7 sec. 4)."""
+    lam = sp.Symbol("lambda", positive=True)
+    ch = sa.MarkovChain({("-", "+"): lam / eps, ("+", "-"): lam / eps})
+    mu1, mu2 = sp.Rational(7, 10), sp.Rational(2, 5)
+    m = sa.SwitchingSDE([x, y1, y2], ch,
+                        drift={"-": [y1 + y2, (-mu1 - y1) / eps, (-mu2 - y2) / eps],
+                               "+": [y1 + y2, (mu1 - y1) / eps, (mu2 - y2) / eps]},
+                        noise=[[0, 0], [sp.sqrt(2 / eps), 0], [0, sp.sqrt(2 / eps)]])
+    H = sa.ldp.hamiltonian(m, fast=[ch.symbol, y1, y2], momentum=p, params={lam: 1.0},
+                           n=24, tol=2e-2)
+    assert "fitted grid" in H.strategy and H.steps.passed, H.steps
+    for pv in (-1.0, 0.4, 1.2):
+        ref = 2 * pv**2 + np.sqrt(1 + 1.21 * pv**2) - 1
+        assert H.evaluate(0.2, pv) == pytest.approx(ref, abs=5e-4)
+
+
 def test_box_grid_names_what_it_does_not_cover():
     # a rotation whose ray-integral weight does not confine (the conjugated potential's
     # leading part is positive along the diagonal)

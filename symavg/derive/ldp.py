@@ -974,10 +974,15 @@ def _numeric_route(T: Tilted, domain: tuple | None, n: int | None) -> dict:
     if K.jump is not None:
         if one:
             return _grid_chain_1d(T, domain, 200 if n is None else n)
-        raise UnsolvedError(
-            f"the fast process has a chain and the continuous variables {list(T.fast)}: the "
-            "numeric route covers a chain with one fast diffusion variable on a circle or on "
-            "a reflecting domain=(lo, hi)")
+        if any(y in per for y in T.fast):
+            raise UnsolvedError(
+                f"the fast process has a chain and the continuous variables {list(T.fast)}, "
+                "some on circles: the numeric routes cover a chain with one fast variable on "
+                "a circle or on a reflecting domain=(lo, hi), or with variables on the line")
+        out = box_grid_route(T, n)
+        if out is None:  # pragma: no cover - line variables with a chain are covered
+            raise UnsolvedError(f"no numeric route for the chain and {list(T.fast)}")
+        return out
     if one:
         return _grid_1d(T, domain, 200 if n is None else n)
     if all(y in per for y in T.fast):

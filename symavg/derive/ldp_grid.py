@@ -270,7 +270,7 @@ def ground_state_potential(T: Tilted) -> tuple[sp.Matrix, sp.Expr, Check]:
     return A, sp.expand(V - W), check
 
 
-def ray_weight_transform(T: Tilted) -> tuple[sp.Matrix, sp.Matrix, sp.Expr, sp.Expr]:
+def ray_weight_transform(T: Tilted) -> tuple[sp.Matrix, list, list, sp.Expr]:
     r"""``(A, b', V', g)`` of the conjugation :math:`\psi = e^{g} u` for a fast drift that
     is not reversible, with the *ray-integral* weight
 
@@ -294,6 +294,10 @@ def ray_weight_transform(T: Tilted) -> tuple[sp.Matrix, sp.Matrix, sp.Expr, sp.E
     keeps a drift (the non-reversible part) but its eigenfunctions decay like those of
     the reversible case.
 
+    With a fast chain the weight is built from the drift averaged over the chain states
+    (the same ``g`` in every state, so the rates :math:`Q(y)` are unchanged) and each
+    state gets its own :math:`b'_i`, :math:`V'_i`.
+
     Raises
     ------
     NotReversibleError
@@ -302,31 +306,44 @@ def ray_weight_transform(T: Tilted) -> tuple[sp.Matrix, sp.Matrix, sp.Expr, sp.E
     """
     K = T.generator
     y = T.fast
-    b, A = sp.Matrix(K.drift), sp.Matrix(K.diffusion)
     d = len(y)
+    modes = list(K.jump.states) if K.jump is not None else [None]
+    drifts, A = [], None
+    for lab in modes:
+        b_i, A_i = K.diffusion_in(lab) if lab is not None else (K.drift, K.diffusion)
+        b_i, A_i = sp.Matrix(b_i), sp.Matrix(A_i)
+        if A is not None and sp.expand(A_i - A) != sp.zeros(d, d):
+            raise NotReversibleError(f"the fast noise differs between the chain states "
+                                     f"({A.tolist()} and {A_i.tolist()}): the fitted grid "
+                                     "needs one constant diagonal fast noise")
+        A = A_i
+        drifts.append(b_i)
+    what = "the fast drift is not reversible" if K.jump is None else "a chain is fast"
     if any(sp.diff(e, v) != 0 for e in A for v in y) or any(
             A[i, j] != 0 for i in range(d) for j in range(d) if i != j):
         raise NotReversibleError(
-            f"the fast drift is not reversible and the fast noise {A.tolist()} is not "
-            "constant and diagonal: the exponentially fitted route needs independent fast "
-            "noises of constant size")
-    if not all(sp.sympify(e).is_polynomial(*y) for e in b):
+            f"{what} and the fast noise {A.tolist()} is not constant and diagonal: the "
+            "exponentially fitted route needs independent fast noises of constant size")
+    if not all(sp.sympify(e).is_polynomial(*y) for b_i in drifts for e in b_i):
         raise NotReversibleError(
-            f"the fast drift {list(b)} is not reversible and not polynomial in {list(y)}: "
-            "the weight of the exponentially fitted route is the ray integral of "
-            "A^-1 b_p, taken exactly for polynomial drifts")
+            f"{what} and the fast drift is not polynomial in {list(y)}: the weight of the "
+            "exponentially fitted route is the ray integral of A^-1 b_p, taken exactly for "
+            "polynomial drifts")
     t = sp.Dummy("t", positive=True)
     Ainv = A.inv()
-    ray = sp.expand(((Ainv * b).subs({v: t * v for v in y}, simultaneous=True).T
+    mean = sum(drifts, sp.zeros(d, 1)) / len(drifts)
+    ray = sp.expand(((Ainv * mean).subs({v: t * v for v in y}, simultaneous=True).T
                      * sp.Matrix(y))[0])
     g = sp.expand(sp.integrate(sp.Poly(ray, t).as_expr(), (t, 0, 1)))
     grad = sp.Matrix([sp.diff(g, v) for v in y])
-    V = sum((q.potential for q in K.potential_parts), sp.S.Zero)
-    bp = sp.expand(b - A * grad)
-    Vp = sp.expand(V - (b.T * grad)[0]
-                   - sum((A[i, i] * sp.diff(g, y[i], 2) for i in range(d)), sp.S.Zero) / 2
-                   + (grad.T * A * grad)[0] / 2)
-    return A, bp, Vp, g
+    lap = sum((A[i, i] * sp.diff(g, y[i], 2) for i in range(d)), sp.S.Zero) / 2
+    bps, Vps = [], []
+    for lab, b_i in zip(modes, drifts):
+        V = sum((q.potential for q in K.potential_parts if q.mode is None or q.mode == lab),
+                sp.S.Zero)
+        bps.append(sp.expand(b_i - A * grad))
+        Vps.append(sp.expand(V - (b_i.T * grad)[0] - lap + (grad.T * A * grad)[0] / 2))
+    return A, bps, Vps, g
 
 
 def bernoulli(z: np.ndarray) -> np.ndarray:
@@ -443,57 +460,83 @@ def box_grid_route(T: Tilted, n: int | None) -> dict | None:
     """The route's record for :func:`symavg.derive.ldp.hamiltonian`, or None when a
     fast variable is on a circle or a chain is fast (other routes)."""
     K = T.generator
-    if not T.fast or K.jump is not None or K.modes or any(v in K.periodic_map
-                                                           for v in T.fast):
+    if not T.fast or any(v in K.periodic_map for v in T.fast):
         return None
     d = len(T.fast)
     if d > 3:
         raise UnsolvedError(f"{d} fast diffusion variables on the line: the tensor-grid "
                             "route covers at most 3 (its size grows as n**d)")
+    modes = list(K.jump.states) if K.jump is not None else [None]
     try:
-        A, U, check = ground_state_potential(T)
-        drift_c, kind, order = None, "symmetric", 4
+        if K.jump is not None:
+            raise NotReversibleError("a chain is fast: no ground-state transform")
+        A, U0, check = ground_state_potential(T)
+        U, drift_c, kind, order = [U0], None, "symmetric", 4
     except NotReversibleError as why:
         A, drift_c, U, g = ray_weight_transform(T)      # raises when it does not apply
         kind, order = "fitted", 2
-        check = Check("the fast drift is not reversible: conjugated by the ray-integral "
-                      "weight e^g", True, "symbolic", f"{why}; g = {g}")
+        check = Check("no ground-state transform: conjugated by the ray-integral weight e^g",
+                      True, "symbolic", f"{why}; g = {g}")
+    Q = None if K.jump is None else [[K.jump.rates[i, j] for j in range(len(modes))]
+                                      for i in range(len(modes))]
     m = int(n) if n is not None else (GRID_POINTS if kind == "symmetric" else
                                       FITTED_POINTS)[d]
     if m < 8:
         raise UnsolvedError(f"n = {m} points per axis is too few: use n >= 8")
     args = [T.slow, T.momentum, *T.fast]
     zero_p = {q: 0 for q in T.momentum}
-    b0 = [e.subs(zero_p) for e in K.drift]
-
-    f_slow = sp.Matrix(T.slow_drift.get(None, sp.zeros(len(T.slow), 1)))
+    nil = sp.zeros(len(T.slow), 1)
+    b0 = sum((sp.Matrix(K.diffusion_in(lab)[0] if lab is not None else K.drift)
+              for lab in modes), sp.zeros(d, 1)).subs(zero_p) / len(modes)
+    f_slow = [sp.Matrix(T.slow_drift.get(None, nil)) + (sp.Matrix(T.slow_drift.get(lab, nil))
+                                                         if lab is not None else nil)
+              for lab in modes]
 
     def numeric(prm: Mapping) -> Callable:
-        fU = sp.lambdify(args, U.subs(prm), "numpy")
-        ff = [sp.lambdify(args, e.subs(prm), "numpy") for e in f_slow]
-        fb0 = sp.lambdify(args, sp.Matrix(b0).subs(prm), "numpy")
+        fU = [sp.lambdify(args, u_.subs(prm), "numpy") for u_ in U]
+        ff = [[sp.lambdify(args, e.subs(prm), "numpy") for e in fs] for fs in f_slow]
+        fq = None if Q is None else [[sp.lambdify(args, sp.sympify(e).subs(prm), "numpy")
+                                      for e in row] for row in Q]
+        fb0 = sp.lambdify(args, b0.subs(prm), "numpy")
         An = np.array(sp.Matrix(A).subs(prm).evalf(), dtype=float)
         if not np.all(np.isfinite(An)) or np.any(np.linalg.eigvalsh(An) <= 0):
             raise UnsolvedError(f"the fast diffusion matrix {An.tolist()} is not positive "
                                 f"definite at {prm}")
 
-        fd = None if drift_c is None else [sp.lambdify(args, e.subs(prm), "numpy")
-                                           for e in drift_c]
+        fd = None if drift_c is None else [[sp.lambdify(args, e.subs(prm), "numpy")
+                                            for e in bp] for bp in drift_c]
         if fd is not None:
-            _check_confining(U, T, prm)
+            for u_ in U:
+                _check_confining(u_, T, prm)
+
+        def on(grid: TensorGrid, f: Callable, x: np.ndarray, p: np.ndarray) -> np.ndarray:
+            with np.errstate(over="ignore", invalid="ignore"):
+                return np.broadcast_to(np.asarray(f(tuple(x), tuple(p), *grid.points), float),
+                                       grid.shape)
 
         def matrix(x: np.ndarray, p: np.ndarray, box: Sequence, mm: int) -> tuple:
+            from scipy.sparse import bmat, diags
+
             grid = TensorGrid([Axis(lo, hi, mm) for lo, hi in box])
-            with np.errstate(over="ignore", invalid="ignore"):
-                pot = np.asarray(fU(tuple(x), tuple(p), *grid.points), float)
-            if not np.all(np.isfinite(pot)):
+            pots = [on(grid, f, x, p) for f in fU]
+            if not all(np.all(np.isfinite(q)) for q in pots):
                 raise UnsolvedError(f"the ground-state potential is not finite on the grid at "
                                     f"x = {list(x)}, p = {list(p)}")
             if fd is None:
-                return schrodinger_matrix(grid, An, pot), grid, upper_bound(An, pot, grid)
+                return (schrodinger_matrix(grid, An, pots[0]), grid,
+                        upper_bound(An, pots[0], grid))
             X, P = tuple(x), tuple(p)
-            drift = [(lambda *yy, f=f: f(X, P, *yy)) for f in fd]
-            return fitted_matrix(grid, An, drift, pot), grid, None
+            blocks = [fitted_matrix(grid, An, [(lambda *yy, f=f: f(X, P, *yy)) for f in fs],
+                                    q) for fs, q in zip(fd, pots)]
+            if fq is None:
+                return blocks[0], grid, None
+            nb = len(blocks)
+            rows = [[None] * nb for _ in range(nb)]
+            for i in range(nb):
+                for j in range(nb):
+                    c = diags(on(grid, fq[i][j], x, p).ravel())
+                    rows[i][j] = blocks[i] + c if i == j else c
+            return bmat(rows, format="csc"), grid, None
 
         def solve(x: np.ndarray, p: np.ndarray, box: Sequence, mm: int,
                   near: float | None) -> tuple[float, np.ndarray, TensorGrid]:
@@ -504,10 +547,10 @@ def box_grid_route(T: Tilted, n: int | None) -> dict | None:
                 val, psi = largest_eigenpair(M, bound, near=near)
                 return val, psi ** 2, grid
             if near is None and M.shape[0] > _DENSE:
-                coarse = max(8, int(_DENSE ** (1 / d)))
+                coarse = max(8, int((_DENSE / len(modes)) ** (1 / d)))
                 near = perron(matrix(x, p, box, coarse)[0], None)[0]
             val, u, v = perron(M, near)
-            return val, u * v, grid
+            return val, (u * v).reshape((len(modes), -1)).sum(axis=0), grid
 
         def drift0(x: np.ndarray, yv: np.ndarray) -> np.ndarray:
             return np.asarray(fb0(tuple(x), tuple(np.zeros(len(T.momentum))), *yv),
@@ -632,17 +675,22 @@ def box_grid_route(T: Tilted, n: int | None) -> dict | None:
             return e2 + (e2 - e1) / (2 ** order - 1)
 
         def average(x: np.ndarray) -> np.ndarray:
-            r"""``<f>`` under the fast law at ``x``: :math:`\sum \psi_0^2 f / \sum
-            \psi_0^2` with :math:`\psi_0` the ground state at :math:`p = 0` (its square is
-            the invariant density, e^phi), at ``2 m`` points."""
+            r"""``<f>`` under the fast law at ``x``: the weight at :math:`p = 0` (the ground
+            state's square, or ``u v`` per chain state: the invariant law) against ``f``,
+            at ``2 m`` points."""
             x = np.atleast_1d(np.asarray(x, float))
             p0 = np.zeros(len(T.momentum))
             box, val = fitted_box(x, p0)
-            _, weight, grid = solve(x, p0, box, 2 * m, val)
-            w = weight / float(np.sum(weight))
-            return np.array([float(np.sum(w * np.broadcast_to(np.asarray(
-                f(tuple(x), tuple(p0), *grid.points), float), grid.shape).ravel()))
-                for f in ff])
+            M, grid, bound = matrix(x, p0, box, 2 * m)
+            if fd is None:
+                _, psi = largest_eigenpair(M, bound, near=val)
+                w = (psi ** 2)[None, :]
+            else:
+                _, u, v = perron(M, val)
+                w = (u * v).reshape((len(modes), -1))
+            w = w / float(w.sum())
+            return np.array([sum(float(np.sum(w[i] * on(grid, ff[i][k], x, p0).ravel()))
+                                 for i in range(len(modes))) for k in range(len(T.slow))])
 
         fn.eig = eig  # type: ignore[attr-defined]
         fn.order = order  # type: ignore[attr-defined]
@@ -662,7 +710,9 @@ def box_grid_route(T: Tilted, n: int | None) -> dict | None:
         strategy = "numeric principal eigenvalue (ground-state transform, box grid)"
         shown: tuple = ((r"V - W", U),)
     else:
-        text = ("No closed form, and the tilted fast drift is not reversible: K_p conjugated "
+        chain = (f" with a fast chain ({len(modes)} states, one block each, coupled by Q(y))"
+                 if Q is not None else "")
+        text = (f"No closed form, and no ground-state transform{chain}: K_p conjugated "
                 "by the ray-integral weight e^g (g below; exact for a reversible drift) keeps "
                 "the drift b' below but has decaying eigenfunctions. Its Perron root in "
                 f"{names}: the Scharfetter-Gummel (exponentially fitted) discretisation, a "
@@ -671,7 +721,10 @@ def box_grid_route(T: Tilted, n: int | None) -> dict | None:
                 f"box is fitted until each face carries less than {BOX_WEIGHT:g} of u v (the "
                 "right and left eigenvectors).")
         strategy = "numeric principal eigenvalue (ray-weighted fitted grid, box)"
-        shown = (("g", g), (r"b'", sp.Matrix(drift_c)), (r"V'", U))
+        shown = (("g", g), *((rf"b'_{{{lab}}}" if lab is not None else "b'", bp)
+                             for lab, bp in zip(modes, drift_c)),
+                 *((rf"V'_{{{lab}}}" if lab is not None else "V'", q)
+                   for lab, q in zip(modes, U)))
     step = Step("principal eigenvalue", text, shown, (check,), strategy)
     return dict(expr=None, eigenfunction=None, characteristic=None, steps=[step],
                 strategy=strategy, numeric=numeric, grid=m, own_average=True)
