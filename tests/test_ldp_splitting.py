@@ -4,17 +4,23 @@ plain Monte Carlo, against independent solves of the backward equations."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import scipy.sparse as sps
 import scipy.sparse.linalg as spl
 import sympy as sp
-from scipy.integrate import cumulative_trapezoid, quad, solve_ivp
+from scipy.integrate import quad, solve_ivp
 from scipy.interpolate import RegularGridInterpolator
 
 import symavg as sa
 from symavg.errors import ModelError
 from symavg.numeric.pdmp_paths import pdmp_sampler
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _pdmp_exact import exact_mean_exit_time  # noqa: E402
 
 x, y = sp.symbols("x y", real=True)
 eps = sa.epsilon
@@ -54,22 +60,10 @@ def pdmp_committor(e, lo, hi, z):
 
 def pdmp_exact_mean_exit_time(e, x0, xc, n=200_001):
     r"""E[tau] from x0 (chain from pi(x0)) to xc for the feedback PDMP, by the exact solution
-    of the backward equations f_i T_i' + (k_ij/e)(T_j - T_i) = -1 (the double-integral formula
-    of tests/test_ldp.py, `_exact_mean_exit_time`: w = T0 - T1 = int_0^x e^{(V(x) - V(z))/e}
-    (1/|f0| + 1/f1)(z) dz, T1(x) = int_x^xc (1 + k10 w/e)/f1, E[tau] = T1 + pi0 w; Faggionato
-    et al. 2010; Bressloff & Newby 2014; the PDMP analogue of Gardiner, Handbook of Stochastic
-    Methods, sec. 5.2.7). Trapezoid rule on a fine grid."""
-    z = np.linspace(0.0, xc, n)
-    zz = np.where(z > 0, z, 0.5)
-    lg = np.where(z > 0, -V(zz) / e + np.log(1 / zz + 1 / (1 - z)), -np.inf)
-    m = lg[1:].max()
-    Ic = cumulative_trapezoid(np.exp(lg - m), z, initial=0.0)
-    w = np.zeros_like(z)
-    w[1:] = Ic[1:] * np.exp(V(z[1:]) / e + m)
-    g = (1 + B * w / e) / (1 - z)
-    T1 = -cumulative_trapezoid(g[::-1], z[::-1], initial=0.0)[::-1]
-    pi0 = B / (A0 + A1 * x0**2 + B)
-    return float(np.interp(x0, z, T1) + pi0 * np.interp(x0, z, w))
+    of the backward equations (tests/_pdmp_exact.py: the double-integral formula;
+    Faggionato et al. 2010; Bressloff & Newby 2014; the PDMP analogue of Gardiner, Handbook
+    of Stochastic Methods, sec. 5.2.7)."""
+    return exact_mean_exit_time(V, lambda z: A0 + A1 * z**2, B, e, x0, xc, n)
 
 
 @pytest.mark.slow

@@ -37,9 +37,15 @@ import numpy as np
 
 from .. import _progress
 from ..errors import ModelError, SimulationError
-from .codegen import evaluate_derived, load_source
-from .simulate import _backend, _parameter_values
-from .switching import _ERRORS, _fastest_rate, _kernel, _rate_matrix, stationary_numeric
+from .codegen import load_source
+from .simulate import _backend
+from .switching import (
+    _ERRORS,
+    _fastest_rate,
+    _rate_matrix,
+    kernel_parameters,
+    stationary_numeric,
+)
 
 __all__ = ["ExitTimeEstimate", "mean_exit_time"]
 
@@ -190,12 +196,8 @@ def mean_exit_time(model: Any, x0: Mapping, lower: Mapping | None = None,
                          "estimate")
     if paths <= 1:
         raise ModelError(f"paths must be at least 2; got {paths}")
-    co, ks = _kernel(model, None)
-    values = _parameter_values(co, params, eps)  # type: ignore[arg-type]
+    co, ks, p = kernel_parameters(model, params, eps)
     backend = _backend(backend)
-    derived = evaluate_derived(ks.derived, values)
-    p = np.array([values[s] for s in co.parameters] + [derived[s] for s, _ in ks.derived],
-                 dtype=float)
     missing = [z for z in co.state if z not in x0]
     if missing:
         raise ModelError(f"x0 has no value for {missing}")

@@ -123,9 +123,9 @@ def pdmp_sampler(model: Any, x0: float, eps: float | None, params: Mapping | Non
     """Build the sampler of a one-variable PDMP (parameters checked, ``dt`` defaulted to
     ``4 dt_factor / R`` with ``R`` the fastest rate at ``x0``, as in
     :func:`symavg.simulate`)."""
-    from .codegen import evaluate_derived, load_source
-    from .simulate import _backend, _parameter_values
-    from .switching import _fastest_rate, _kernel
+    from .codegen import load_source
+    from .simulate import _backend
+    from .switching import _fastest_rate, kernel_parameters
 
     if getattr(model, "is_pdmp", None) is not True:
         raise ModelError("splitting of a SwitchingSDE needs a PDMP (no noise); for a "
@@ -133,12 +133,8 @@ def pdmp_sampler(model: Any, x0: float, eps: float | None, params: Mapping | Non
     if len(model.state) != 1:
         raise ModelError(f"splitting of a PDMP is for one slow variable (the reaction "
                          f"coordinate); the model has {list(model.state)}")
-    co, ks = _kernel(model, None)
-    values = _parameter_values(co, params, eps)  # type: ignore[arg-type]
+    co, ks, p = kernel_parameters(model, params, eps)
     backend = _backend(backend)
-    derived = evaluate_derived(ks.derived, values)
-    p = np.array([values[s] for s in co.parameters] + [derived[s] for s, _ in ks.derived],
-                 dtype=float)
     plain = load_source(ks.numpy_source, "swi")
     if dt is None:
         R, _ = _fastest_rate(plain, co, np.array([float(x0)]), p, False)

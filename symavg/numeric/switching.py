@@ -158,6 +158,19 @@ def _kernel(model: Any, functions: Mapping | None) -> tuple[SwitchingCoefficient
     return co, ks
 
 
+def kernel_parameters(model: Any, params: Mapping | None, eps: float | None
+                      ) -> tuple[SwitchingCoefficients, SwitchingKernel, np.ndarray]:
+    """The compiled kernel of a switching model and its parameter vector ``p`` (the
+    model's parameters at ``params`` and ``eps``, then the kernel's derived constants), as
+    the exit-time and splitting routes pass them."""
+    co, ks = _kernel(model, None)
+    values = _parameter_values(co, params, eps)  # type: ignore[arg-type]
+    derived = evaluate_derived(ks.derived, values)
+    p = np.array([values[s] for s in co.parameters] + [derived[s] for s, _ in ks.derived],
+                 dtype=float)
+    return co, ks, p
+
+
 # ------------------------------------------------------------------ tasks
 @dataclass(frozen=True)
 class _SwitchTask:
