@@ -498,6 +498,7 @@ def box_grid_route(T: Tilted, n: int | None) -> dict | None:
         fq = None if Q is None else [[sp.lambdify(args, sp.sympify(e).subs(prm), "numpy")
                                       for e in row] for row in Q]
         fb0 = sp.lambdify(args, b0.subs(prm), "numpy")
+        fb0k = [sp.lambdify(args, e.subs(prm), "numpy") for e in b0]
         An = np.array(sp.Matrix(A).subs(prm).evalf(), dtype=float)
         if not np.all(np.isfinite(An)) or np.any(np.linalg.eigvalsh(An) <= 0):
             raise UnsolvedError(f"the fast diffusion matrix {An.tolist()} is not positive "
@@ -577,8 +578,9 @@ def box_grid_route(T: Tilted, n: int | None) -> dict | None:
                     pts = np.repeat(c[:, None], t.size, axis=1)
                     pts[k] += sign * t
                     with np.errstate(all="ignore"):
-                        bt = -2 * sign * np.array([drift0(x, pts[:, i])[k] for i in
-                                                   range(t.size)]) / An[k, k]
+                        bt = -2 * sign * np.broadcast_to(np.asarray(fb0k[k](
+                            tuple(x), tuple(np.zeros(len(T.momentum))), *pts), float),
+                            t.shape) / An[k, k]
                     work = np.concatenate([[0.0], np.cumsum(0.5 * (bt[1:] + bt[:-1])
                                                             * np.diff(t))])
                     hit = np.flatnonzero(np.isfinite(work) & (work >= 1.0))
