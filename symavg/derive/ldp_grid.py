@@ -497,7 +497,6 @@ def box_grid_route(T: Tilted, n: int | None) -> dict | None:
         ff = [[sp.lambdify(args, e.subs(prm), "numpy") for e in fs] for fs in f_slow]
         fq = None if Q is None else [[sp.lambdify(args, sp.sympify(e).subs(prm), "numpy")
                                       for e in row] for row in Q]
-        fb0 = sp.lambdify(args, b0.subs(prm), "numpy")
         fb0k = [sp.lambdify(args, e.subs(prm), "numpy") for e in b0]
         An = np.array(sp.Matrix(A).subs(prm).evalf(), dtype=float)
         if not np.all(np.isfinite(An)) or np.any(np.linalg.eigvalsh(An) <= 0):
@@ -554,8 +553,8 @@ def box_grid_route(T: Tilted, n: int | None) -> dict | None:
             return val, (u * v).reshape((len(modes), -1)).sum(axis=0), grid
 
         def drift0(x: np.ndarray, yv: np.ndarray) -> np.ndarray:
-            return np.asarray(fb0(tuple(x), tuple(np.zeros(len(T.momentum))), *yv),
-                              float).ravel()
+            zero = tuple(np.zeros(len(T.momentum)))
+            return np.array([float(f(tuple(x), zero, *yv)) for f in fb0k])
 
         def start_box(x: np.ndarray) -> list:
             """Centred at the stable point of the fast drift at p = 0; half-width 1.5 times
